@@ -1,0 +1,2 @@
+// Public surface of @lookout/guards.
+export * from './types.js';

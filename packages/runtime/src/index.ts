@@ -1,0 +1,11 @@
+// Public surface of @lookout/runtime. Each subsystem keeps its own index; add exports there.
+export * from './model/types.js';
+export * from './weights/index.js';
+export * from './files/index.js';
+export * from './tiny/index.js';
+export * from './tokenizer/index.js';
+export * from './chat/index.js';
+export * from './images/index.js';
+export * from './onnx/index.js';
+export * from './generation/index.js';
+export * from './served/index.js';
