@@ -1,5 +1,6 @@
 // Public surface of @lookout/runtime. Each subsystem keeps its own index; add exports there.
 export * from './model/types.js';
+export * from './model/engine.js';
 export * from './weights/index.js';
 export * from './files/index.js';
 export * from './tiny/index.js';
