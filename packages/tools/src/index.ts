@@ -1,1 +1,7 @@
-export {};
+// Public surface of @lookout/tools.
+export * from './types.js';
+export * from './errors.js';
+export * from './result.js';
+export { defineTool, toToolSpec } from './define.js';
+export { formatIssuePath, formatIssues } from './issues.js';
+export { ToolRunner, type ToolRunnerOptions, type PreparedCall, type RejectedCall, type ExecuteOptions } from './runner.js';

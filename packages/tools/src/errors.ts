@@ -1,0 +1,47 @@
+/** Stable codes for everything that can go wrong around a tool call. */
+export type ToolErrorCode =
+  | 'tool-invalid-name'
+  | 'tool-unknown'
+  | 'tool-malformed-arguments'
+  | 'tool-invalid-arguments'
+  | 'tool-execution-failed'
+  | 'tool-timeout'
+  | 'tool-aborted'
+  | 'tool-invalid-output'
+  | 'tool-output-too-large'
+  | 'tool-unserialisable-output'
+  | 'tool-validation-budget-exceeded'
+  | 'tool-duplicate-name';
+
+export class ToolError extends Error {
+  constructor(
+    readonly code: ToolErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ToolError';
+  }
+}
+
+/** A tool definition that cannot be used (bad name, duplicate name). */
+export class ToolDefinitionError extends ToolError {
+  constructor(code: 'tool-invalid-name' | 'tool-duplicate-name', message: string) {
+    super(code, message);
+    this.name = 'ToolDefinitionError';
+  }
+}
+
+/** The model kept producing invalid tool calls after its retry budget was spent. */
+export class ToolValidationBudgetExceeded extends ToolError {
+  constructor(
+    readonly budget: number,
+    readonly lastProblem: string,
+  ) {
+    super(
+      'tool-validation-budget-exceeded',
+      `The model made more invalid tool calls than the retry budget allows (budget ${budget}); last problem: ${lastProblem}`,
+    );
+    this.name = 'ToolValidationBudgetExceeded';
+  }
+}

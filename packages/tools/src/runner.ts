@@ -1,0 +1,218 @@
+import { ToolDefinitionError, ToolError, ToolValidationBudgetExceeded } from './errors.js';
+import { formatIssues } from './issues.js';
+import { errorResult, type ToolResult } from './result.js';
+import type { AnyTool, ToolCallRequest, ToolContext, ToolSpec } from './types.js';
+
+export interface ToolRunnerOptions {
+  /** Invalid calls (bad arguments, unknown tool, unparseable call) answered before the run fails. Default 2. */
+  retryBudget?: number;
+  /** Invalid calls already made in this run (when a paused run is resumed). */
+  invalidCalls?: number;
+  /** Used for tools without timeoutMs. Default 30 000 ms. */
+  defaultTimeoutMs?: number;
+  /** Used for tools without maxOutputChars. Default 20 000. */
+  defaultMaxOutputChars?: number;
+}
+
+/** A call whose tool exists and whose arguments passed the input schema. */
+export interface PreparedCall {
+  ok: true;
+  tool: AnyTool;
+  call: ToolCallRequest;
+  args: unknown;
+}
+
+/** A call the model has to retry; `result` tells it why. */
+export interface RejectedCall {
+  ok: false;
+  call: ToolCallRequest;
+  result: ToolResult;
+}
+
+export interface ExecuteOptions<C> {
+  context: C;
+  /** The run's signal; aborting it aborts the tool too. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Validates and executes tool calls for one run. Model mistakes become tool results the model
+ * can act on, within a retry budget; tool failures become tool results; nothing throws except
+ * the spent budget (ToolValidationBudgetExceeded).
+ */
+export class ToolRunner {
+  readonly retryBudget: number;
+  private readonly tools = new Map<string, AnyTool>();
+  private invalid: number;
+  private readonly defaultTimeoutMs: number;
+  private readonly defaultMaxOutputChars: number;
+
+  constructor(tools: ReadonlyArray<AnyTool>, options: ToolRunnerOptions = {}) {
+    for (const tool of tools) {
+      if (this.tools.has(tool.name)) {
+        throw new ToolDefinitionError('tool-duplicate-name', `Two tools are named "${tool.name}"; tool names must be unique.`);
+      }
+      this.tools.set(tool.name, tool);
+    }
+    this.retryBudget = options.retryBudget ?? 2;
+    this.invalid = options.invalidCalls ?? 0;
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? 30_000;
+    this.defaultMaxOutputChars = options.defaultMaxOutputChars ?? 20_000;
+  }
+
+  get specs(): ToolSpec[] {
+    return [...this.tools.values()].map((t) => t.spec);
+  }
+
+  /** Invalid calls made so far in this run. */
+  get invalidCalls(): number {
+    return this.invalid;
+  }
+
+  get(name: string): AnyTool | undefined {
+    return this.tools.get(name);
+  }
+
+  /** Looks the tool up and validates the arguments against its input schema. */
+  prepare(call: ToolCallRequest): PreparedCall | RejectedCall {
+    const tool = this.tools.get(call.name);
+    if (!tool) {
+      const known = [...this.tools.keys()].join(', ') || '(none)';
+      return this.reject(call, 'tool-unknown', `Unknown tool "${call.name}". Available tools: ${known}.`);
+    }
+    let raw = call.arguments;
+    if (typeof raw === 'string') {
+      try {
+        raw = raw.trim() === '' ? {} : JSON.parse(raw);
+      } catch (error) {
+        return this.reject(
+          call,
+          'tool-malformed-arguments',
+          `Arguments for tool "${call.name}" are not valid JSON (${(error as Error).message}). Send a JSON object.`,
+        );
+      }
+    }
+    const parsed = tool.input.safeParse(raw ?? {});
+    if (!parsed.success) {
+      const lines = formatIssues(parsed.error.issues).map((l) => `- ${l}`);
+      return this.reject(
+        call,
+        'tool-invalid-arguments',
+        `Invalid arguments for tool "${call.name}":\n${lines.join('\n')}\nCall the tool again with arguments that match its schema.`,
+      );
+    }
+    return { ok: true, tool, call, args: parsed.data };
+  }
+
+  /** The model wrote something that looked like a tool call but could not be parsed. */
+  rejectMalformed(id: string, raw: string, message: string): RejectedCall {
+    const call: ToolCallRequest = { id, name: 'unparsed_tool_call', arguments: raw };
+    return this.reject(
+      call,
+      'tool-malformed-arguments',
+      `Your tool call could not be parsed (${message}). Write it again as a single JSON tool call.`,
+    );
+  }
+
+  async needsApproval<C>(prepared: PreparedCall, options: ExecuteOptions<C>): Promise<boolean> {
+    const rule = prepared.tool.needsApproval;
+    if (rule === undefined || rule === false) return false;
+    if (rule === true) return true;
+    const ctx: ToolContext<C> = {
+      signal: options.signal ?? new AbortController().signal,
+      context: options.context,
+      toolCallId: prepared.call.id,
+    };
+    return Boolean(await rule(prepared.args, ctx));
+  }
+
+  /** Runs the tool with its timeout; every failure becomes an error result. */
+  async execute<C>(prepared: PreparedCall, options: ExecuteOptions<C>): Promise<ToolResult> {
+    const { tool, call } = prepared;
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    const timeoutMs = tool.timeoutMs ?? this.defaultTimeoutMs;
+    const controller = new AbortController();
+    const onOuterAbort = () => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) onOuterAbort();
+    else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new ToolError('tool-timeout', `Tool "${call.name}" timed out after ${timeoutMs} ms.`));
+    }, timeoutMs);
+
+    // A tool that ignores its signal must not hold the run: race it against the abort.
+    const aborted = new Promise<never>((_, reject) => {
+      if (controller.signal.aborted) reject(controller.signal.reason);
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
+    let output: unknown;
+    try {
+      const ctx: ToolContext<C> = { signal: controller.signal, context: options.context, toolCallId: call.id };
+      output = await Promise.race([Promise.resolve().then(() => tool.execute(prepared.args, ctx)), aborted]);
+    } catch (error) {
+      if (timedOut) {
+        return errorResult(call.id, call.name, 'tool-timeout', `Tool "${call.name}" timed out after ${timeoutMs} ms.`, elapsed());
+      }
+      if (options.signal?.aborted) {
+        return errorResult(call.id, call.name, 'tool-aborted', `Tool "${call.name}" was cancelled.`, elapsed());
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      return errorResult(call.id, call.name, 'tool-execution-failed', `Tool "${call.name}" failed: ${message}`, elapsed());
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onOuterAbort);
+    }
+    return this.finish(prepared, output, elapsed());
+  }
+
+  private finish(prepared: PreparedCall, output: unknown, latencyMs: number): ToolResult {
+    const { tool, call } = prepared;
+    let value = output;
+    if (tool.output) {
+      const parsed = tool.output.safeParse(output);
+      if (!parsed.success) {
+        const lines = formatIssues(parsed.error.issues).map((l) => `- ${l}`);
+        return errorResult(
+          call.id,
+          call.name,
+          'tool-invalid-output',
+          `Tool "${call.name}" returned output that does not match its output schema:\n${lines.join('\n')}`,
+          latencyMs,
+        );
+      }
+      value = parsed.data;
+    }
+    let content: string;
+    try {
+      content = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+    } catch (error) {
+      return errorResult(
+        call.id,
+        call.name,
+        'tool-unserialisable-output',
+        `Tool "${call.name}" returned output that cannot be written as JSON (${(error as Error).message}).`,
+        latencyMs,
+      );
+    }
+    const limit = tool.maxOutputChars ?? this.defaultMaxOutputChars;
+    if (content.length > limit) {
+      return errorResult(
+        call.id,
+        call.name,
+        'tool-output-too-large',
+        `Tool "${call.name}" returned ${content.length} characters, more than its limit of ${limit}; the output was withheld.`,
+        latencyMs,
+      );
+    }
+    return { toolCallId: call.id, name: call.name, content, isError: false, output: value, latencyMs };
+  }
+
+  private reject(call: ToolCallRequest, code: ToolResult['code'] & string, message: string): RejectedCall {
+    this.invalid += 1;
+    if (this.invalid > this.retryBudget) throw new ToolValidationBudgetExceeded(this.retryBudget, message);
+    return { ok: false, call, result: errorResult(call.id, call.name, code, message) };
+  }
+}

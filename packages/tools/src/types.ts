@@ -1,0 +1,52 @@
+import type { z } from 'zod';
+
+/**
+ * The tool description a model receives. Structurally identical to runtime's ToolSpec;
+ * tools does not import runtime (see the dependency direction in DESIGN.md).
+ */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** A tool call as the model produced it (same shape as runtime's ToolCall). */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  /** Parsed JSON arguments; a JSON string is accepted and parsed too. */
+  arguments: unknown;
+}
+
+/** Everything a tool's execute() and needsApproval() get besides their arguments. */
+export interface ToolContext<C = unknown> {
+  /** Aborted when the tool times out or the run is cancelled. */
+  signal: AbortSignal;
+  /** The run's user-supplied context object (e.g. the signed-in customer). */
+  context: C;
+  toolCallId: string;
+}
+
+export type ApprovalRule<A, C> = boolean | ((args: A, ctx: ToolContext<C>) => boolean | Promise<boolean>);
+
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType, C = any> {
+  name: string;
+  description: string;
+  input: I;
+  output?: O;
+  execute(args: z.output<I>, ctx: ToolContext<C>): Promise<z.input<O>> | z.input<O>;
+  /** Milliseconds before ctx.signal is aborted and the call reported as timed out. */
+  timeoutMs?: number;
+  needsApproval?: ApprovalRule<z.output<I>, C>;
+  /** Longest serialised output handed back to the model (characters). */
+  maxOutputChars?: number;
+}
+
+/** A defined tool: its definition plus the JSON Schema spec derived from the zod input. */
+export interface Tool<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType, C = any>
+  extends ToolDefinition<I, O, C> {
+  readonly spec: ToolSpec;
+}
+
+// Tools of any input/output/context types, as held in a list.
+export type AnyTool = Tool<any, any, any>;
