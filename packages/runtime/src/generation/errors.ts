@@ -1,0 +1,78 @@
+/**
+ * Typed errors of the generation layer. Every error carries a stable `code` that callers can
+ * switch on; the message names what was wrong and what is accepted.
+ */
+export class GenerationError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A sampling setting is out of range (e.g. topP = 2). */
+export class InvalidSamplingError extends GenerationError {
+  constructor(message: string) {
+    super('INVALID_SAMPLING', message);
+  }
+}
+
+/** A generate() argument is malformed (empty prompt, bad eos ids, ...). */
+export class InvalidGenerationRequestError extends GenerationError {
+  constructor(message: string) {
+    super('INVALID_GENERATION_REQUEST', message);
+  }
+}
+
+/** The request was aborted before it reached the model (e.g. while waiting in the queue). */
+export class GenerationAbortedError extends GenerationError {
+  constructor(message = 'The generation was aborted before it started.') {
+    super('GENERATION_ABORTED', message);
+  }
+}
+
+/** Too many requests are already waiting for this model. */
+export class QueueFullError extends GenerationError {
+  constructor(readonly maxQueue: number) {
+    super(
+      'QUEUE_FULL',
+      `The model's request queue is full (${maxQueue} waiting). Retry later or raise maxQueue in OnnxModel.load options.`,
+    );
+  }
+}
+
+/** The engine worker thread failed, exited, or reported an error from the engine. */
+export class EngineWorkerError extends GenerationError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** The requested execution provider is not available in this onnxruntime-node install. */
+export class ExecutionProviderUnavailableError extends GenerationError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EXECUTION_PROVIDER_UNAVAILABLE', message, options);
+  }
+}
+
+/** The model directory has no ONNX graphs and they could not be built here. */
+export class ModelNotBuiltError extends GenerationError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MODEL_NOT_BUILT', message, options);
+  }
+}
+
+/** A ModelRequest handed to OnnxModel.stream is malformed. */
+export class InvalidModelRequestError extends GenerationError {
+  constructor(message: string) {
+    super('INVALID_MODEL_REQUEST', message);
+  }
+}
+
+/** A runtime part that generation relies on (tokenizer, chat format, ...) is missing. */
+export class MissingRuntimePartError extends GenerationError {
+  constructor(message: string) {
+    super('MISSING_RUNTIME_PART', message);
+  }
+}
