@@ -1,0 +1,68 @@
+/**
+ * A ForwardEngine double: the logits after `n` generated tokens put a margin on `script[n]`
+ * (and rank the other ids by a fixed table), so tests know exactly what greedy decoding yields.
+ * It counts calls and can be slowed down to look like a real forward pass.
+ */
+import type { DecodeSession, ForwardEngine, VisionInputs } from '../../model/engine.js';
+
+export interface ScriptedEngineOptions {
+  vocabSize: number;
+  /** Token ids greedy decoding should produce, in order; after the end, id 0 wins. */
+  script: number[];
+  /** Milliseconds of synchronous busy work per forward pass (simulates session.run blocking). */
+  busyMs?: number;
+}
+
+export class ScriptedEngine implements ForwardEngine {
+  readonly vocabSize: number;
+  prefills = 0;
+  steps = 0;
+  disposedSessions = 0;
+  lastPrefill?: { inputIds: number[]; vision?: VisionInputs };
+
+  constructor(private readonly options: ScriptedEngineOptions) {
+    this.vocabSize = options.vocabSize;
+  }
+
+  async prefill(inputIds: number[], vision?: VisionInputs, opts?: { signal?: AbortSignal }): Promise<DecodeSession> {
+    if (opts?.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    this.prefills++;
+    this.lastPrefill = { inputIds: [...inputIds], vision };
+    const engine = this;
+    let position = 0;
+    let logits = this.logitsAt(position);
+    busyWait(this.options.busyMs ?? 0);
+    return {
+      get logits() {
+        return logits;
+      },
+      lastTransferBytes: (inputIds.length * 8) + logits.byteLength,
+      async step(_tokenId: number) {
+        engine.steps++;
+        busyWait(engine.options.busyMs ?? 0);
+        logits = engine.logitsAt(++position);
+        return logits;
+      },
+      dispose() {
+        engine.disposedSessions++;
+      },
+    };
+  }
+
+  async dispose(): Promise<void> {}
+
+  private logitsAt(position: number): Float32Array {
+    const logits = new Float32Array(this.vocabSize);
+    for (let i = 0; i < logits.length; i++) logits[i] = ((i * 7919) % 13) / 13; // fixed, < 1
+    logits[this.options.script[position] ?? 0] = 5;
+    return logits;
+  }
+}
+
+function busyWait(ms: number): void {
+  if (ms <= 0) return;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    /* blocks the thread on purpose, like onnxruntime-node's session.run */
+  }
+}
