@@ -1,1 +1,8 @@
-export {};
+// Served backends: LanguageModel implementations over HTTP engines.
+export * from './errors.js';
+export * from './openai-wire.js';
+export { parseSse, type SseEvent } from './sse.js';
+export { imageToUrl, bytesToDataUrl, parseDataUrl, sniffImageType } from './images.js';
+export { toOpenAIMessages, toOpenAITools, promptToString } from './to-openai.js';
+export { defaultRetryPolicy, parseRetryAfter, type RetryPolicy } from './retry.js';
+export { OpenAICompatibleModel, type OpenAICompatibleModelOptions } from './openai-compatible-model.js';

@@ -1,0 +1,129 @@
+/**
+ * The subset of the OpenAI chat-completions / completions wire format that Lookout speaks, as
+ * plain types. Shared by the client (OpenAICompatibleModel) and `lookout serve`.
+ */
+export type OpenAIContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string; detail?: string } };
+
+export interface OpenAIToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export type OpenAIMessage =
+  | { role: 'system' | 'developer'; content: string | Array<{ type: 'text'; text: string }> }
+  | { role: 'user'; content: string | OpenAIContentPart[] }
+  | { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string; name?: string };
+
+export interface OpenAITool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+}
+
+export interface OpenAIChatRequest {
+  model: string;
+  messages: OpenAIMessage[];
+  tools?: OpenAITool[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  /** Not OpenAI; accepted by vLLM, SGLang, llama.cpp server, TGI. */
+  top_k?: number;
+  /** Not OpenAI; accepted by vLLM, SGLang. */
+  repetition_penalty?: number;
+  seed?: number;
+  stop?: string | string[];
+  logprobs?: boolean;
+  top_logprobs?: number;
+}
+
+export interface OpenAIChatLogprob {
+  token: string;
+  logprob: number;
+  bytes?: number[] | null;
+  top_logprobs?: Array<{ token: string; logprob: number; bytes?: number[] | null }>;
+}
+
+export interface OpenAIUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens?: number;
+}
+
+export interface OpenAIToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
+export interface OpenAIChatChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    delta: { role?: 'assistant'; content?: string | null; tool_calls?: OpenAIToolCallDelta[] };
+    logprobs?: { content: OpenAIChatLogprob[] | null } | null;
+    finish_reason: string | null;
+  }>;
+  usage?: OpenAIUsage | null;
+}
+
+export interface OpenAIChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    message: { role: 'assistant'; content: string | null; tool_calls?: OpenAIToolCall[] };
+    logprobs?: { content: OpenAIChatLogprob[] | null } | null;
+    finish_reason: string | null;
+  }>;
+  usage?: OpenAIUsage;
+}
+
+/** Legacy completions, used for raw prompts. */
+export interface OpenAICompletionRequest {
+  model: string;
+  prompt: string;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  repetition_penalty?: number;
+  seed?: number;
+  stop?: string | string[];
+  /** Number of alternatives per step (0 = chosen token only). */
+  logprobs?: number;
+}
+
+export interface OpenAICompletionChoice {
+  index: number;
+  text: string;
+  logprobs?: {
+    tokens?: string[];
+    token_logprobs?: Array<number | null>;
+    top_logprobs?: Array<Record<string, number> | null> | null;
+  } | null;
+  finish_reason: string | null;
+}
+
+export interface OpenAICompletionResponse {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: OpenAICompletionChoice[];
+  usage?: OpenAIUsage | null;
+}

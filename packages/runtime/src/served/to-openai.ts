@@ -1,0 +1,113 @@
+import type { ChatMessage, FinishReason, ModelRequest, PromptSegment, ToolSpec } from '../model/types.js';
+import type { OpenAIChatRequest, OpenAICompletionRequest, OpenAIMessage, OpenAITool } from './openai-wire.js';
+import { imageToUrl } from './images.js';
+import { ServedRequestError } from './errors.js';
+
+export async function toOpenAIMessages(messages: ChatMessage[]): Promise<OpenAIMessage[]> {
+  const out: OpenAIMessage[] = [];
+  for (const m of messages) {
+    switch (m.role) {
+      case 'system':
+        out.push({ role: 'system', content: m.content });
+        break;
+      case 'user':
+        if (typeof m.content === 'string') out.push({ role: 'user', content: m.content });
+        else {
+          const parts = await Promise.all(
+            m.content.map(async (p) =>
+              p.type === 'text'
+                ? { type: 'text' as const, text: p.text }
+                : { type: 'image_url' as const, image_url: { url: await imageToUrl(p.image, p.mediaType) } },
+            ),
+          );
+          out.push({ role: 'user', content: parts });
+        }
+        break;
+      case 'assistant':
+        out.push({
+          role: 'assistant',
+          content: m.content,
+          ...(m.toolCalls?.length
+            ? {
+                tool_calls: m.toolCalls.map((c) => ({
+                  id: c.id,
+                  type: 'function' as const,
+                  function: { name: c.name, arguments: JSON.stringify(c.arguments ?? {}) },
+                })),
+              }
+            : {}),
+        });
+        break;
+      case 'tool':
+        out.push({ role: 'tool', tool_call_id: m.toolCallId, name: m.name, content: m.content });
+        break;
+    }
+  }
+  return out;
+}
+
+export function toOpenAITools(tools: ToolSpec[]): OpenAITool[] {
+  return tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } }));
+}
+
+type SamplingFields = Pick<OpenAIChatRequest, 'max_tokens' | 'temperature' | 'top_p' | 'top_k' | 'repetition_penalty' | 'seed' | 'stop'>;
+
+function samplingFields(request: ModelRequest): SamplingFields {
+  const s = request.sampling ?? {};
+  const out: SamplingFields = {};
+  if (s.maxTokens !== undefined) out.max_tokens = s.maxTokens;
+  // Lookout's "0 or undefined = greedy": an engine's own default temperature is usually 1.
+  out.temperature = s.temperature ?? 0;
+  if (s.topP !== undefined) out.top_p = s.topP;
+  if (s.topK !== undefined) out.top_k = s.topK;
+  if (s.repetitionPenalty !== undefined) out.repetition_penalty = s.repetitionPenalty;
+  if (s.seed !== undefined) out.seed = s.seed;
+  if (s.stop?.length) out.stop = s.stop;
+  return out;
+}
+
+export async function toChatRequest(model: string, request: ModelRequest, stream: boolean, streamUsage: boolean): Promise<OpenAIChatRequest> {
+  const body: OpenAIChatRequest = { model, messages: await toOpenAIMessages(request.messages ?? []), ...samplingFields(request) };
+  if (request.tools?.length) body.tools = toOpenAITools(request.tools);
+  if (request.topLogprobs !== undefined) {
+    body.logprobs = true;
+    body.top_logprobs = request.topLogprobs;
+  }
+  if (stream) {
+    body.stream = true;
+    if (streamUsage) body.stream_options = { include_usage: true };
+  }
+  return body;
+}
+
+/**
+ * Raw prompts go to /v1/completions as one string. That endpoint takes text only, so image
+ * segments are refused: send images through `messages` instead.
+ */
+export function promptToString(segments: PromptSegment[]): string {
+  return segments
+    .map((s) => {
+      if (s.type === 'image')
+        throw new ServedRequestError(
+          'a raw prompt with image segments cannot be sent to a served engine: /v1/completions takes text only; use messages with image parts',
+        );
+      return s.text;
+    })
+    .join('');
+}
+
+export function toCompletionRequest(model: string, request: ModelRequest, stream: boolean, streamUsage: boolean): OpenAICompletionRequest {
+  const body: OpenAICompletionRequest = { model, prompt: promptToString(request.prompt ?? []), ...samplingFields(request) };
+  if (request.topLogprobs !== undefined) body.logprobs = request.topLogprobs;
+  if (stream) {
+    body.stream = true;
+    if (streamUsage) body.stream_options = { include_usage: true };
+  }
+  return body;
+}
+
+export function fromOpenAIFinishReason(reason: string | null | undefined, sawToolCalls: boolean): FinishReason {
+  if (sawToolCalls || reason === 'tool_calls' || reason === 'function_call') return 'tool-calls';
+  if (reason === 'length') return 'length';
+  return 'stop';
+}
