@@ -1,0 +1,84 @@
+import sharp from 'sharp';
+import { ImageFormatError, ImageLimitError } from './errors.js';
+import type { ImageLimits } from './limits.js';
+import { sniffImageFormat, type ImageFormat } from './sniff.js';
+
+/** What the header says, read without decoding pixel data. */
+export interface ImageHeader {
+  format: ImageFormat;
+  /** Size after EXIF orientation is applied. */
+  width: number;
+  height: number;
+  /** EXIF orientation 1..8 (1 when absent). */
+  orientation: number;
+}
+
+/** Decoded, EXIF-oriented, interleaved uint8 pixels (1..4 channels: gray, gray+alpha, RGB, RGBA). */
+export interface DecodedImage extends ImageHeader {
+  data: Uint8Array;
+  channels: number;
+}
+
+/** Decoder settings shared by header read and decode. */
+function sharpOptions(limits: ImageLimits): sharp.SharpOptions {
+  return {
+    // Second line of defence: libvips refuses to decode more pixels than this.
+    limitInputPixels: limits.maxPixels,
+    failOn: 'error',
+    // Pillow ignores embedded ICC profiles; sharp would otherwise transform to sRGB with them.
+    ignoreIcc: true,
+    // The first frame of an animation, as PIL.Image.open shows it.
+    pages: 1,
+  };
+}
+
+function corrupt(format: ImageFormat, err: unknown): ImageFormatError {
+  const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return new ImageFormatError('IMAGE_CORRUPT', `the ${format} image is corrupt or truncated and cannot be decoded: ${detail}`, { cause: err });
+}
+
+function checkPixels(width: number, height: number, limits: ImageLimits): void {
+  const pixels = width * height;
+  if (pixels > limits.maxPixels) {
+    throw new ImageLimitError(
+      'IMAGE_TOO_MANY_PIXELS',
+      `the image is ${width}x${height} = ${pixels} pixels; the limit is ${limits.maxPixels} pixels (maxPixels)`,
+      limits.maxPixels,
+      pixels,
+    );
+  }
+}
+
+/**
+ * Sniffs the format from magic bytes and reads the size from the header (sharp's metadata
+ * parses headers only), then enforces the pixel limit. A decompression bomb is rejected here,
+ * before any pixel buffer is allocated.
+ */
+export async function readImageHeader(bytes: Uint8Array, limits: ImageLimits): Promise<ImageHeader> {
+  const format = sniffImageFormat(bytes);
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(bytes, sharpOptions(limits)).metadata();
+  } catch (err) {
+    throw corrupt(format, err);
+  }
+  const width = meta.width ?? 0;
+  const height = meta.pageHeight ?? meta.height ?? 0;
+  if (!(width > 0 && height > 0)) throw corrupt(format, new Error('header has no image size'));
+  checkPixels(width, height, limits);
+  const orientation = meta.orientation ?? 1;
+  const swap = orientation >= 5 && orientation <= 8;
+  return { format, width: swap ? height : width, height: swap ? width : height, orientation };
+}
+
+/** readImageHeader, then decodes to raw uint8 pixels with the EXIF orientation applied. */
+export async function decodeImage(bytes: Uint8Array, limits: ImageLimits): Promise<DecodedImage> {
+  const header = await readImageHeader(bytes, limits);
+  try {
+    const { data, info } = await sharp(bytes, sharpOptions(limits)).rotate().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    return { ...header, width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  } catch (err) {
+    if (err instanceof Error && /pixel limit/i.test(err.message)) checkPixels(Number.MAX_SAFE_INTEGER, 1, limits);
+    throw corrupt(header.format, err);
+  }
+}
