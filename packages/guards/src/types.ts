@@ -26,6 +26,18 @@ export interface Verdict {
   failure?: 'error' | 'timeout' | 'unparseable';
   /** For redacting guards: the content with the offending spans replaced. */
   redactedText?: string;
+  /** For redacting guards: the replaced spans, as offsets into `subject.content.text` (lets a composition merge several guards' redactions). */
+  redactions?: Redaction[];
+  /** For composed guards: the verdicts of the members that answered. */
+  verdicts?: Verdict[];
+}
+
+/** One span of the checked text that a redacting guard replaces. */
+export interface Redaction {
+  start: number;
+  end: number;
+  category: string;
+  replacement: string;
 }
 
 export interface GuardCheckOptions {
