@@ -49,15 +49,15 @@ export class SafetensorsIndex implements TensorSource {
     return this.fileOf(name).info(name);
   }
 
-  readTensor(name: string): Promise<Float32Array> {
+  async readTensor(name: string): Promise<Float32Array> {
     return this.fileOf(name).readTensor(name);
   }
 
-  readTyped(name: string): Promise<RawTypedArray> {
+  async readTyped(name: string): Promise<RawTypedArray> {
     return this.fileOf(name).readTyped(name);
   }
 
-  readRaw(name: string): Promise<Buffer> {
+  async readRaw(name: string): Promise<Buffer> {
     return this.fileOf(name).readRaw(name);
   }
 
