@@ -46,7 +46,7 @@ export interface GenerateOptions {
   /** Keep a copy of the logits after the prompt (guards read their first-token distribution). */
   keepFirstLogits?: boolean;
   /** Decode special tokens as text or drop them (default false: keep them, parsers may need them). */
-  skipSpecialTokens?: boolean;
+  skipSpecial?: boolean;
 }
 
 export interface GenerationResult {
@@ -72,7 +72,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
   const maxTokens = options.maxTokens ?? sampling.maxTokens ?? DEFAULT_MAX_TOKENS;
   const eos = new Set(options.eosIds ?? []);
   const sampler = createSampler(sampling);
-  const decoder = new IncrementalDecoder(tokenizer, { skipSpecialTokens: options.skipSpecialTokens });
+  const decoder = new IncrementalDecoder(tokenizer, { skipSpecial: options.skipSpecial });
   const stops = new StopStringMatcher([...(sampling.stop ?? []), ...(options.stop ?? [])].filter((s) => s.length > 0));
 
   const result: GenerationResult = {

@@ -15,7 +15,7 @@ export class IncrementalDecoder {
 
   constructor(
     private readonly tokenizer: TokenDecoder,
-    private readonly options: { skipSpecialTokens?: boolean } = {},
+    private readonly options: { skipSpecial?: boolean } = {},
   ) {}
 
   /** Adds one token and returns the newly complete text ('' while a character is incomplete). */

@@ -4,5 +4,5 @@
  */
 export interface TokenDecoder {
   /** Text of the ids; an incomplete UTF-8 sequence at the end decodes to U+FFFD. */
-  decode(ids: number[], options?: { skipSpecialTokens?: boolean }): string;
+  decode(ids: readonly number[], options?: { skipSpecial?: boolean }): string;
 }

@@ -13,7 +13,7 @@ export class ByteTableTokenizer implements TokenDecoder {
   get size(): number {
     return this.table.length;
   }
-  decode(ids: number[]): string {
+  decode(ids: readonly number[]): string {
     const parts = ids.map((id) => this.table[id] ?? new Uint8Array());
     const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;

@@ -24,6 +24,12 @@ export class ScriptedEngine implements ForwardEngine {
     this.vocabSize = options.vocabSize;
   }
 
+  /** Async factory, the shape WorkerEngine.start expects of an engine module. */
+  static async create(options: ScriptedEngineOptions & { failWith?: { code: string; message: string } }): Promise<ScriptedEngine> {
+    if (options.failWith) throw Object.assign(new Error(options.failWith.message), { code: options.failWith.code });
+    return new ScriptedEngine(options);
+  }
+
   async prefill(inputIds: number[], vision?: VisionInputs, opts?: { signal?: AbortSignal }): Promise<DecodeSession> {
     if (opts?.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     this.prefills++;
@@ -31,16 +37,22 @@ export class ScriptedEngine implements ForwardEngine {
     const engine = this;
     let position = 0;
     let logits = this.logitsAt(position);
+    // Like an ONNX engine: int64 ids in, float32 logits out.
+    let transferBytes = inputIds.length * 8 + logits.byteLength;
     busyWait(this.options.busyMs ?? 0);
     return {
       get logits() {
         return logits;
       },
-      lastTransferBytes: (inputIds.length * 8) + logits.byteLength,
-      async step(_tokenId: number) {
+      get lastTransferBytes() {
+        return transferBytes;
+      },
+      async step(tokenId: number) {
+        if (tokenId < 0) throw Object.assign(new Error(`token id must be >= 0, got ${tokenId}`), { code: 'BAD_TOKEN' });
         engine.steps++;
         busyWait(engine.options.busyMs ?? 0);
         logits = engine.logitsAt(++position);
+        transferBytes = 8 + logits.byteLength;
         return logits;
       },
       dispose() {

@@ -1,0 +1,95 @@
+/**
+ * Entry point of the engine worker thread: builds the ForwardEngine named in workerData and
+ * serves prefill/step requests from WorkerEngine. onnxruntime-node's session.run blocks the
+ * thread that calls it; here that is this worker, never the main event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import type { DecodeSession, ForwardEngine } from '../../model/engine.js';
+import { serializeError, type EngineFactorySpec, type FromWorker, type ToWorker } from './protocol.js';
+
+if (!parentPort) throw new Error('engine-worker.ts must run inside a worker thread (new Worker(...)).');
+const port = parentPort;
+
+const spec = (workerData as { factory: EngineFactorySpec }).factory;
+const sessions = new Map<number, DecodeSession>();
+const aborts = new Map<number, AbortController>();
+let nextSession = 1;
+
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+/** Moves the logits' buffer when it holds exactly these logits; otherwise copies them once. */
+function sendLogits(req: number, session: number, logits: Float32Array, engineBytes: number): void {
+  const whole = logits.byteOffset === 0 && logits.buffer.byteLength === logits.byteLength && logits.buffer instanceof ArrayBuffer;
+  if (whole) {
+    try {
+      post({ type: 'logits', req, session, logits, engineBytes, copiedBytes: 0 }, [logits.buffer as ArrayBuffer]);
+      return;
+    } catch {
+      // Not detachable (e.g. external memory): fall through to a single copy.
+    }
+  }
+  const copy = logits.slice();
+  post({ type: 'logits', req, session, logits: copy, engineBytes, copiedBytes: copy.byteLength }, [copy.buffer]);
+}
+
+async function loadEngine(): Promise<ForwardEngine> {
+  const url = spec.module.startsWith('file:') ? spec.module : pathToFileURL(spec.module).href;
+  const mod = (await import(url)) as Record<string, unknown>;
+  const target = mod[spec.exportName] as Record<string, unknown> | ((...a: unknown[]) => unknown) | undefined;
+  if (!target) throw new Error(`${spec.module} has no export named ${spec.exportName}`);
+  const fn = spec.method ? (target as Record<string, unknown>)[spec.method] : target;
+  if (typeof fn !== 'function') throw new Error(`${spec.exportName}${spec.method ? '.' + spec.method : ''} in ${spec.module} is not a function`);
+  return (await (fn as (...a: unknown[]) => Promise<ForwardEngine>).apply(target, spec.args)) as ForwardEngine;
+}
+
+async function handle(engine: ForwardEngine, msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'prefill': {
+      const controller = new AbortController();
+      aborts.set(msg.req, controller);
+      try {
+        const session = await engine.prefill(msg.inputIds, msg.vision, { signal: controller.signal });
+        const id = nextSession++;
+        sessions.set(id, session);
+        sendLogits(msg.req, id, session.logits, session.lastTransferBytes);
+      } finally {
+        aborts.delete(msg.req);
+      }
+      return;
+    }
+    case 'step': {
+      const session = sessions.get(msg.session);
+      if (!session) throw new Error(`decode session ${msg.session} does not exist (disposed or never created)`);
+      const logits = await session.step(msg.tokenId);
+      sendLogits(msg.req, msg.session, logits, session.lastTransferBytes);
+      return;
+    }
+    case 'abort':
+      aborts.get(msg.req)?.abort();
+      return;
+    case 'dispose-session':
+      sessions.get(msg.session)?.dispose();
+      sessions.delete(msg.session);
+      return;
+    case 'dispose':
+      for (const s of sessions.values()) s.dispose();
+      sessions.clear();
+      await engine.dispose();
+      post({ type: 'disposed' });
+      port.close();
+      return;
+  }
+}
+
+try {
+  const engine = await loadEngine();
+  port.on('message', (msg: ToWorker) => {
+    handle(engine, msg).catch((error) => {
+      if ('req' in msg) post({ type: 'error', req: msg.req, error: serializeError(error) });
+    });
+  });
+  post({ type: 'ready', vocabSize: engine.vocabSize });
+} catch (error) {
+  post({ type: 'load-error', error: serializeError(error) });
+}

@@ -1,0 +1,190 @@
+/**
+ * A ForwardEngine whose forward passes run in a worker thread. The main thread only posts token
+ * ids and receives logits as moved buffers, so the event loop stays free while the model runs.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { DecodeSession, ForwardEngine, VisionInputs } from '../../model/engine.js';
+import { EngineWorkerError, GenerationAbortedError } from '../errors.js';
+import type { EngineFactorySpec, FromWorker, SerializedError, ToWorker } from './protocol.js';
+import { runtimeModuleUrl, spawnEngineWorker } from './spawn.js';
+
+type LogitsReply = Extract<FromWorker, { type: 'logits' }>;
+
+interface Pending {
+  resolve: (reply: LogitsReply) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface OnnxWorkerOptions {
+  executionProvider?: 'cpu' | 'cuda';
+  dtype?: string;
+}
+
+export class WorkerEngine implements ForwardEngine {
+  private readonly pending = new Map<number, Pending>();
+  private nextReq = 1;
+  private closed = false;
+  private exitError?: Error;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly vocabSize: number,
+  ) {
+    worker.on('message', (msg: FromWorker) => this.onMessage(msg));
+    worker.on('error', (error) => this.failAll(new EngineWorkerError('ENGINE_WORKER_CRASHED', `The engine worker thread failed: ${error.message}`, { cause: error })));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.failAll(new EngineWorkerError('ENGINE_WORKER_EXITED', `The engine worker thread exited unexpectedly (exit code ${code}).`));
+    });
+  }
+
+  /** Starts a worker that builds its engine from `factory` and resolves once it is loaded. */
+  static start(factory: EngineFactorySpec): Promise<WorkerEngine> {
+    const worker = spawnEngineWorker({ factory });
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number) => reject(new EngineWorkerError('ENGINE_WORKER_EXITED', `The engine worker thread exited while loading (exit code ${code}).`));
+      const onError = (error: Error) => reject(new EngineWorkerError('ENGINE_WORKER_CRASHED', `The engine worker thread failed while loading: ${error.message}`, { cause: error }));
+      worker.once('exit', onExit);
+      worker.once('error', onError);
+      worker.once('message', (msg: FromWorker) => {
+        worker.off('exit', onExit);
+        worker.off('error', onError);
+        if (msg.type === 'ready') resolve(new WorkerEngine(worker, msg.vocabSize));
+        else {
+          void worker.terminate();
+          reject(msg.type === 'load-error' ? remoteError(msg.error) : new EngineWorkerError('ENGINE_WORKER_PROTOCOL', `Expected 'ready' from the engine worker, got '${msg.type}'.`));
+        }
+      });
+    });
+  }
+
+  /** Loads `OnnxEngine.load(modelDir, options)` (runtime onnx/) inside a worker thread. */
+  static loadOnnx(modelDir: string, options: OnnxWorkerOptions = {}): Promise<WorkerEngine> {
+    return WorkerEngine.start({
+      module: runtimeModuleUrl('onnx/index').href,
+      exportName: 'OnnxEngine',
+      method: 'load',
+      args: [modelDir, { ...options }],
+    });
+  }
+
+  async prefill(inputIds: number[], vision?: VisionInputs, options?: { signal?: AbortSignal }): Promise<DecodeSession> {
+    const signal = options?.signal;
+    if (signal?.aborted) throw new GenerationAbortedError();
+    const req = this.nextReq++;
+    const onAbort = () => this.post({ type: 'abort', req });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // Token ids and pixels are structured-cloned: the one copy of the inputs.
+      const inputBytes = inputIds.length * 8 + (vision?.pixelValues.byteLength ?? 0);
+      const reply = await this.request(req, { type: 'prefill', req, inputIds, vision });
+      if (signal?.aborted) {
+        this.post({ type: 'dispose-session', session: reply.session });
+        throw new GenerationAbortedError('The prefill was aborted.');
+      }
+      return new WorkerDecodeSession(this, reply, inputBytes);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 10_000);
+      this.worker.on('message', (msg: FromWorker) => {
+        if (msg.type === 'disposed') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.post({ type: 'dispose' });
+    await done;
+    this.failAll(new EngineWorkerError('ENGINE_DISPOSED', 'The engine was disposed.'));
+  }
+
+  /** @internal */
+  stepRequest(session: number, tokenId: number): Promise<LogitsReply> {
+    const req = this.nextReq++;
+    return this.request(req, { type: 'step', req, session, tokenId });
+  }
+
+  /** @internal */
+  post(message: ToWorker): void {
+    if (this.closed && message.type !== 'dispose') return;
+    this.worker.postMessage(message);
+  }
+
+  private request(req: number, message: ToWorker): Promise<LogitsReply> {
+    if (this.exitError) return Promise.reject(this.exitError);
+    if (this.closed) return Promise.reject(new EngineWorkerError('ENGINE_DISPOSED', 'The engine was disposed; load the model again.'));
+    return new Promise((resolve, reject) => {
+      this.pending.set(req, { resolve, reject });
+      this.worker.postMessage(message);
+    });
+  }
+
+  private onMessage(msg: FromWorker): void {
+    if (msg.type !== 'logits' && msg.type !== 'error') return;
+    const pending = this.pending.get(msg.req);
+    if (!pending) return;
+    this.pending.delete(msg.req);
+    if (msg.type === 'logits') pending.resolve(msg);
+    else pending.reject(remoteError(msg.error));
+  }
+
+  private failAll(error: Error): void {
+    this.exitError ??= error;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+}
+
+class WorkerDecodeSession implements DecodeSession {
+  private current: Float32Array;
+  private transferBytes: number;
+  private disposed = false;
+
+  constructor(
+    private readonly engine: WorkerEngine,
+    private readonly first: LogitsReply,
+    inputBytes: number,
+  ) {
+    this.current = first.logits;
+    this.transferBytes = first.engineBytes + first.copiedBytes + inputBytes;
+  }
+
+  get logits(): Float32Array {
+    return this.current;
+  }
+
+  get lastTransferBytes(): number {
+    return this.transferBytes;
+  }
+
+  async step(tokenId: number): Promise<Float32Array> {
+    if (this.disposed) throw new EngineWorkerError('SESSION_DISPOSED', 'step() was called on a disposed decode session.');
+    const reply = await this.engine.stepRequest(this.first.session, tokenId);
+    this.current = reply.logits;
+    this.transferBytes = reply.engineBytes + reply.copiedBytes + 8;
+    return reply.logits;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.engine.post({ type: 'dispose-session', session: this.first.session });
+  }
+}
+
+/** Rebuilds a worker-side error on this thread, keeping its stable code. */
+function remoteError(error: SerializedError): EngineWorkerError {
+  const e = new EngineWorkerError(error.code ?? 'ENGINE_ERROR', error.message);
+  e.name = error.name === 'Error' ? 'EngineWorkerError' : error.name;
+  return e;
+}
