@@ -1,0 +1,3 @@
+export { Agent } from './agent.js';
+export * from './types.js';
+export * from './events.js';

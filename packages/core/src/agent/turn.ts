@@ -1,0 +1,492 @@
+import type { GuardSubject, Stage, Verdict } from '@lookout/guards';
+import type { ChatMessage, LanguageModel, ModelRequest, SamplingSettings, ToolCall } from '@lookout/runtime';
+import { errorResult, type PreparedCall, type ToolResult, type ToolRunner } from '@lookout/tools';
+import type { Context } from '@opentelemetry/api';
+import { MaxStepsExceeded, ModelStepFailed, RunAborted } from '../errors.js';
+import type { ResolvedGuard } from '../guarding/config.js';
+import { runStage, type StageDecision } from '../guarding/run-stage.js';
+import type { AuditEntry, SessionStore, TurnRecord, TurnStatus } from '../sessions/types.js';
+import { toStorableMessages } from '../sessions/storable.js';
+import { endSpan, startSpan } from '../tracing/spans.js';
+import type { AgentEvent } from './events.js';
+import { OutputModerator } from './output-moderator.js';
+import type { AgentResult, BlockInfo, PendingCall, RunState } from './types.js';
+
+/** Everything a turn needs from its agent, already resolved to defaults. */
+export interface TurnSettings {
+  model: LanguageModel;
+  guards: Record<Stage, ResolvedGuard[]>;
+  system?: string;
+  maxSteps: number;
+  outputChunkChars: number;
+  sampling?: SamplingSettings;
+  inputGuardMode: 'parallel' | 'sequential';
+  refusal: (info: BlockInfo) => string;
+  toolResultNotice: (info: BlockInfo & { tool: string }) => string;
+  sessions: SessionStore;
+}
+
+export interface TurnRun {
+  runner: ToolRunner;
+  context: unknown;
+  signal?: AbortSignal;
+  /** True when continuing a paused run: no turn-start input check, pending calls first. */
+  resumed: boolean;
+  emit: (event: AgentEvent) => void;
+}
+
+type StepOutcome = { kind: 'blocked'; info: BlockInfo } | { kind: 'restart' } | { kind: 'answered' } | { kind: 'tools' };
+
+/** Marks an abort the loop itself caused, so it is not mistaken for a model failure. */
+class LoopAbort extends Error {}
+
+/**
+ * One turn of the guarded loop: model steps, tool calls and guard checks until the model
+ * answers, a guard blocks, a tool needs approval, or the run fails.
+ */
+export class Turn {
+  private readonly state: RunState;
+
+  constructor(
+    private readonly settings: TurnSettings,
+    private readonly run: TurnRun,
+    state: RunState,
+  ) {
+    this.state = state;
+  }
+
+  async execute(): Promise<AgentResult> {
+    const { span, ctx } = startSpan('lookout.agent.turn', {
+      'lookout.run_id': this.state.runId,
+      'lookout.session_id': this.state.sessionId,
+      'lookout.resumed': this.run.resumed,
+    });
+    try {
+      this.emit({ type: 'turn-start', turnId: this.state.turnId, sessionId: this.state.sessionId, resumed: this.run.resumed });
+      let checkInput = !this.run.resumed;
+      while (true) {
+        if (this.state.pending.length > 0) {
+          const paused = await this.processPending(ctx);
+          if (paused) {
+            endSpan(span);
+            return paused;
+          }
+        }
+        if (this.state.step >= this.settings.maxSteps) throw new MaxStepsExceeded(this.settings.maxSteps);
+        const outcome = await this.modelStep(checkInput, ctx);
+        // A restart follows a redacted input; the redacted text is not checked again.
+        checkInput = false;
+        if (outcome.kind === 'restart') continue;
+        if (outcome.kind === 'blocked') {
+          const result = await this.finishBlocked(outcome.info);
+          endSpan(span);
+          return result;
+        }
+        if (outcome.kind === 'answered') {
+          const result = await this.finish('completed');
+          endSpan(span);
+          return result;
+        }
+      }
+    } catch (error) {
+      endSpan(span, error);
+      const err = error instanceof Error ? error : new Error(String(error));
+      this.emit({ type: 'error', error: err });
+      // The audit of a failed turn is kept; its messages are not (the turn did not complete).
+      await this.store('error', []).catch(() => {});
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- model step
+
+  private async modelStep(checkInput: boolean, parent: Context): Promise<StepOutcome> {
+    const { settings, state } = this;
+    const controller = new AbortController();
+    const runSignal = this.run.signal;
+    const onRunAbort = () => controller.abort(runSignal?.reason);
+    if (runSignal?.aborted) throw new RunAborted(runSignal.reason);
+    runSignal?.addEventListener('abort', onRunAbort, { once: true });
+
+    let gate: Promise<StageDecision> | undefined;
+    if (checkInput && settings.guards.input.length > 0) {
+      const check = this.checkStage('input', this.inputSubject(), parent);
+      if (settings.inputGuardMode === 'sequential') {
+        const decision = await check;
+        if (decision.kind !== 'pass') {
+          runSignal?.removeEventListener('abort', onRunAbort);
+          return this.onInputDecision(decision);
+        }
+      } else {
+        // The model starts now; an unsafe verdict aborts it mid-prefill or mid-stream.
+        gate = check.then((decision) => {
+          if (decision.kind !== 'pass') controller.abort(new LoopAbort('input guard'));
+          return decision;
+        });
+      }
+    }
+    let gateDecision: StageDecision | undefined = gate ? undefined : { kind: 'pass' };
+    const inputPassed = async () => {
+      gateDecision ??= await gate!;
+      return gateDecision.kind === 'pass';
+    };
+
+    const stepIndex = state.step;
+    state.step += 1;
+    const { span } = startSpan('lookout.model.step', { 'lookout.model.id': settings.model.id, 'lookout.step': stepIndex }, parent);
+    const started = performance.now();
+    let firstTokenMs: number | undefined;
+
+    const moderator = new OutputModerator({
+      chunkChars: settings.outputChunkChars,
+      guarded: settings.guards.output.length > 0,
+      check: (text) =>
+        this.checkStage('output', { stage: 'output', conversation: [...state.conversation], content: { text, images: [] } }, parent),
+      release: (text) => {
+        state.releasedText += text;
+        this.emit({ type: 'text-delta', text, step: stepIndex });
+      },
+    });
+    const calls: ToolCall[] = [];
+    const malformed: Array<{ raw: string; message: string }> = [];
+    let failure: unknown;
+
+    try {
+      const request: ModelRequest = {
+        messages: this.requestMessages(),
+        ...(this.run.runner.specs.length ? { tools: this.run.runner.specs } : {}),
+        ...(settings.sampling ? { sampling: settings.sampling } : {}),
+      };
+      for await (const event of settings.model.stream(request, { signal: controller.signal })) {
+        if (controller.signal.aborted) break;
+        if (event.type === 'text-delta') {
+          firstTokenMs ??= performance.now() - started;
+          moderator.push(event.text);
+          if (moderator.due) {
+            if (!(await inputPassed())) break;
+            await moderator.checkpoint(false);
+            if (moderator.blockedBy) {
+              controller.abort(new LoopAbort('output guard'));
+              break;
+            }
+          }
+        } else if (event.type === 'tool-call') {
+          firstTokenMs ??= performance.now() - started;
+          calls.push(event.call);
+        } else if (event.type === 'tool-call-error') {
+          malformed.push({ raw: event.raw, message: event.message });
+        } else if (event.type === 'finish') {
+          state.usage.inputTokens += event.usage.inputTokens;
+          state.usage.outputTokens += event.usage.outputTokens;
+        }
+      }
+    } catch (error) {
+      const ours = controller.signal.aborted && controller.signal.reason instanceof LoopAbort;
+      if (!ours) failure = error;
+    } finally {
+      runSignal?.removeEventListener('abort', onRunAbort);
+      span.setAttributes({
+        'lookout.model.input_tokens': state.usage.inputTokens,
+        'lookout.model.output_tokens': state.usage.outputTokens,
+        'lookout.model.duration_ms': performance.now() - started,
+      });
+      if (firstTokenMs !== undefined) span.setAttribute('lookout.model.time_to_first_token_ms', firstTokenMs);
+      endSpan(span, failure);
+    }
+
+    if (runSignal?.aborted) throw new RunAborted(runSignal.reason);
+    // The input verdict outranks everything the model did meanwhile, failures included.
+    if (!(await inputPassed())) {
+      state.step = stepIndex;
+      return this.onInputDecision(gateDecision!);
+    }
+    if (failure !== undefined) throw new ModelStepFailed(settings.model.id, failure);
+
+    await moderator.checkpoint(true);
+    if (moderator.blockedBy) return { kind: 'blocked', info: { stage: 'output', verdict: moderator.blockedBy } };
+
+    const toolCalls = [
+      ...calls,
+      ...malformed.map((m, i): ToolCall => ({ id: `unparsed_${stepIndex}_${i}`, name: 'unparsed_tool_call', arguments: m.raw })),
+    ];
+    state.conversation.push({
+      role: 'assistant',
+      content: moderator.released,
+      ...(toolCalls.length ? { toolCalls } : {}),
+    });
+    if (toolCalls.length === 0) return { kind: 'answered' };
+
+    // Validation happens here, after the input gate: the budget error ends the run.
+    const pending: PendingCall[] = calls.map((call) => {
+      const prepared = this.run.runner.prepare(call);
+      return prepared.ok ? { call, args: prepared.args } : { call, rejection: prepared.result };
+    });
+    malformed.forEach((m, i) => {
+      const rejected = this.run.runner.rejectMalformed(`unparsed_${stepIndex}_${i}`, m.raw, m.message);
+      pending.push({ call: rejected.call as ToolCall, rejection: rejected.result });
+    });
+    state.invalidToolCalls = this.run.runner.invalidCalls;
+    state.pending = pending;
+    return { kind: 'tools' };
+  }
+
+  /** Blocked input ends the turn; redacted input replaces the user's text and restarts the step. */
+  private onInputDecision(decision: StageDecision): StepOutcome {
+    if (decision.kind === 'block') return { kind: 'blocked', info: { stage: 'input', verdict: decision.verdict } };
+    if (decision.kind === 'redact') {
+      const index = this.state.turnStart;
+      const message = this.state.conversation[index];
+      if (message?.role === 'user') {
+        const images = typeof message.content === 'string' ? [] : message.content.filter((p) => p.type === 'image');
+        this.state.conversation[index] = {
+          role: 'user',
+          content: images.length ? [{ type: 'text', text: decision.text }, ...images] : decision.text,
+        };
+      }
+      return { kind: 'restart' };
+    }
+    return { kind: 'answered' };
+  }
+
+  private inputSubject(): GuardSubject {
+    const message = this.state.conversation[this.state.turnStart];
+    const text: string[] = [];
+    const images: GuardSubject['content']['images'] = [];
+    if (message?.role === 'user') {
+      if (typeof message.content === 'string') text.push(message.content);
+      else
+        for (const part of message.content) {
+          if (part.type === 'text') text.push(part.text);
+          else images.push(part.image);
+        }
+    }
+    return {
+      stage: 'input',
+      conversation: this.state.conversation.slice(0, this.state.turnStart),
+      content: { text: text.join('\n'), images },
+    };
+  }
+
+  private requestMessages(): ChatMessage[] {
+    const system: ChatMessage[] = this.settings.system ? [{ role: 'system', content: this.settings.system }] : [];
+    return [...system, ...this.state.conversation];
+  }
+
+  // ---------------------------------------------------------------- tool calls
+
+  /** Handles the current step's calls in order; returns a result when the run pauses for approval. */
+  private async processPending(parent: Context): Promise<AgentResult | undefined> {
+    const { state, run } = this;
+    while (state.pending.length > 0) {
+      const p = state.pending[0];
+      const { call } = p;
+      if (run.signal?.aborted) throw new RunAborted(run.signal.reason);
+
+      if (p.rejection) {
+        this.emit({ type: 'tool-call', toolCallId: call.id, name: call.name, arguments: call.arguments, valid: false, step: state.step - 1 });
+        this.toolAnswer(p, p.rejection.content, p.rejection, false, 'invalid');
+        continue;
+      }
+      const tool = run.runner.get(call.name);
+      const prepared: PreparedCall = { ok: true, tool: tool!, call, args: p.args };
+
+      if (!p.guarded) {
+        this.emit({ type: 'tool-call', toolCallId: call.id, name: call.name, arguments: p.args, valid: true, step: state.step - 1 });
+        const decision = await this.checkStage(
+          'tool-call',
+          {
+            stage: 'tool-call',
+            conversation: [...state.conversation],
+            content: { text: JSON.stringify(p.args ?? null), images: [] },
+            tool: { name: call.name, arguments: p.args },
+          },
+          parent,
+          call.id,
+        );
+        if (decision.kind !== 'pass') {
+          // Arguments cannot be meaningfully redacted: a redact verdict on a tool call blocks it.
+          const notice = `The call to tool "${call.name}" was blocked by guard "${decision.verdict.guard}" and was not executed.`;
+          this.emit({ type: 'blocked', stage: 'tool-call', verdict: decision.verdict, replacement: notice, toolCallId: call.id });
+          this.toolAnswer(p, notice, errorResult(call.id, call.name, 'tool-execution-failed', notice), false, 'blocked');
+          continue;
+        }
+        p.guarded = true;
+        if (await run.runner.needsApproval(prepared, { context: run.context, signal: run.signal })) {
+          return this.pause(p);
+        }
+      }
+
+      if (p.approval === 'rejected') {
+        const notice = `The user rejected the call to tool "${call.name}"${p.rejectReason ? `: ${p.rejectReason}` : ''}.`;
+        this.toolAnswer(p, notice, errorResult(call.id, call.name, 'tool-execution-failed', notice), false, 'rejected');
+        continue;
+      }
+
+      const { span, ctx } = startSpan('lookout.tool.call', { 'lookout.tool.name': call.name, 'lookout.tool.call_id': call.id }, parent);
+      const result = await run.runner.execute(prepared, { context: run.context, signal: run.signal });
+      span.setAttributes({ 'lookout.tool.latency_ms': result.latencyMs, 'lookout.tool.error': result.isError });
+      if (result.code) span.setAttribute('lookout.tool.error_code', result.code);
+      endSpan(span);
+      if (run.signal?.aborted) throw new RunAborted(run.signal.reason);
+
+      let content = result.content;
+      let flagged = false;
+      const decision = await this.checkStage(
+        'tool-result',
+        {
+          stage: 'tool-result',
+          conversation: [...state.conversation],
+          content: { text: result.content, images: [] },
+          tool: { name: call.name, arguments: p.args },
+        },
+        ctx,
+        call.id,
+      );
+      if (decision.kind === 'block') {
+        content = this.settings.toolResultNotice({ stage: 'tool-result', verdict: decision.verdict, tool: call.name });
+        flagged = true;
+        this.emit({ type: 'blocked', stage: 'tool-result', verdict: decision.verdict, replacement: content, toolCallId: call.id });
+      } else if (decision.kind === 'redact') {
+        content = decision.text;
+        flagged = true;
+      }
+      this.toolAnswer(p, content, result, flagged, result.isError ? 'error' : 'ok');
+    }
+    return undefined;
+  }
+
+  /** Emits the tool-result, appends the tool message, audits the call and drops it from pending. */
+  private toolAnswer(p: PendingCall, content: string, result: ToolResult, flagged: boolean, status: 'ok' | 'error' | 'invalid' | 'blocked' | 'rejected'): void {
+    const { call } = p;
+    this.emit({
+      type: 'tool-result',
+      toolCallId: call.id,
+      name: call.name,
+      content,
+      isError: result.isError,
+      ...(result.code ? { code: result.code } : {}),
+      flagged,
+    });
+    this.state.conversation.push({ role: 'tool', toolCallId: call.id, name: call.name, content });
+    this.audit({
+      kind: 'tool-call',
+      time: new Date().toISOString(),
+      runId: this.state.runId,
+      toolCallId: call.id,
+      tool: call.name,
+      arguments: p.args ?? call.arguments,
+      status,
+      ...(result.code && status !== 'ok' ? { code: result.code } : {}),
+      latencyMs: result.latencyMs,
+      ...(flagged ? { flagged } : {}),
+    });
+    this.state.pending.shift();
+  }
+
+  private pause(p: PendingCall): AgentResult {
+    const state = this.snapshot();
+    const pendingApproval = { toolCallId: p.call.id, name: p.call.name, arguments: p.args };
+    this.emit({ type: 'approval-requested', ...pendingApproval, state });
+    const result: AgentResult = {
+      ...this.resultBase(),
+      status: 'awaiting-approval',
+      text: '',
+      pendingApproval,
+      state,
+    };
+    this.emit({ type: 'turn-end', result });
+    return result;
+  }
+
+  // ---------------------------------------------------------------- guards
+
+  private async checkStage(stage: Stage, subject: GuardSubject, parent: Context, toolCallId?: string): Promise<StageDecision> {
+    const outcome = await runStage(this.settings.guards[stage], subject, {
+      signal: this.run.signal,
+      traceContext: parent,
+      onVerdict: ({ verdict, action }) => {
+        this.emit({ type: 'guard-verdict', stage, action, verdict, ...(toolCallId ? { toolCallId } : {}) });
+        this.audit({
+          kind: 'verdict',
+          time: new Date().toISOString(),
+          runId: this.state.runId,
+          stage,
+          guard: verdict.guard,
+          safe: verdict.safe,
+          categories: verdict.categories,
+          ...(verdict.score !== undefined ? { score: verdict.score } : {}),
+          latencyMs: verdict.latencyMs,
+          action,
+          ...(verdict.failure ? { failure: verdict.failure } : {}),
+          ...(toolCallId ? { toolCallId } : {}),
+        });
+      },
+    });
+    return outcome.decision;
+  }
+
+  // ---------------------------------------------------------------- endings
+
+  private async finishBlocked(info: BlockInfo): Promise<AgentResult> {
+    const refusal = this.settings.refusal(info);
+    this.emit({ type: 'blocked', stage: info.stage, verdict: info.verdict, replacement: refusal });
+    // Blocked input is not kept in the conversation; blocked output is replaced by the refusal.
+    if (info.stage === 'input') this.state.conversation.length = this.state.turnStart;
+    else this.state.conversation.push({ role: 'assistant', content: refusal });
+    const messages = this.state.conversation.slice(this.state.turnStart);
+    await this.store('blocked', messages);
+    const result: AgentResult = { ...this.resultBase(), status: 'blocked', text: refusal, blocked: info };
+    this.emit({ type: 'turn-end', result });
+    return result;
+  }
+
+  private async finish(status: 'completed'): Promise<AgentResult> {
+    const messages = this.state.conversation.slice(this.state.turnStart);
+    await this.store(status, messages);
+    const last = messages[messages.length - 1];
+    const result: AgentResult = { ...this.resultBase(), status, text: last?.role === 'assistant' ? last.content : '' };
+    this.emit({ type: 'turn-end', result });
+    return result;
+  }
+
+  private resultBase(): Omit<AgentResult, 'status' | 'text'> {
+    const { state } = this;
+    return {
+      runId: state.runId,
+      turnId: state.turnId,
+      sessionId: state.sessionId,
+      messages: toStorableMessages(state.conversation.slice(state.turnStart)),
+      steps: state.step,
+      usage: { ...state.usage },
+      audit: [...state.audit],
+    };
+  }
+
+  private async store(status: TurnStatus, messages: ChatMessage[]): Promise<void> {
+    const record: TurnRecord = {
+      turnId: this.state.turnId,
+      runId: this.state.runId,
+      startedAt: this.state.startedAt,
+      endedAt: new Date().toISOString(),
+      status,
+      messages: toStorableMessages(messages),
+      audit: this.state.audit,
+    };
+    await this.settings.sessions.appendTurn(this.state.sessionId, record);
+  }
+
+  /** The run state as plain JSON (images as data: URLs). */
+  private snapshot(): RunState {
+    const copy = structuredClone(this.state);
+    copy.conversation = toStorableMessages(copy.conversation);
+    return JSON.parse(JSON.stringify(copy)) as RunState;
+  }
+
+  private audit(entry: AuditEntry): void {
+    this.state.audit.push(entry);
+  }
+
+  private emit(event: AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'runId'> : never) : never): void {
+    this.run.emit({ ...event, runId: this.state.runId } as AgentEvent);
+  }
+}

@@ -1,0 +1,114 @@
+import type { Stage, Verdict } from '@lookout/guards';
+import type { ChatMessage, ContentPart, LanguageModel, SamplingSettings, ToolCall, Usage } from '@lookout/runtime';
+import type { AnyTool, ToolResult } from '@lookout/tools';
+import type { GuardAction, StageGuards } from '../guarding/config.js';
+import type { AuditEntry, SessionStore } from '../sessions/types.js';
+
+/** What stopped a turn, handed to a refusal-text function. */
+export interface BlockInfo {
+  stage: Stage;
+  verdict: Verdict;
+}
+
+export interface AgentOptions {
+  model: LanguageModel;
+  tools?: AnyTool[];
+  guards?: StageGuards;
+  /** System prompt put in front of every request. */
+  system?: string;
+  /** Model steps per turn (each tool round trip is one). Default 8. */
+  maxSteps?: number;
+  /** Output is held back and checked every this many characters. Default 200. */
+  outputChunkChars?: number;
+  /** Text returned when input or output is blocked. */
+  refusal?: string | ((info: BlockInfo) => string);
+  /** Text the model sees instead of a tool result that a tool-result guard flagged. */
+  toolResultNotice?: (info: BlockInfo & { tool: string }) => string;
+  /** Per-guard time limit when a guard entry gives none. Default 10 000 ms. */
+  guardTimeoutMs?: number;
+  /** Invalid tool calls answered per run before it fails with ToolValidationBudgetExceeded. Default 2. */
+  toolRetryBudget?: number;
+  /** Default: a MemorySessionStore owned by this agent. */
+  sessions?: SessionStore;
+  sampling?: SamplingSettings;
+  /**
+   * 'parallel' (default) starts the first model step while input guards run, releasing nothing
+   * until they pass; 'sequential' waits for the guards first.
+   */
+  inputGuardMode?: 'parallel' | 'sequential';
+}
+
+export type AgentInput = string | ContentPart[];
+
+export interface RunOptions<C = unknown> {
+  /** Continue this session (created when new). Default: a fresh id. */
+  sessionId?: string;
+  /** Handed to tools as ctx.context (e.g. the signed-in customer). Not stored. */
+  context?: C;
+  signal?: AbortSignal;
+}
+
+export type ApprovalDecision = { approve: true } | { approve?: false; reject: true | string };
+
+export interface ResumeOptions<C = unknown> extends RunOptions<C> {
+  decision: ApprovalDecision;
+}
+
+export interface PendingApproval {
+  toolCallId: string;
+  name: string;
+  arguments: unknown;
+}
+
+/** A tool call still to be handled in the current step of a paused run. */
+export interface PendingCall {
+  call: ToolCall;
+  /** Validated arguments; absent when the call was rejected (then `rejection` is set). */
+  args?: unknown;
+  rejection?: ToolResult;
+  /** Tool-call guards already passed. */
+  guarded?: boolean;
+  approval?: 'approved' | 'rejected';
+  rejectReason?: string;
+}
+
+/** A paused run as plain JSON: store it anywhere, hand it to agent.resume() later. */
+export interface RunState {
+  version: 1;
+  runId: string;
+  turnId: string;
+  sessionId: string;
+  startedAt: string;
+  /** Conversation without the system prompt: session history followed by this turn's messages. */
+  conversation: ChatMessage[];
+  /** Index in `conversation` where this turn's messages start. */
+  turnStart: number;
+  step: number;
+  invalidToolCalls: number;
+  pending: PendingCall[];
+  releasedText: string;
+  audit: AuditEntry[];
+  usage: Usage;
+}
+
+export type RunStatus = 'completed' | 'blocked' | 'awaiting-approval';
+
+export interface AgentResult {
+  status: RunStatus;
+  runId: string;
+  turnId: string;
+  sessionId: string;
+  /** Released text (checked by output guards), or the refusal when blocked. */
+  text: string;
+  /** Messages this turn added to the conversation. */
+  messages: ChatMessage[];
+  blocked?: BlockInfo;
+  pendingApproval?: PendingApproval;
+  /** Set when status is 'awaiting-approval'. */
+  state?: RunState;
+  steps: number;
+  usage: Usage;
+  audit: AuditEntry[];
+}
+
+export type { GuardAction };

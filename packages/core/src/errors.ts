@@ -1,0 +1,70 @@
+/** Stable codes for errors raised by the agent loop, sessions and the test double. */
+export type AgentErrorCode =
+  | 'agent-max-steps'
+  | 'agent-model-failed'
+  | 'agent-aborted'
+  | 'agent-invalid-state'
+  | 'agent-invalid-resume'
+  | 'agent-invalid-input'
+  | 'agent-tool-budget'
+  | 'session-invalid-id'
+  | 'session-io'
+  | 'scripted-model-exhausted'
+  | 'scripted-model-error';
+
+export class AgentError extends Error {
+  constructor(
+    readonly code: AgentErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AgentError';
+  }
+}
+
+/** The model kept calling tools past `maxSteps` without giving a final answer. */
+export class MaxStepsExceeded extends AgentError {
+  constructor(readonly maxSteps: number) {
+    super('agent-max-steps', `The run took more than maxSteps (${maxSteps}) model steps without a final answer; raise maxSteps or check the tools.`);
+    this.name = 'MaxStepsExceeded';
+  }
+}
+
+/** The model stream failed for a reason other than the loop aborting it. */
+export class ModelStepFailed extends AgentError {
+  constructor(modelId: string, cause: unknown) {
+    super('agent-model-failed', `Model "${modelId}" failed during a step: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ModelStepFailed';
+  }
+}
+
+/** The caller's AbortSignal ended the run. */
+export class RunAborted extends AgentError {
+  constructor(reason?: unknown) {
+    super('agent-aborted', `The run was aborted by the caller${reason instanceof Error ? `: ${reason.message}` : ''}.`, { cause: reason });
+    this.name = 'RunAborted';
+  }
+}
+
+/** A RunState handed to resume() that this agent cannot continue. */
+export class InvalidRunState extends AgentError {
+  constructor(message: string) {
+    super('agent-invalid-state', `Cannot resume: ${message}`);
+    this.name = 'InvalidRunState';
+  }
+}
+
+export class InvalidAgentInput extends AgentError {
+  constructor(message: string) {
+    super('agent-invalid-input', message);
+    this.name = 'InvalidAgentInput';
+  }
+}
+
+export class SessionError extends AgentError {
+  constructor(code: 'session-invalid-id' | 'session-io', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'SessionError';
+  }
+}

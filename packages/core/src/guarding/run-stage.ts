@@ -1,0 +1,110 @@
+import type { GuardSubject, Verdict } from '@lookout/guards';
+import type { GuardAction, ResolvedGuard } from './config.js';
+import { traceGuardCheck } from '../tracing/spans.js';
+import type { Context } from '@opentelemetry/api';
+
+/** A verdict together with the action the loop attached to its guard. */
+export interface LoopVerdict {
+  verdict: Verdict;
+  action: GuardAction;
+}
+
+export type StageDecision =
+  | { kind: 'pass' }
+  | { kind: 'block'; verdict: Verdict }
+  | { kind: 'redact'; verdict: Verdict; text: string };
+
+export interface StageOutcome {
+  decision: StageDecision;
+  /** Every verdict that arrived before the decision, in arrival order. */
+  verdicts: LoopVerdict[];
+}
+
+export interface RunStageOptions {
+  signal?: AbortSignal;
+  /** Called for each verdict as it arrives (before the decision is returned). */
+  onVerdict?: (v: LoopVerdict) => void;
+  traceContext?: Context;
+}
+
+/**
+ * Runs one stage's guards in parallel. The first unsafe verdict from a blocking or redacting
+ * guard decides and the rest are aborted; warn guards only report. A guard that throws, times
+ * out or answers nonsense gives an unsafe verdict with `failure` set, or a safe one when it is
+ * configured fail-open.
+ */
+export function runStage(guards: ResolvedGuard[], subject: GuardSubject, options: RunStageOptions = {}): Promise<StageOutcome> {
+  if (guards.length === 0) return Promise.resolve({ decision: { kind: 'pass' }, verdicts: [] });
+  const stageAbort = new AbortController();
+  const onOuterAbort = () => stageAbort.abort(options.signal?.reason);
+  if (options.signal?.aborted) onOuterAbort();
+  else options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  return new Promise<StageOutcome>((resolve) => {
+    const verdicts: LoopVerdict[] = [];
+    let remaining = guards.length;
+    let decided = false;
+    const decide = (decision: StageDecision) => {
+      if (decided) return;
+      decided = true;
+      options.signal?.removeEventListener('abort', onOuterAbort);
+      stageAbort.abort(new Error('stage decided'));
+      resolve({ decision, verdicts });
+    };
+    for (const entry of guards) {
+      checkOne(entry, subject, stageAbort.signal, options.traceContext).then((verdict) => {
+        if (decided) return;
+        const lv = { verdict, action: entry.action };
+        verdicts.push(lv);
+        options.onVerdict?.(lv);
+        if (!verdict.safe && entry.action === 'block') decide({ kind: 'block', verdict });
+        else if (!verdict.safe && entry.action === 'redact') {
+          // A redacting guard that gives no replacement text can only block.
+          if (typeof verdict.redactedText === 'string') decide({ kind: 'redact', verdict, text: verdict.redactedText });
+          else decide({ kind: 'block', verdict });
+        }
+        remaining -= 1;
+        if (remaining === 0) decide({ kind: 'pass' });
+      });
+    }
+  });
+}
+
+/** One guard with its time limit; never rejects. */
+async function checkOne(entry: ResolvedGuard, subject: GuardSubject, stageSignal: AbortSignal, traceContext?: Context): Promise<Verdict> {
+  const started = performance.now();
+  const controller = new AbortController();
+  const onStageAbort = () => controller.abort(stageSignal.reason);
+  stageSignal.addEventListener('abort', onStageAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), entry.timeoutMs);
+  });
+  const name = entry.guard.name;
+  const failed = (failure: NonNullable<Verdict['failure']>, reason: string): Verdict => ({
+    safe: entry.failOpen,
+    categories: [],
+    guard: name,
+    latencyMs: performance.now() - started,
+    failure,
+    reason,
+  });
+  return traceGuardCheck(subject.stage, name, traceContext, async () => {
+    try {
+      const outcome = await Promise.race([entry.guard.check(subject, { signal: controller.signal }), timeout]);
+      if (outcome === 'timeout') {
+        controller.abort(new Error(`guard timed out after ${entry.timeoutMs} ms`));
+        return failed('timeout', `Guard "${name}" did not answer within ${entry.timeoutMs} ms.`);
+      }
+      if (!outcome || typeof outcome.safe !== 'boolean' || !Array.isArray(outcome.categories)) {
+        return failed('unparseable', `Guard "${name}" returned a value that is not a Verdict.`);
+      }
+      return outcome;
+    } catch (error) {
+      return failed('error', `Guard "${name}" failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+      stageSignal.removeEventListener('abort', onStageAbort);
+    }
+  });
+}

@@ -1,0 +1,73 @@
+import type { Stage } from '@lookout/guards';
+import type { ChatMessage } from '@lookout/runtime';
+import type { GuardAction } from '../guarding/config.js';
+
+/** One guard verdict as the audit log keeps it. */
+export interface VerdictAuditEntry {
+  kind: 'verdict';
+  /** ISO time the verdict arrived. */
+  time: string;
+  runId: string;
+  stage: Stage;
+  guard: string;
+  safe: boolean;
+  categories: string[];
+  score?: number;
+  latencyMs: number;
+  action: GuardAction;
+  failure?: 'error' | 'timeout' | 'unparseable';
+  toolCallId?: string;
+}
+
+/** One tool call as the audit log keeps it, whatever became of it. */
+export interface ToolCallAuditEntry {
+  kind: 'tool-call';
+  time: string;
+  runId: string;
+  toolCallId: string;
+  tool: string;
+  arguments: unknown;
+  status: 'ok' | 'error' | 'invalid' | 'blocked' | 'rejected';
+  code?: string;
+  latencyMs: number;
+  /** The tool result was replaced or redacted by a tool-result guard. */
+  flagged?: boolean;
+}
+
+export type AuditEntry = VerdictAuditEntry | ToolCallAuditEntry;
+
+export type TurnStatus = 'completed' | 'blocked' | 'error';
+
+/** Everything one finished turn adds to a session. Written once, when the turn ends. */
+export interface TurnRecord {
+  turnId: string;
+  runId: string;
+  startedAt: string;
+  endedAt: string;
+  status: TurnStatus;
+  /** Messages this turn adds to the conversation (user, assistant, tool). Images as data: URLs. */
+  messages: ChatMessage[];
+  audit: AuditEntry[];
+}
+
+export interface SessionSnapshot {
+  sessionId: string;
+  turns: TurnRecord[];
+  /** Lines that could not be read back (a write torn by a crash); they are skipped. */
+  skippedLines: number;
+}
+
+/** Where sessions live. Implementations must keep every appended turn readable after a crash. */
+export interface SessionStore {
+  load(sessionId: string): Promise<SessionSnapshot>;
+  appendTurn(sessionId: string, turn: TurnRecord): Promise<void>;
+}
+
+/** The conversation a session continues with: messages of its turns, in order. */
+export function sessionMessages(snapshot: SessionSnapshot): ChatMessage[] {
+  return snapshot.turns.flatMap((t) => t.messages);
+}
+
+export function sessionAudit(snapshot: SessionSnapshot): AuditEntry[] {
+  return snapshot.turns.flatMap((t) => t.audit);
+}

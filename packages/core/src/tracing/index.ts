@@ -1,0 +1,1 @@
+export { startSpan, endSpan, traceGuardCheck } from './spans.js';
