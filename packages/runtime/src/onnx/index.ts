@@ -1,1 +1,10 @@
-export {};
+// ONNX builder (checkpoint -> graphs) and engine (ForwardEngine on onnxruntime-node).
+export { buildModel, MANIFEST_FILE, DATA_FILE } from './build.js';
+export type { BuildOptions, BuildResult, BuildManifest } from './build.js';
+export type { BuildDtype, BuildProgress } from './weights.js';
+export { OnnxEngine, OnnxDecodeSession, resolveBuildDir } from './engine.js';
+export type { OnnxEngineOptions, PrefillOptions } from './engine.js';
+export { readModelSpec, specFromConfig } from './config.js';
+export type { ModelSpec, TextSpec, VisionSpec, RopeScaling } from './config.js';
+export { OnnxError } from './errors.js';
+export type { OnnxErrorCode } from './errors.js';

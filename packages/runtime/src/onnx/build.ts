@@ -1,0 +1,93 @@
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { readModelSpec, type ModelSpec } from './config.js';
+import { CheckpointTensors } from './safetensors-source.js';
+import { ExternalDataWriter } from './external-data.js';
+import { GraphBuilder } from './graph-builder.js';
+import { WeightWriter, type BuildDtype, type BuildProgress } from './weights.js';
+import { buildDecoderGraph } from './text-graph.js';
+import { buildVisionGraph } from './vision-graph.js';
+import { OnnxError } from './errors.js';
+
+export const MANIFEST_FILE = 'lookout-onnx.json';
+export const DATA_FILE = 'weights.onnx.data';
+
+export interface BuildOptions {
+  dtype?: BuildDtype;
+  /** Where the graphs go; default `<modelDir>/onnx-<dtype>`. */
+  outDir?: string;
+  onProgress?: (p: BuildProgress) => void;
+  /** Adds hidden-state outputs to the decoder (parity checks). */
+  hiddenStates?: boolean;
+}
+
+/** What a build wrote; saved as lookout-onnx.json next to the graphs. */
+export interface BuildManifest {
+  format: 1;
+  dtype: BuildDtype;
+  spec: ModelSpec;
+  decoder: string;
+  vision?: string;
+  data: string;
+  hiddenStates: boolean;
+  /** How text-only prompts run the Mllama cross layers (see docs/run-llama-vision.md). */
+  textOnlyCross: 'zero-kv-identity';
+}
+
+export interface BuildResult {
+  outDir: string;
+  manifest: BuildManifest;
+  bytesWritten: number;
+  tensors: number;
+}
+
+const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
+
+/**
+ * Builds ONNX graphs from a Hugging Face checkpoint directory. Weights stream from safetensors
+ * into one external-data file shared by the graphs; only one tensor is in memory at a time.
+ */
+export async function buildModel(modelDir: string, options: BuildOptions = {}): Promise<BuildResult> {
+  const dtype = options.dtype ?? 'fp32';
+  if (!DTYPES.includes(dtype)) throw new OnnxError('ONNX_BAD_DTYPE', `dtype "${String(dtype)}" is not supported; use one of ${DTYPES.join(', ')}`);
+  const spec = readModelSpec(modelDir);
+  const src = CheckpointTensors.open(modelDir);
+  const outDir = options.outDir ?? join(modelDir, `onnx-${dtype}`);
+  mkdirSync(outDir, { recursive: true });
+
+  const data = new ExternalDataWriter(join(outDir, DATA_FILE), DATA_FILE);
+  const total = [...src.tensors.keys()].length;
+  const weights = new WeightWriter(src, dtype, () => data.bytesWritten, total, options.onProgress);
+  try {
+    let vision: string | undefined;
+    if (spec.arch === 'mllama' && spec.vision) {
+      const vg = new GraphBuilder('mllama_vision', data);
+      buildVisionGraph(vg, spec, weights);
+      if (vg.nodeCount > 0) vision = 'vision.onnx';
+      if (vision) writeAtomic(join(outDir, vision), vg.toBytes());
+    }
+    const dg = new GraphBuilder(spec.arch === 'mllama' ? 'mllama_decoder' : 'llama_decoder', data);
+    buildDecoderGraph(dg, spec.text, weights, { hiddenStates: options.hiddenStates });
+    writeAtomic(join(outDir, 'decoder.onnx'), dg.toBytes());
+    const manifest: BuildManifest = {
+      format: 1,
+      dtype,
+      spec,
+      decoder: 'decoder.onnx',
+      vision,
+      data: DATA_FILE,
+      hiddenStates: options.hiddenStates === true,
+      textOnlyCross: 'zero-kv-identity',
+    };
+    writeFileSync(join(outDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
+    await Promise.resolve();
+    return { outDir, manifest, bytesWritten: data.bytesWritten, tensors: weights.tensorsDone };
+  } finally {
+    data.close();
+  }
+}
+
+function writeAtomic(path: string, bytes: Uint8Array): void {
+  writeFileSync(`${path}.tmp`, bytes);
+  renameSync(`${path}.tmp`, path);
+}

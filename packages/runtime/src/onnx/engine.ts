@@ -1,0 +1,244 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { DecodeSession, ForwardEngine, VisionInputs } from '../model/engine.js';
+import { MANIFEST_FILE, type BuildManifest } from './build.js';
+import type { BuildDtype } from './weights.js';
+import { DecoderIO } from './text-graph.js';
+import { VisionIO } from './vision-io.js';
+import { crossAttentionMask4d } from './cross-mask.js';
+import { OnnxError } from './errors.js';
+
+export interface OnnxEngineOptions {
+  executionProvider?: 'cpu' | 'cuda';
+  /** Which build to load when `dir` is the model directory (`<dir>/onnx-<dtype>`). */
+  dtype?: BuildDtype;
+  /** Threads per session on CPU (default: onnxruntime's choice). */
+  intraOpThreads?: number;
+}
+
+export interface PrefillOptions {
+  signal?: AbortSignal;
+  /** Return logits of every prompt position (verification); default only the last. */
+  allLogits?: boolean;
+}
+
+type Feeds = Record<string, ort.Tensor>;
+
+/** Finds the build directory: `dir` itself when it holds a manifest, else `dir/onnx-<dtype>`. */
+export function resolveBuildDir(dir: string, dtype: BuildDtype = 'fp32'): string {
+  if (existsSync(join(dir, MANIFEST_FILE))) return dir;
+  const sub = join(dir, `onnx-${dtype}`);
+  if (existsSync(join(sub, MANIFEST_FILE))) return sub;
+  throw new OnnxError('ONNX_NOT_BUILT', `no ONNX build in ${dir} (looked for ${MANIFEST_FILE} there and in onnx-${dtype}/); run \`lookout build ${dir} --dtype ${dtype}\``);
+}
+
+/** ForwardEngine on onnxruntime-node: the decoder graph (and the vision graph for Mllama). */
+export class OnnxEngine implements ForwardEngine {
+  private disposed = false;
+
+  private constructor(
+    readonly manifest: BuildManifest,
+    private readonly decoder: ort.InferenceSession,
+    private readonly vision: ort.InferenceSession | undefined,
+  ) {}
+
+  static async load(dir: string, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
+    const buildDir = resolveBuildDir(dir, options.dtype);
+    const manifest = JSON.parse(readFileSync(join(buildDir, MANIFEST_FILE), 'utf8')) as BuildManifest;
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [options.executionProvider ?? 'cpu'],
+      graphOptimizationLevel: 'all',
+      ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
+    };
+    const decoder = await ort.InferenceSession.create(join(buildDir, manifest.decoder), sessionOptions);
+    const vision = manifest.vision ? await ort.InferenceSession.create(join(buildDir, manifest.vision), sessionOptions) : undefined;
+    return new OnnxEngine(manifest, decoder, vision);
+  }
+
+  get vocabSize(): number {
+    return this.manifest.spec.text.vocabSize;
+  }
+
+  get spec() {
+    return this.manifest.spec;
+  }
+
+  /** Runs the vision graph: cross-attention K/V for every cross layer, plus the projected states. */
+  async encodeImages(vision: VisionInputs): Promise<{ kv: Feeds; tokens: number; outputs: ort.InferenceSession.ReturnType; bytes: number }> {
+    const v = this.manifest.spec.vision;
+    if (!this.vision || !v) throw new OnnxError('ONNX_BAD_INPUT', 'this model has no vision graph; images need a Mllama (Llama 3.2 Vision) build');
+    const { numImages, maxTiles, tileSize } = vision;
+    if (maxTiles !== v.maxNumTiles || tileSize !== v.imageSize) {
+      throw new OnnxError('ONNX_BAD_INPUT', `vision inputs have ${maxTiles} tiles of ${tileSize}px; this model takes ${v.maxNumTiles} tiles of ${v.imageSize}px`);
+    }
+    const expect = numImages * maxTiles * 3 * tileSize * tileSize;
+    if (vision.pixelValues.length !== expect) {
+      throw new OnnxError('ONNX_BAD_INPUT', `pixelValues has ${vision.pixelValues.length} values, expected ${expect} ([1, ${numImages}, ${maxTiles}, 3, ${tileSize}, ${tileSize}])`);
+    }
+    const feeds: Feeds = {
+      [VisionIO.pixelValues]: new ort.Tensor('float32', vision.pixelValues, [1, numImages, maxTiles, 3, tileSize, tileSize]),
+      [VisionIO.aspectRatioIds]: new ort.Tensor('int64', BigInt64Array.from(vision.aspectRatioIds.map(BigInt)), [1, numImages]),
+      [VisionIO.aspectRatioMask]: new ort.Tensor('int64', BigInt64Array.from(vision.aspectRatioMask.flat().map(BigInt)), [1, numImages, maxTiles]),
+    };
+    const outputs = await this.vision.run(feeds);
+    const kv: Feeds = {};
+    for (const layer of this.manifest.spec.text.crossAttentionLayers) {
+      kv[DecoderIO.crossKey(layer)] = outputs[VisionIO.crossKey(layer)];
+      kv[DecoderIO.crossValue(layer)] = outputs[VisionIO.crossValue(layer)];
+    }
+    return { kv, tokens: numImages * maxTiles * v.numPatches, outputs, bytes: tensorBytes(feeds) + tensorBytes(outputs) };
+  }
+
+  async prefill(inputIds: number[], vision?: VisionInputs, options: PrefillOptions = {}): Promise<OnnxDecodeSession> {
+    if (this.disposed) throw new OnnxError('ONNX_SESSION_DISPOSED', 'the engine was disposed');
+    if (inputIds.length === 0) throw new OnnxError('ONNX_BAD_INPUT', 'inputIds is empty; a prompt needs at least one token');
+    checkAbort(options.signal);
+    const spec = this.manifest.spec.text;
+    const T = inputIds.length;
+    let cross: CrossState | undefined;
+    let bytes = 0;
+    if (spec.crossAttentionLayers.length > 0) {
+      if (vision && vision.numImages > 0) {
+        if (vision.crossAttentionMask.length !== T) {
+          throw new OnnxError('ONNX_BAD_INPUT', `crossAttentionMask has ${vision.crossAttentionMask.length} rows, expected one per prompt token (${T})`);
+        }
+        const enc = await this.encodeImages(vision);
+        bytes += enc.bytes;
+        checkAbort(options.signal);
+        const { mask, rowMask, width } = crossAttentionMask4d(vision.crossAttentionMask, this.manifest.spec.vision!.numPatches);
+        cross = { kv: enc.kv, width, mask, rowMask, lastRow: mask.slice((T - 1) * width), lastRowMask: rowMask[T - 1] };
+      } else {
+        // Text only: HF skips the cross layers. One all-zero key/value with row mask 0 makes each
+        // cross layer an exact identity (o_proj has no bias; the MLP output is multiplied by 0).
+        const kv: Feeds = {};
+        const zero = new Float32Array(spec.numKvHeads * spec.headDim);
+        for (const layer of spec.crossAttentionLayers) {
+          kv[DecoderIO.crossKey(layer)] = new ort.Tensor('float32', zero, [1, spec.numKvHeads, 1, spec.headDim]);
+          kv[DecoderIO.crossValue(layer)] = new ort.Tensor('float32', zero, [1, spec.numKvHeads, 1, spec.headDim]);
+        }
+        cross = { kv, width: 1, mask: new Float32Array(T), rowMask: new Float32Array(T), lastRow: new Float32Array(1), lastRowMask: 0 };
+      }
+    } else if (vision && vision.numImages > 0) {
+      throw new OnnxError('ONNX_BAD_INPUT', 'this model is text-only (LlamaForCausalLM); it cannot take images');
+    }
+    const session = new OnnxDecodeSession(this, this.decoder, spec, cross);
+    await session.run(inputIds, options.allLogits === true, bytes);
+    return session;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.decoder.release();
+    await this.vision?.release();
+  }
+}
+
+interface CrossState {
+  kv: Feeds;
+  width: number;
+  /** [T, width] additive mask of the prompt rows. */
+  mask: Float32Array;
+  rowMask: Float32Array;
+  /** Each decode step repeats the last prompt row (HF `_update_model_kwargs_for_generation`). */
+  lastRow: Float32Array;
+  lastRowMask: number;
+}
+
+export class OnnxDecodeSession implements DecodeSession {
+  logits: Float32Array = new Float32Array(0);
+  /** All logits of the last run, [positions, vocab] (positions = T with allLogits, else 1). */
+  allLogits: Float32Array = new Float32Array(0);
+  hiddenStates: Float32Array[] = [];
+  lastTransferBytes = 0;
+  private past: Feeds = {};
+  private position = 0;
+  private disposed = false;
+
+  constructor(
+    private readonly engine: OnnxEngine,
+    private readonly decoder: ort.InferenceSession,
+    private readonly spec: BuildManifest['spec']['text'],
+    private readonly cross: CrossState | undefined,
+  ) {
+    const crossLayers = new Set(spec.crossAttentionLayers);
+    const empty = new Float32Array(0);
+    for (let i = 0; i < spec.numLayers; i++) {
+      if (crossLayers.has(i)) continue;
+      this.past[DecoderIO.pastKey(i)] = new ort.Tensor('float32', empty, [1, spec.numKvHeads, 0, spec.headDim]);
+      this.past[DecoderIO.pastValue(i)] = new ort.Tensor('float32', empty, [1, spec.numKvHeads, 0, spec.headDim]);
+    }
+  }
+
+  get length(): number {
+    return this.position;
+  }
+
+  /** Feeds `ids` after everything so far. Internal: prefill calls it with the prompt. */
+  async run(ids: number[], allLogits: boolean, extraBytes = 0): Promise<Float32Array> {
+    if (this.disposed) throw new OnnxError('ONNX_SESSION_DISPOSED', 'the decode session was disposed');
+    const T = ids.length;
+    const feeds: Feeds = {
+      ...this.past,
+      [DecoderIO.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]),
+      [DecoderIO.positionIds]: new ort.Tensor('int64', BigInt64Array.from(ids.map((_, i) => BigInt(this.position + i))), [1, T]),
+      [DecoderIO.logitsFrom]: new ort.Tensor('int64', BigInt64Array.from([BigInt(allLogits ? 0 : T - 1)]), [1]),
+    };
+    if (this.cross) {
+      const c = this.cross;
+      Object.assign(feeds, c.kv);
+      const first = this.position === 0;
+      let mask: Float32Array;
+      let rows: Float32Array;
+      if (first) {
+        mask = c.mask;
+        rows = c.rowMask;
+      } else {
+        mask = new Float32Array(T * c.width);
+        rows = new Float32Array(T).fill(c.lastRowMask);
+        for (let t = 0; t < T; t++) mask.set(c.lastRow, t * c.width);
+      }
+      feeds[DecoderIO.crossMask] = new ort.Tensor('float32', mask, [1, 1, T, c.width]);
+      feeds[DecoderIO.rowMask] = new ort.Tensor('float32', rows, [1, 1, T, 1]);
+    }
+    const out = await this.decoder.run(feeds);
+    const crossLayers = new Set(this.spec.crossAttentionLayers);
+    for (let i = 0; i < this.spec.numLayers; i++) {
+      if (crossLayers.has(i)) continue;
+      this.past[DecoderIO.pastKey(i)] = out[DecoderIO.presentKey(i)];
+      this.past[DecoderIO.pastValue(i)] = out[DecoderIO.presentValue(i)];
+    }
+    this.position += T;
+    const logits = out[DecoderIO.logits].data as Float32Array;
+    const V = this.spec.vocabSize;
+    this.allLogits = logits;
+    this.logits = logits.slice(logits.length - V);
+    if (this.engine.manifest.hiddenStates) {
+      this.hiddenStates = [];
+      for (let i = 0; i <= this.spec.numLayers; i++) this.hiddenStates.push(out[DecoderIO.hidden(i)].data as Float32Array);
+    }
+    this.lastTransferBytes = extraBytes + tensorBytes(feeds) + tensorBytes(out);
+    return this.logits;
+  }
+
+  async step(tokenId: number): Promise<Float32Array> {
+    if (!Number.isInteger(tokenId) || tokenId < 0) throw new OnnxError('ONNX_BAD_INPUT', `token id ${tokenId} is not a non-negative integer`);
+    return this.run([tokenId], false);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.past = {};
+  }
+}
+
+function tensorBytes(feeds: Record<string, ort.Tensor>): number {
+  let n = 0;
+  for (const t of Object.values(feeds)) n += (t.data as ArrayBufferView).byteLength;
+  return n;
+}
+
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new OnnxError('ONNX_ABORTED', 'the forward pass was aborted');
+}

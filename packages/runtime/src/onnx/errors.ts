@@ -1,0 +1,21 @@
+/** Errors of the ONNX builder and engine. Each has a stable `code` for callers to branch on. */
+export type OnnxErrorCode =
+  | 'ONNX_UNSUPPORTED_ARCH'
+  | 'ONNX_BAD_CONFIG'
+  | 'ONNX_MISSING_TENSOR'
+  | 'ONNX_BAD_TENSOR'
+  | 'ONNX_BAD_DTYPE'
+  | 'ONNX_NOT_BUILT'
+  | 'ONNX_BAD_INPUT'
+  | 'ONNX_SESSION_DISPOSED'
+  | 'ONNX_ABORTED'
+  | 'ONNX_BAD_CASE';
+
+export class OnnxError extends Error {
+  readonly code: OnnxErrorCode;
+  constructor(code: OnnxErrorCode, message: string) {
+    super(message);
+    this.name = 'OnnxError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,205 @@
+import onnxProto from 'onnx-proto';
+import type { ExternalDataWriter } from './external-data.js';
+
+const { onnx } = onnxProto;
+
+/** Element types the builder writes, with their TensorProto.DataType numbers. */
+export const ElemType = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+} as const;
+export type Elem = keyof typeof ElemType;
+
+/** A node attribute, tagged with its ONNX type so ints and floats are never confused. */
+export type Attr =
+  | { kind: 'i'; v: number }
+  | { kind: 'f'; v: number }
+  | { kind: 'ints'; v: number[] }
+  | { kind: 'floats'; v: number[] }
+  | { kind: 's'; v: string };
+
+export const A = {
+  i: (v: number): Attr => ({ kind: 'i', v }),
+  f: (v: number): Attr => ({ kind: 'f', v }),
+  ints: (v: number[]): Attr => ({ kind: 'ints', v }),
+  floats: (v: number[]): Attr => ({ kind: 'floats', v }),
+  s: (v: string): Attr => ({ kind: 's', v }),
+};
+
+type Dim = number | string;
+
+/** Inline initializers larger than this go to the external-data file. */
+const INLINE_LIMIT = 1024;
+
+/**
+ * Builds one ONNX graph node by node. Names are generated from a prefix so that graphs stay
+ * readable in Netron; weights are written to the shared external-data file as they are added.
+ */
+export class GraphBuilder {
+  private nodes: onnxProto.onnx.INodeProto[] = [];
+  private initializers: onnxProto.onnx.ITensorProto[] = [];
+  private inputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private outputs: onnxProto.onnx.IValueInfoProto[] = [];
+  private counter = 0;
+  private constCache = new Map<string, string>();
+  private domains = new Set<string>();
+  /** Current name prefix, e.g. "layers.3.self_attn". */
+  scope = '';
+
+  constructor(readonly name: string, private readonly data: ExternalDataWriter) {}
+
+  input(name: string, elem: Elem, dims: Dim[]): string {
+    this.inputs.push(valueInfo(name, elem, dims));
+    return name;
+  }
+
+  output(name: string, elem: Elem, dims: Dim[]): void {
+    this.outputs.push(valueInfo(name, elem, dims));
+  }
+
+  private fresh(op: string): string {
+    this.counter += 1;
+    return `${this.scope ? this.scope + '/' : ''}${op}_${this.counter}`;
+  }
+
+  /** Adds a node with `nOut` outputs (or the given output names) and returns the output names. */
+  opN(opType: string, inputs: string[], nOut: number | string[], attrs: Record<string, Attr> = {}, domain = ''): string[] {
+    const nodeName = this.fresh(opType);
+    const outs = typeof nOut === 'number' ? Array.from({ length: nOut }, (_, i) => `${nodeName}:${i}`) : nOut;
+    if (domain) this.domains.add(domain);
+    this.nodes.push({
+      name: nodeName,
+      opType,
+      domain: domain || undefined,
+      input: inputs,
+      output: outs,
+      attribute: Object.entries(attrs).map(([k, a]) => attrProto(k, a)),
+    });
+    return outs;
+  }
+
+  /** Adds a single-output node and returns its output name (or `outName` when given). */
+  op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outName?: string, domain = ''): string {
+    return this.opN(opType, inputs, outName ? [outName] : 1, attrs, domain)[0];
+  }
+
+  /** Adds an initializer; big ones are written to the external-data file right away. */
+  initializer(name: string, elem: Elem, dims: number[], bytes: Uint8Array): string {
+    this.initializerAt(name, elem, dims, bytes);
+    return name;
+  }
+
+  /** Like initializer(); returns where the bytes went when they were written externally. */
+  initializerAt(name: string, elem: Elem, dims: number[], bytes: Uint8Array): { offset: number; length: number } | undefined {
+    if (bytes.byteLength > INLINE_LIMIT) {
+      const { offset, length } = this.data.append(bytes);
+      this.initializers.push({
+        name,
+        dataType: ElemType[elem],
+        dims,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: this.data.fileName },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(length) },
+        ],
+      });
+      return { offset, length };
+    }
+    this.initializers.push({ name, dataType: ElemType[elem], dims, rawData: bytes.slice() });
+    return undefined;
+  }
+
+  /** A reference to an initializer already written by another graph into the same data file. */
+  sharedInitializer(name: string, elem: Elem, dims: number[], at: { offset: number; length: number }): string {
+    this.initializers.push({
+      name,
+      dataType: ElemType[elem],
+      dims,
+      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: this.data.fileName },
+        { key: 'offset', value: String(at.offset) },
+        { key: 'length', value: String(at.length) },
+      ],
+    });
+    return name;
+  }
+
+  constI64(values: number[], dims: number[] = [values.length]): string {
+    const key = `i64:${dims.join(',')}:${values.join(',')}`;
+    const hit = this.constCache.get(key);
+    if (hit) return hit;
+    const arr = new BigInt64Array(values.map((v) => BigInt(v)));
+    const name = this.initializer(`const_i64_${this.constCache.size}`, 'int64', dims, new Uint8Array(arr.buffer));
+    this.constCache.set(key, name);
+    return name;
+  }
+
+  constF32(values: number[] | Float32Array, dims: number[] = [values.length]): string {
+    const arr = values instanceof Float32Array ? values : new Float32Array(values);
+    const key = `f32:${dims.join(',')}:${Array.from(new Uint32Array(arr.buffer, arr.byteOffset, arr.length)).join(',')}`;
+    const hit = key.length < 4096 ? this.constCache.get(key) : undefined;
+    if (hit) return hit;
+    const name = this.initializer(`const_f32_${this.constCache.size}`, 'float32', dims, new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
+    if (key.length < 4096) this.constCache.set(key, name);
+    return name;
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  /** Serialises the graph as a ModelProto (opset 17 plus com.microsoft when used). */
+  toBytes(): Uint8Array {
+    const opsetImport: onnxProto.onnx.IOperatorSetIdProto[] = [{ domain: '', version: 17 }];
+    for (const d of this.domains) opsetImport.push({ domain: d, version: 1 });
+    const model: onnxProto.onnx.IModelProto = {
+      irVersion: 8,
+      producerName: 'lookout',
+      producerVersion: '0.1.0',
+      opsetImport,
+      graph: {
+        name: this.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    };
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+function valueInfo(name: string, elem: Elem, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: ElemType[elem],
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function attrProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.kind) {
+    case 'i':
+      return { name, type: T.INT, i: a.v };
+    case 'f':
+      return { name, type: T.FLOAT, f: a.v };
+    case 'ints':
+      return { name, type: T.INTS, ints: a.v };
+    case 'floats':
+      return { name, type: T.FLOATS, floats: a.v };
+    case 's':
+      return { name, type: T.STRING, s: new TextEncoder().encode(a.v) };
+  }
+}

@@ -1,0 +1,143 @@
+import { A, type GraphBuilder } from './graph-builder.js';
+import type { TextSpec } from './config.js';
+import type { WeightWriter } from './weights.js';
+import { ropeInvFreq } from './rope.js';
+import { F32_MIN, groupedAttention, mergeHeads, reshape, rmsNorm, silu, slice, splitHeads, tanh, unsqueeze } from './nn.js';
+
+/**
+ * Graph I/O names of the decoder. Self-attention layers take and return a KV cache; each
+ * Mllama cross-attention layer takes its K/V (from the vision graph) as an input.
+ */
+export const DecoderIO = {
+  inputIds: 'input_ids',
+  positionIds: 'position_ids',
+  logitsFrom: 'logits_from',
+  crossMask: 'cross_attention_mask',
+  rowMask: 'full_text_row_masked_out_mask',
+  logits: 'logits',
+  pastKey: (layer: number) => `past_key_values.${layer}.key`,
+  pastValue: (layer: number) => `past_key_values.${layer}.value`,
+  presentKey: (layer: number) => `present.${layer}.key`,
+  presentValue: (layer: number) => `present.${layer}.value`,
+  crossKey: (layer: number) => `cross_key_values.${layer}.key`,
+  crossValue: (layer: number) => `cross_key_values.${layer}.value`,
+  hidden: (i: number) => `hidden_states.${i}`,
+};
+
+export interface DecoderGraphOptions {
+  /** Also output every layer's hidden states (for parity checks against HF hidden_states). */
+  hiddenStates?: boolean;
+}
+
+/**
+ * Builds the decoder: embeddings, self-attention layers with a KV cache (prefill and decode
+ * share the graph; the sequence length is dynamic), Mllama cross-attention layers, final norm
+ * and lm_head on positions [logits_from, T).
+ */
+export function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: WeightWriter, opts: DecoderGraphOptions = {}): void {
+  const { hiddenSize: H, numHeads, numKvHeads, headDim, rmsNormEps: eps } = spec;
+  const p = spec.prefix;
+  const cross = new Set(spec.crossAttentionLayers);
+  const attnDims = { numHeads, numKvHeads, headDim };
+
+  const ids = g.input(DecoderIO.inputIds, 'int64', [1, 'sequence_length']);
+  const pos = g.input(DecoderIO.positionIds, 'int64', [1, 'sequence_length']);
+  const logitsFrom = g.input(DecoderIO.logitsFrom, 'int64', [1]);
+  let crossMask = '';
+  let rowMask = '';
+  if (cross.size > 0) {
+    crossMask = g.input(DecoderIO.crossMask, 'float32', [1, 1, 'sequence_length', 'vision_length']);
+    const rm = g.input(DecoderIO.rowMask, 'float32', [1, 1, 'sequence_length', 1]);
+    rowMask = reshape(g, rm, [1, -1, 1]); // HF: full_text_row_masked_out_mask[:, 0]
+  }
+
+  // Embeddings (the Mllama table has 8 extra rows so the image token has one).
+  const emb = w.embeddingTable(g, `${p}.embed_tokens.weight`);
+  let h = g.op('Gather', [emb.table, ids], { axis: A.i(0) });
+  if (emb.half) h = g.op('Cast', [h], { to: A.i(1) });
+  if (opts.hiddenStates) g.op('Identity', [h], {}, DecoderIO.hidden(0));
+
+  // Rotary cos/sin for these positions: freqs = pos * inv_freq (f32, as HF's K=1 matmul).
+  const invFreq = g.constF32(ropeInvFreq(spec), [1, 1, headDim / 2]);
+  const posF = unsqueeze(g, g.op('Cast', [pos], { to: A.i(1) }), [2]);
+  const freqs = g.op('Mul', [posF, invFreq]);
+  const embPos = g.op('Concat', [freqs, freqs], { axis: A.i(-1) });
+  const cos = unsqueeze(g, g.op('Cos', [embPos]), [1]); // [1, 1, T, d]
+  const sin = unsqueeze(g, g.op('Sin', [embPos]), [1]);
+
+  // Causal additive mask [1, 1, T, past+T]: query i (at past+i) sees keys j <= past+i.
+  const firstSelf = [...Array(spec.numLayers).keys()].find((i) => !cross.has(i)) ?? 0;
+  const selfMask = (() => {
+    const past = g.input(DecoderIO.pastKey(firstSelf), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
+    const pastLen = g.op('Gather', [g.op('Shape', [past]), g.constI64([2], [])], { axis: A.i(0) });
+    const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.constI64([1], [])], { axis: A.i(0) });
+    const total = g.op('Add', [pastLen, seqLen]);
+    const one = g.constI64([1], []);
+    const qPos = g.op('Range', [pastLen, total, one]);
+    const kPos = g.op('Range', [g.constI64([0], []), total, one]);
+    const future = g.op('Greater', [unsqueeze(g, kPos, [0]), unsqueeze(g, qPos, [1])]);
+    const bias = g.op('Where', [future, g.constF32([F32_MIN], []), g.constF32([0], [])]);
+    return unsqueeze(g, bias, [0, 1]);
+  })();
+
+  const rope = (x: string): string => {
+    const x1 = slice(g, x, 3, 0, headDim / 2);
+    const x2 = slice(g, x, 3, headDim / 2, headDim);
+    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: A.i(-1) });
+    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
+  };
+
+  const mlp = (x: string, lp: string): string => {
+    const gate = w.linear(g, x, `${lp}.mlp.gate_proj.weight`);
+    const up = w.linear(g, x, `${lp}.mlp.up_proj.weight`);
+    return w.linear(g, g.op('Mul', [silu(g, gate), up]), `${lp}.mlp.down_proj.weight`);
+  };
+  const optBias = (name: string): string | undefined => (w.has(name) ? name : undefined);
+
+  for (let i = 0; i < spec.numLayers; i++) {
+    const lp = `${p}.layers.${i}`;
+    g.scope = `layers.${i}`;
+    if (cross.has(i)) {
+      const ck = g.input(DecoderIO.crossKey(i), 'float32', [1, numKvHeads, 'vision_length', headDim]);
+      const cv = g.input(DecoderIO.crossValue(i), 'float32', [1, numKvHeads, 'vision_length', headDim]);
+      const a = `${lp}.cross_attn`;
+      const x = rmsNorm(g, h, w.f32(g, `${lp}.input_layernorm.weight`), eps);
+      let q = splitHeads(g, w.linear(g, x, `${a}.q_proj.weight`), numHeads, headDim);
+      q = rmsNorm(g, q, w.f32(g, `${a}.q_norm.weight`), eps);
+      const att = groupedAttention(g, q, ck, cv, crossMask, attnDims);
+      const o = w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`);
+      h = g.op('Add', [h, g.op('Mul', [tanh(g, w.f32(g, `${lp}.cross_attn_attn_gate`)), o])]);
+      const m = mlp(rmsNorm(g, h, w.f32(g, `${lp}.post_attention_layernorm.weight`), eps), lp);
+      const masked = g.op('Mul', [rowMask, m]);
+      h = g.op('Add', [h, g.op('Mul', [tanh(g, w.f32(g, `${lp}.cross_attn_mlp_gate`)), masked])]);
+    } else {
+      const pastK = i === firstSelf ? DecoderIO.pastKey(i) : g.input(DecoderIO.pastKey(i), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
+      const pastV = g.input(DecoderIO.pastValue(i), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
+      const a = `${lp}.self_attn`;
+      const x = rmsNorm(g, h, w.f32(g, `${lp}.input_layernorm.weight`), eps);
+      const q = rope(splitHeads(g, w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`)), numHeads, headDim));
+      const k = rope(splitHeads(g, w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`)), numKvHeads, headDim));
+      const v = splitHeads(g, w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`)), numKvHeads, headDim);
+      const kAll = g.op('Concat', [pastK, k], { axis: A.i(2) }, DecoderIO.presentKey(i));
+      const vAll = g.op('Concat', [pastV, v], { axis: A.i(2) }, DecoderIO.presentValue(i));
+      g.output(kAll, 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
+      g.output(vAll, 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
+      const att = groupedAttention(g, q, kAll, vAll, selfMask, attnDims);
+      h = g.op('Add', [h, w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`)]);
+      h = g.op('Add', [h, mlp(rmsNorm(g, h, w.f32(g, `${lp}.post_attention_layernorm.weight`), eps), lp)]);
+    }
+    if (opts.hiddenStates && i < spec.numLayers - 1) {
+      g.op('Identity', [h], {}, DecoderIO.hidden(i + 1));
+    }
+  }
+  g.scope = 'head';
+  const normed = rmsNorm(g, h, w.f32(g, `${p}.norm.weight`), eps);
+  if (opts.hiddenStates) {
+    g.op('Identity', [normed], {}, DecoderIO.hidden(spec.numLayers));
+    for (let i = 0; i <= spec.numLayers; i++) g.output(DecoderIO.hidden(i), 'float32', [1, 'sequence_length', H]);
+  }
+  const kept = g.op('Slice', [normed, logitsFrom, g.constI64([2 ** 62]), g.constI64([1])]);
+  // lm_head stays f32 in fp16 builds when tied to the f16 embedding it is read again (small cost).
+  g.op('Identity', [w.linear(g, kept, spec.lmHead)], {}, DecoderIO.logits);
+  g.output(DecoderIO.logits, 'float32', [1, 'logits_length', spec.vocabSize]);
+}

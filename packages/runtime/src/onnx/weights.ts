@@ -1,0 +1,146 @@
+import type { CheckpointTensors } from './safetensors-source.js';
+import type { GraphBuilder, Elem } from './graph-builder.js';
+import { A } from './graph-builder.js';
+import { floatsToHalfBits } from './half.js';
+import { quantizeInt4 } from './int4.js';
+
+export type BuildDtype = 'fp32' | 'fp16' | 'int4';
+
+export interface BuildProgress {
+  tensorsDone: number;
+  tensorsTotal: number;
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+interface Written {
+  elem: Elem;
+  dims: number[];
+  at: { offset: number; length: number };
+}
+
+/**
+ * Turns checkpoint tensors into graph initializers in the build dtype, one tensor in memory at
+ * a time. A tensor written once (by any graph) is referenced again, never duplicated.
+ */
+export class WeightWriter {
+  private written = new Map<string, Written>();
+  private perGraph = new WeakMap<GraphBuilder, Set<string>>();
+  tensorsDone = 0;
+  bytesRead = 0;
+
+  constructor(
+    private readonly src: CheckpointTensors,
+    readonly dtype: BuildDtype,
+    private readonly dataBytesWritten: () => number,
+    private readonly tensorsTotal: number,
+    private readonly onProgress?: (p: BuildProgress) => void,
+  ) {}
+
+  private report(): void {
+    this.onProgress?.({ tensorsDone: this.tensorsDone, tensorsTotal: this.tensorsTotal, bytesRead: this.bytesRead, bytesWritten: this.dataBytesWritten() });
+  }
+
+  /** Adds `key` to graph g, producing it with `make` only the first time across graphs. */
+  private use(g: GraphBuilder, key: string, make: () => { elem: Elem; dims: number[]; bytes: Uint8Array }): string {
+    let names = this.perGraph.get(g);
+    if (!names) this.perGraph.set(g, (names = new Set()));
+    if (names.has(key)) return key;
+    names.add(key);
+    const prior = this.written.get(key);
+    if (prior) return g.sharedInitializer(key, prior.elem, prior.dims, prior.at);
+    const { elem, dims, bytes } = make();
+    const at = g.initializerAt(key, elem, dims, bytes);
+    // Remember where it went so another graph can point at the same bytes.
+    if (at) this.written.set(key, { elem, dims, at });
+    return key;
+  }
+
+  private read(name: string): Float32Array {
+    const t = this.src.info(name);
+    const v = this.src.readF32(name);
+    this.bytesRead += t.byteLength;
+    this.tensorsDone += 1;
+    this.report();
+    return v;
+  }
+
+  shape(name: string): number[] {
+    return this.src.info(name).shape;
+  }
+
+  has(name: string): boolean {
+    return this.src.has(name);
+  }
+
+  /** A tensor kept in f32 whatever the build dtype (norms, gates, biases, embeddings of the vision side). */
+  f32(g: GraphBuilder, name: string, reshape?: number[]): string {
+    return this.use(g, name, () => {
+      const v = this.read(name);
+      return { elem: 'float32', dims: reshape ?? this.shape(name), bytes: bytesOf(v) };
+    });
+  }
+
+  /** An embedding table for Gather: f32, or f16 in the fp16/int4 builds (a Cast follows the Gather). */
+  embeddingTable(g: GraphBuilder, name: string): { table: string; half: boolean } {
+    const half = this.dtype !== 'fp32';
+    const key = half ? `${name}.f16` : name;
+    const table = this.use(g, key, () => {
+      const v = this.read(name);
+      return half
+        ? { elem: 'float16', dims: this.shape(name), bytes: bytesOf(floatsToHalfBits(v)) }
+        : { elem: 'float32', dims: this.shape(name), bytes: bytesOf(v) };
+    });
+    return { table, half };
+  }
+
+  /**
+   * y = x @ W^T (+ b) for an HF Linear weight W [out, in]. fp32 stores W^T; fp16 stores W^T in
+   * half and casts it up (compute stays f32, so CPU kernels exist); int4 uses MatMulNBits.
+   */
+  linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { keepF32?: boolean } = {}): string {
+    const [out, inF] = this.shape(name);
+    const dtype = opts.keepF32 ? 'fp32' : this.dtype;
+    let y: string;
+    if (dtype === 'int4' && inF % 32 === 0) {
+      const key = `${name}.q4`;
+      const skey = `${name}.q4.scales`;
+      let q: ReturnType<typeof quantizeInt4> | undefined;
+      const get = () => (q ??= quantizeInt4(this.read(name), out, inF, 32));
+      const w = this.use(g, key, () => ({ elem: 'uint8', dims: [out, inF / 32, 16], bytes: get().packed }));
+      const s = this.use(g, skey, () => ({ elem: 'float32', dims: [out * (inF / 32)], bytes: bytesOf(get().scales) }));
+      y = g.op('MatMulNBits', [x, w, s], { K: A.i(inF), N: A.i(out), bits: A.i(4), block_size: A.i(32) }, undefined, 'com.microsoft');
+    } else if (dtype === 'fp16' || dtype === 'int4') {
+      const key = `${name}.T.f16`;
+      const w = this.use(g, key, () => ({ elem: 'float16', dims: [inF, out], bytes: bytesOf(floatsToHalfBits(transpose(this.read(name), out, inF))) }));
+      y = g.op('MatMul', [x, g.op('Cast', [w], { to: A.i(1) })]);
+    } else {
+      const key = `${name}.T`;
+      const w = this.use(g, key, () => ({ elem: 'float32', dims: [inF, out], bytes: bytesOf(transpose(this.read(name), out, inF)) }));
+      y = g.op('MatMul', [x, w]);
+    }
+    if (bias) y = g.op('Add', [y, this.f32(g, bias)]);
+    return y;
+  }
+}
+
+export function bytesOf(v: ArrayBufferView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** [rows, cols] -> [cols, rows], blocked for cache locality on big matrices. */
+export function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(src.length);
+  const B = 64;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) {
+        const base = r * cols;
+        for (let c = c0; c < c1; c++) out[c * rows + r] = src[base + c];
+      }
+    }
+  }
+  return out;
+}
