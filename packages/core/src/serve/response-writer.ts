@@ -1,0 +1,185 @@
+import type { ServerResponse } from 'node:http';
+import type { FinishReason, ModelEvent, TokenLogprob, Usage } from '@lookout/runtime';
+import type { OpenAIChatLogprob, OpenAIToolCall } from '@lookout/runtime';
+import type { ServeError } from './errors.js';
+
+/** Turns a model's event stream into one OpenAI response, streamed as SSE or sent whole as JSON. */
+export interface ResponseWriter {
+  event(event: ModelEvent): void;
+  end(): void;
+  /** A failure after the response started: an error event in the stream, or a 500 body. */
+  error(err: ServeError): void;
+}
+
+const openAIFinish = (r: FinishReason | undefined): string => (r === 'tool-calls' ? 'tool_calls' : r === 'length' ? 'length' : 'stop');
+const toChatLogprob = (token: TokenLogprob, top: TokenLogprob[]): OpenAIChatLogprob => ({
+  token: token.token,
+  logprob: token.logprob,
+  bytes: Array.from(Buffer.from(token.token, 'utf8')),
+  top_logprobs: top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: Array.from(Buffer.from(t.token, 'utf8')) })),
+});
+const toUsage = (u: Usage) => ({ prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens });
+
+abstract class BaseWriter implements ResponseWriter {
+  protected readonly created = Math.floor(Date.now() / 1000);
+  protected finish?: FinishReason;
+  protected usage: Usage = { inputTokens: 0, outputTokens: 0 };
+
+  constructor(
+    protected readonly res: ServerResponse,
+    protected readonly model: string,
+    protected readonly id: string,
+    protected readonly streaming: boolean,
+    protected readonly includeUsage: boolean,
+  ) {}
+
+  abstract event(event: ModelEvent): void;
+  abstract end(): void;
+
+  protected sse(data: unknown): void {
+    if (!this.res.headersSent)
+      this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+    this.res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+  }
+
+  protected json(body: unknown): void {
+    const text = JSON.stringify(body);
+    this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    this.res.end(text);
+  }
+
+  error(err: ServeError): void {
+    if (this.streaming && this.res.headersSent) {
+      this.sse(err.toBody());
+      this.res.end();
+      return;
+    }
+    const text = JSON.stringify(err.toBody());
+    this.res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    this.res.end(text);
+  }
+}
+
+export class ChatResponseWriter extends BaseWriter {
+  private text = '';
+  private readonly toolCalls: OpenAIToolCall[] = [];
+  private readonly logprobs: OpenAIChatLogprob[] = [];
+  private sentRole = false;
+
+  private chunk(delta: object, extra: object = {}): void {
+    if (!this.sentRole) {
+      this.sentRole = true;
+      delta = { role: 'assistant', ...delta };
+    }
+    this.sse({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: null, ...extra }] });
+  }
+
+  event(e: ModelEvent): void {
+    switch (e.type) {
+      case 'text-delta':
+        if (this.streaming) this.chunk({ content: e.text });
+        else this.text += e.text;
+        break;
+      // A tool call the model wrote but nobody could parse reaches the client as the text it was.
+      case 'tool-call-error':
+        if (this.streaming) this.chunk({ content: e.raw });
+        else this.text += e.raw;
+        break;
+      case 'tool-call': {
+        const call: OpenAIToolCall = { id: e.call.id, type: 'function', function: { name: e.call.name, arguments: JSON.stringify(e.call.arguments ?? {}) } };
+        if (this.streaming) this.chunk({ tool_calls: [{ index: this.toolCalls.length, ...call }] });
+        this.toolCalls.push(call);
+        break;
+      }
+      case 'token':
+        if (this.streaming) this.chunk({}, { logprobs: { content: [toChatLogprob(e.token, e.top)] } });
+        else this.logprobs.push(toChatLogprob(e.token, e.top));
+        break;
+      case 'finish':
+        this.finish = e.reason;
+        this.usage = e.usage;
+        break;
+    }
+  }
+
+  end(): void {
+    const finish_reason = openAIFinish(this.toolCalls.length ? 'tool-calls' : this.finish);
+    if (this.streaming) {
+      this.chunk({}, { finish_reason });
+      if (this.includeUsage) this.sse({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toUsage(this.usage) });
+      this.sse('[DONE]');
+      this.res.end();
+      return;
+    }
+    this.json({
+      id: this.id,
+      object: 'chat.completion',
+      created: this.created,
+      model: this.model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: this.toolCalls.length && !this.text ? null : this.text, ...(this.toolCalls.length ? { tool_calls: this.toolCalls } : {}) },
+          logprobs: this.logprobs.length ? { content: this.logprobs } : null,
+          finish_reason,
+        },
+      ],
+      usage: toUsage(this.usage),
+    });
+  }
+}
+
+export class CompletionResponseWriter extends BaseWriter {
+  private text = '';
+  private readonly tokens: string[] = [];
+  private readonly tokenLogprobs: number[] = [];
+  private readonly topLogprobs: Array<Record<string, number>> = [];
+
+  private chunk(choice: object): void {
+    this.sse({ id: this.id, object: 'text_completion', created: this.created, model: this.model, choices: [{ index: 0, text: '', logprobs: null, finish_reason: null, ...choice }] });
+  }
+
+  event(e: ModelEvent): void {
+    if (e.type === 'text-delta') {
+      if (this.streaming) this.chunk({ text: e.text });
+      else this.text += e.text;
+    } else if (e.type === 'token') {
+      const top = Object.fromEntries(e.top.map((t) => [t.token, t.logprob]));
+      if (this.streaming) this.chunk({ logprobs: { tokens: [e.token.token], token_logprobs: [e.token.logprob], top_logprobs: [top] } });
+      else {
+        this.tokens.push(e.token.token);
+        this.tokenLogprobs.push(e.token.logprob);
+        this.topLogprobs.push(top);
+      }
+    } else if (e.type === 'finish') {
+      this.finish = e.reason;
+      this.usage = e.usage;
+    }
+  }
+
+  end(): void {
+    const finish_reason = openAIFinish(this.finish);
+    if (this.streaming) {
+      this.chunk({ finish_reason });
+      if (this.includeUsage) this.sse({ id: this.id, object: 'text_completion', created: this.created, model: this.model, choices: [], usage: toUsage(this.usage) });
+      this.sse('[DONE]');
+      this.res.end();
+      return;
+    }
+    this.json({
+      id: this.id,
+      object: 'text_completion',
+      created: this.created,
+      model: this.model,
+      choices: [
+        {
+          index: 0,
+          text: this.text,
+          logprobs: this.tokens.length ? { tokens: this.tokens, token_logprobs: this.tokenLogprobs, top_logprobs: this.topLogprobs } : null,
+          finish_reason,
+        },
+      ],
+      usage: toUsage(this.usage),
+    });
+  }
+}

@@ -1,0 +1,247 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import type { LanguageModel, ModelRequest } from '@lookout/runtime';
+import { chatCompletionRequestSchema, completionRequestSchema, describeZodError } from './schema.js';
+import { chatRequestToModelRequest, completionRequestToModelRequest } from './from-openai.js';
+import { ConcurrencyLimiter } from './limiter.js';
+import { ServeError } from './errors.js';
+import { ChatResponseWriter, CompletionResponseWriter, type ResponseWriter } from './response-writer.js';
+
+export interface LookoutServerOptions {
+  model: LanguageModel;
+  /** The name clients put in `model` and GET /v1/models lists. Default: model.id. */
+  modelName?: string;
+  /** Requests generating at the same time (one per model replica is right for a single GPU). Default 1. */
+  maxConcurrent?: number;
+  /** Requests allowed to wait for a slot before 429. Default 16. */
+  maxQueued?: number;
+  /** Largest accepted request body. Default 20 MiB (a few base64 images). */
+  maxBodyBytes?: number;
+  /** Retry-After sent with 429 and 503. Default 1 s. */
+  retryAfterSeconds?: number;
+  /** Let the model fetch http(s) image URLs named in requests. Default false. */
+  allowImageUrls?: boolean;
+  /** How long close() waits for in-flight requests before cutting connections. Default 30 s. */
+  shutdownTimeoutMs?: number;
+  /** One line per request (method, path, status, ms). */
+  log?: (line: string) => void;
+}
+
+/**
+ * An OpenAI-compatible HTTP server over any LanguageModel: POST /v1/chat/completions and
+ * /v1/completions (streamed and not), GET /v1/models, GET /health.
+ */
+export class LookoutServer {
+  readonly modelName: string;
+  private readonly options: LookoutServerOptions;
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly server: Server;
+  private readonly inFlight = new Set<Promise<void>>();
+  private draining = false;
+  private closing?: Promise<void>;
+  private readonly created = Math.floor(Date.now() / 1000);
+
+  constructor(options: LookoutServerOptions) {
+    this.options = options;
+    this.modelName = options.modelName ?? options.model.id;
+    this.limiter = new ConcurrencyLimiter(options.maxConcurrent ?? 1, options.maxQueued ?? 16, options.retryAfterSeconds ?? 1);
+    this.server = createServer((req, res) => {
+      const work = this.handle(req, res).catch((err) => this.sendError(res, err));
+      this.inFlight.add(work);
+      void work.finally(() => {
+        this.inFlight.delete(work);
+        if (this.draining) this.server.closeIdleConnections();
+      });
+    });
+  }
+
+  /** Starts listening; resolves with the base URL clients use (ending in /v1). */
+  async listen(port = 8000, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.url;
+  }
+
+  get url(): string {
+    const addr = this.server.address() as AddressInfo | null;
+    if (!addr) throw new ServeError(500, 'not_listening', 'the server is not listening; call listen() first');
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return `http://${host}:${addr.port}/v1`;
+  }
+
+  /** Graceful shutdown: refuse new requests, let in-flight ones finish, then close every connection. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.draining = true;
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      const timeoutMs = this.options.shutdownTimeoutMs ?? 30_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+      const result = await Promise.race([Promise.allSettled([...this.inFlight]).then(() => 'done' as const), timedOut]);
+      clearTimeout(timer);
+      // Nothing is in flight any more (or the wait ran out): whatever sockets remain carry no work.
+      this.server.closeAllConnections();
+      if (result === 'timeout') this.options.log?.(`shutdown: cut ${this.inFlight.size} requests still running after ${timeoutMs} ms`);
+      await closed;
+    })();
+    return this.closing;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    res.on('finish', () => this.options.log?.(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`));
+    if (this.draining) res.setHeader('connection', 'close');
+    const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
+    if (path === '/health') return this.health(req, res);
+    if (path === '/v1/models') {
+      requireMethod(req, 'GET');
+      return sendJson(res, 200, { object: 'list', data: [{ id: this.modelName, object: 'model', created: this.created, owned_by: 'lookout' }] });
+    }
+    if (path === '/v1/chat/completions' || path === '/v1/completions') {
+      requireMethod(req, 'POST');
+      if (this.draining)
+        throw new ServeError(503, 'shutting_down', 'server is shutting down; send the request to another replica', { 'retry-after': String(this.options.retryAfterSeconds ?? 1) });
+      return this.generate(req, res, path === '/v1/chat/completions');
+    }
+    throw new ServeError(404, 'not_found', `no route ${req.method} ${path}; routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health`);
+  }
+
+  private health(req: IncomingMessage, res: ServerResponse): void {
+    requireMethod(req, 'GET');
+    sendJson(res, this.draining ? 503 : 200, {
+      status: this.draining ? 'draining' : 'ok',
+      model: this.modelName,
+      active: this.limiter.active,
+      queued: this.limiter.waiting,
+    });
+  }
+
+  private async generate(req: IncomingMessage, res: ServerResponse, chat: boolean): Promise<void> {
+    const raw = await readBody(req, this.options.maxBodyBytes ?? 20 * 1024 * 1024);
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (err) {
+      throw new ServeError(400, 'invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+    }
+    const schema = chat ? chatCompletionRequestSchema : completionRequestSchema;
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new ServeError(400, 'invalid_request', describeZodError(parsed.error));
+    const body = parsed.data;
+    if (body.model !== this.modelName)
+      throw new ServeError(404, 'model_not_found', `model "${body.model}" is not served here; this server serves "${this.modelName}" (GET /v1/models)`);
+    const request = chat
+      ? chatRequestToModelRequest(parsed.data as never, { allowImageUrls: this.options.allowImageUrls ?? false })
+      : completionRequestToModelRequest(parsed.data as never);
+    this.checkCapabilities(request, chat);
+
+    // A client that disconnects cancels its generation (or its place in the queue).
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+    });
+    const release = await this.limiter.acquire(controller.signal);
+    try {
+      const stream = body.stream === true;
+      const writer: ResponseWriter = chat
+        ? new ChatResponseWriter(res, this.modelName, `chatcmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true)
+        : new CompletionResponseWriter(res, this.modelName, `cmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true);
+      try {
+        for await (const event of this.options.model.stream(request, { signal: controller.signal })) {
+          if (controller.signal.aborted) break;
+          writer.event(event);
+        }
+      } catch (err) {
+        if (controller.signal.aborted) return;
+        // Before the first byte the client gets a proper status; after it, an error event in the stream.
+        if (!res.headersSent) throw toServeError(err);
+        writer.error(toServeError(err));
+        return;
+      }
+      if (!controller.signal.aborted) writer.end();
+    } finally {
+      release();
+      // The client is gone: drop the half-written response so the socket does not linger.
+      if (controller.signal.aborted && !res.writableEnded) res.destroy();
+    }
+  }
+
+  private checkCapabilities(request: ModelRequest, chat: boolean): void {
+    const caps = this.options.model.capabilities;
+    const hasImages = request.messages?.some((m) => m.role === 'user' && typeof m.content !== 'string' && m.content.some((p) => p.type === 'image'));
+    if (hasImages && !caps.images) throw new ServeError(400, 'images_unsupported', `model "${this.modelName}" does not take images; send text only`);
+    if (request.tools?.length && !caps.tools) throw new ServeError(400, 'tools_unsupported', `model "${this.modelName}" does not support tools; leave out "tools"`);
+    if (request.topLogprobs !== undefined && !caps.logprobs)
+      throw new ServeError(400, 'logprobs_unsupported', `model "${this.modelName}" cannot return log-probabilities; leave out "logprobs"`);
+    if (!chat && !caps.rawPrompt) throw new ServeError(400, 'completions_unsupported', `model "${this.modelName}" takes chat messages only; use /v1/chat/completions`);
+  }
+
+  private sendError(res: ServerResponse, err: unknown): void {
+    const e = toServeError(err);
+    if (e.status >= 500) this.options.log?.(`error: ${e.message}`);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
+    sendJson(res, e.status, e.toBody());
+  }
+}
+
+function requireMethod(req: IncomingMessage, method: string): void {
+  if (req.method !== method) throw new ServeError(405, 'method_not_allowed', `${req.url} takes ${method}, not ${req.method}`, { allow: method });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Reads the body, refusing with 413 as soon as it is known to exceed `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  // The rest of an oversized upload is drained and dropped, and the connection closes after the 413,
+  // so it is never parsed as a request. (Breaking a for-await would destroy the socket before the 413.)
+  const tooLarge = () => new ServeError(413, 'body_too_large', `request body exceeds ${limit} bytes; send smaller or fewer images`, { connection: 'close' });
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
+}
+
+function toServeError(err: unknown): ServeError {
+  if (err instanceof ServeError) return err;
+  const code = err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : '';
+  const message = err instanceof Error ? err.message : String(err);
+  // Model errors that say the request itself was wrong (bad image, unsupported input) are the client's to fix.
+  if (/bad_request|invalid|unsupported|too_large|limit/i.test(code)) return new ServeError(400, code, message);
+  return new ServeError(500, code || 'model_error', `model failed: ${message}`);
+}
