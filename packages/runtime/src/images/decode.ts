@@ -58,7 +58,8 @@ export async function readImageHeader(bytes: Uint8Array, limits: ImageLimits): P
   const format = sniffImageFormat(bytes);
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(bytes, sharpOptions(limits)).metadata();
+    // The limit is checked below with a typed error; libvips' own check would only say "corrupt".
+    meta = await sharp(bytes, { ...sharpOptions(limits), limitInputPixels: false }).metadata();
   } catch (err) {
     throw corrupt(format, err);
   }
