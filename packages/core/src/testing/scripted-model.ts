@@ -46,7 +46,7 @@ export class ScriptedModel implements LanguageModel {
   readonly capabilities: ModelCapabilities;
   /** Every request received, in order. */
   readonly requests: ModelRequest[] = [];
-  /** Streams that ended because their signal was aborted. */
+  /** Streams that ended early with their signal aborted (thrown out of, or closed by the consumer). */
   aborted = 0;
   /** Streams that ran to their end. */
   completed = 0;
@@ -76,6 +76,7 @@ export class ScriptedModel implements LanguageModel {
     const signal = options.signal;
     const usage: Usage = { inputTokens: estimateTokens(request), outputTokens: 0 };
     let sawToolCall = false;
+    let finished = false;
     try {
       for (const [i, item] of items.entries()) {
         throwIfAborted(signal);
@@ -97,17 +98,18 @@ export class ScriptedModel implements LanguageModel {
           case 'error':
             throw typeof item.error === 'string' ? new AgentError('scripted-model-error', item.error) : item.error;
           case 'finish':
+            finished = true;
             this.completed += 1;
             yield { type: 'finish', reason: item.reason ?? (sawToolCall ? 'tool-calls' : 'stop'), usage: item.usage ?? usage };
             return;
         }
       }
       throwIfAborted(signal);
+      finished = true;
       this.completed += 1;
       yield { type: 'finish', reason: sawToolCall ? 'tool-calls' : 'stop', usage };
-    } catch (error) {
-      if (signal?.aborted) this.aborted += 1;
-      throw error;
+    } finally {
+      if (!finished && signal?.aborted) this.aborted += 1;
     }
   }
 }
