@@ -63,8 +63,8 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
     if (spec.arch === 'mllama' && spec.vision) {
       const vg = new GraphBuilder('mllama_vision', data);
       buildVisionGraph(vg, spec, weights);
-      if (vg.nodeCount > 0) vision = 'vision.onnx';
-      if (vision) writeAtomic(join(outDir, vision), vg.toBytes());
+      vision = 'vision.onnx';
+      writeAtomic(join(outDir, vision), vg.toBytes());
     }
     const dg = new GraphBuilder(spec.arch === 'mllama' ? 'mllama_decoder' : 'llama_decoder', data);
     buildDecoderGraph(dg, spec.text, weights, { hiddenStates: options.hiddenStates });
