@@ -1,0 +1,138 @@
+import { parseArgs } from 'node:util';
+import type { CliCommand, CliIo } from '../command.js';
+
+const usage = `Usage:
+  lookout verify --images <dir> [--json] [--tolerance <abs>]
+  lookout verify <case-dir> [--json]
+
+--images <dir>   Check the image processor against a reference directory holding
+                 preprocessor_config.json, images/, expected.json and expected.safetensors
+                 (e.g. shared/reference/image_processor). Prints, per image, the largest
+                 absolute pixel difference and whether tile count, aspect-ratio id and mask,
+                 canvas and resized size match. Exits 1 when any image is past tolerance.
+--tolerance <x>  Largest accepted absolute pixel difference (default 1e-6).
+<case-dir>       Check the ONNX engine against a model reference case (e.g.
+                 shared/reference/mllama/tiny-a), via verifyCase from @lookout/runtime.
+--json           Print the full report as JSON.
+`;
+
+/** The fields of the images report this command prints (see @lookout/runtime verifyImageReference). */
+interface ImageResultView {
+  index: number;
+  file: string;
+  present: boolean;
+  pass: boolean;
+  error?: string;
+  maxAbsDiff?: number;
+  valuesOverTolerance?: number;
+  numTiles?: { expected: number; actual: number };
+  tilesMatch?: boolean;
+  aspectRatioIdMatch?: boolean;
+  aspectRatioMaskMatch?: boolean;
+  canvasMatch?: boolean;
+  resizedMatch?: boolean;
+  sha256Match?: boolean;
+}
+
+const mark = (ok: boolean | undefined) => (ok === undefined ? '-' : ok ? 'ok' : 'MISMATCH');
+
+async function verifyImages(dir: string, json: boolean, tolerance: number | undefined, io: CliIo): Promise<number> {
+  const { verifyImageReference } = await import('@lookout/runtime');
+  const report = await verifyImageReference(dir, { tolerance });
+  if (json) {
+    io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    return report.pass ? 0 : 1;
+  }
+  io.stdout.write(`image processor vs ${report.dir} (pixel tolerance ${report.tolerance})\n`);
+  for (const r of report.results as ImageResultView[]) {
+    const name = `#${r.index} ${r.file}`;
+    if (!r.present) {
+      io.stdout.write(`  ${name}: skipped (file not in images/)\n`);
+      continue;
+    }
+    if (r.error) {
+      io.stdout.write(`  ${name}: FAIL (${r.error})\n`);
+      continue;
+    }
+    io.stdout.write(
+      `  ${name}: maxAbsDiff ${r.maxAbsDiff}` +
+        (r.valuesOverTolerance ? ` (${r.valuesOverTolerance} values over tolerance)` : '') +
+        `, tiles ${r.numTiles?.actual}/${r.numTiles?.expected} ${mark(r.tilesMatch)}` +
+        `, aspect_ratio_id ${mark(r.aspectRatioIdMatch)}, aspect_ratio_mask ${mark(r.aspectRatioMaskMatch)}` +
+        `, canvas ${mark(r.canvasMatch)}, resized ${mark(r.resizedMatch)}, sha256 ${mark(r.sha256Match)}` +
+        ` -> ${r.pass ? 'PASS' : 'FAIL'}\n`,
+    );
+  }
+  io.stdout.write(`${report.checked} checked, ${report.skipped} skipped: ${report.pass ? 'PASS' : 'FAIL'}\n`);
+  return report.pass ? 0 : 1;
+}
+
+/** The ONNX check lives in runtime/onnx; it is looked up at run time so this command works before it exists. */
+async function verifyModelCase(caseDir: string, json: boolean, io: CliIo): Promise<number> {
+  const runtime = (await import('@lookout/runtime')) as unknown as Record<string, unknown>;
+  const verifyCase = runtime.verifyCase as ((dir: string, opts: { json?: boolean }) => Promise<unknown>) | undefined;
+  if (typeof verifyCase !== 'function') {
+    io.stderr.write('lookout verify: checking a model case needs verifyCase from @lookout/runtime (onnx/), which this build does not have yet. Use --images <dir> to check the image processor.\n');
+    return 2;
+  }
+  const report = await verifyCase(caseDir, { json });
+  const pass = typeof report === 'object' && report !== null && 'pass' in report ? Boolean((report as { pass: unknown }).pass) : true;
+  io.stdout.write((json ? JSON.stringify(report, null, 2) : formatGeneric(report)) + '\n');
+  return pass ? 0 : 1;
+}
+
+/** Key: value lines for a report whose shape this command does not know. */
+function formatGeneric(value: unknown, indent = ''): string {
+  if (value === null || typeof value !== 'object') return `${indent}${String(value)}`;
+  return Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? `${indent}${k}:\n${formatGeneric(v, indent + '  ')}` : `${indent}${k}: ${Array.isArray(v) ? JSON.stringify(v) : String(v)}`))
+    .join('\n');
+}
+
+const command: CliCommand = {
+  name: 'verify',
+  summary: 'Check the image processor (--images) or the ONNX engine (case dir) against reference outputs',
+  usage,
+  async run(argv, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        options: { images: { type: 'string' }, json: { type: 'boolean', default: false }, tolerance: { type: 'string' } },
+        allowPositionals: true,
+      });
+    } catch (err) {
+      io.stderr.write(`lookout verify: ${(err as Error).message}\n\n${usage}`);
+      return 2;
+    }
+    const { values, positionals } = parsed;
+    let tolerance: number | undefined;
+    if (values.tolerance !== undefined) {
+      tolerance = Number(values.tolerance);
+      if (!(Number.isFinite(tolerance) && tolerance >= 0)) {
+        io.stderr.write(`lookout verify: --tolerance must be a non-negative number, got "${values.tolerance}"\n`);
+        return 2;
+      }
+    }
+    try {
+      if (values.images !== undefined) {
+        if (positionals.length) {
+          io.stderr.write('lookout verify: give either --images <dir> or a case directory, not both\n');
+          return 2;
+        }
+        return await verifyImages(values.images, values.json ?? false, tolerance, io);
+      }
+      if (positionals.length !== 1) {
+        io.stderr.write(`lookout verify: expected --images <dir> or one case directory\n\n${usage}`);
+        return 2;
+      }
+      return await verifyModelCase(positionals[0], values.json ?? false, io);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      io.stderr.write(`lookout verify: ${code ? `[${String(code)}] ` : ''}${(err as Error).message}\n`);
+      return 1;
+    }
+  },
+};
+
+export default command;
