@@ -1,3 +1,5 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /** One `lookout` sub-command. Each lives in cli/commands/<name>.ts as its default export. */
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -13,4 +15,32 @@ export interface CliCommand {
   usage: string;
   /** Returns the process exit code. */
   run(argv: string[], io: CliIo): Promise<number>;
+}
+
+/** Wrong flags or values on the command line: exit code 2 and a pointer to --help. */
+export class CliUsageError extends Error {
+  readonly code = 'cli.usage';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliUsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** node:util parseArgs with strict checking, its errors turned into CliUsageError. */
+export function parseCliArgs<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+  } catch (err) {
+    throw new CliUsageError((err as Error).message);
+  }
+}
+
+/** A whole number from a flag, or a usage error naming the flag and the accepted range. */
+export function intOption(value: string | undefined, flag: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CliUsageError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
 }

@@ -34,7 +34,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(command.usage.endsWith('\n') ? command.usage : command.usage + '\n');
     return 0;
   }
-  return command.run(rest, io);
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    return reportError(name, err, io);
+  }
+}
+
+/** Typed errors print as "lookout <cmd>: <message> [code]"; usage errors exit 2 with a pointer to --help. */
+function reportError(command: string, err: unknown, io: CliIo): number {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as { code?: unknown }).code;
+  io.stderr.write(`lookout ${command}: ${e.message}${typeof code === 'string' ? ` [${code}]` : ''}\n`);
+  if (code === 'cli.usage' || code === 'cli.model_source') {
+    io.stderr.write(`Run \`lookout ${command} --help\` for the options.\n`);
+    return 2;
+  }
+  if (process.env.LOOKOUT_DEBUG && e.stack) io.stderr.write(`${e.stack}\n`);
+  return 1;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

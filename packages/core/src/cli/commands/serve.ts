@@ -1,0 +1,90 @@
+import type { CliCommand } from '../command.js';
+import { CliUsageError, intOption, parseCliArgs } from '../command.js';
+import { LookoutServer } from '../../serve/server.js';
+import { loadLanguageModel } from '../../serve/load-model.js';
+
+const usage = `Usage: lookout serve (--model-dir <dir> | --base-url <url> --model <name>) [options]
+
+Serves a model over the OpenAI chat-completions API:
+  POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health
+
+Model (one of):
+  --model-dir <dir>       Llama 3.2 Vision directory, run in-process on onnxruntime
+  --device cpu|cuda       execution provider for --model-dir (default cpu)
+  --base-url <url>        front another OpenAI-compatible engine (e.g. http://gpu-1:8000/v1)
+  --model <name>          model name on that engine
+  --api-key <key>         bearer token for that engine (default $OPENAI_API_KEY)
+
+Server:
+  --name <name>           model name clients send and /v1/models lists (default: the model id)
+  --host <host>           interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --port <port>           port (default 8000; 0 picks a free one)
+  --max-concurrent <n>    requests generating at once (default 1)
+  --max-queued <n>        requests waiting before 429 + Retry-After (default 16)
+  --max-body-mb <n>       largest request body in MiB (default 20)
+  --allow-image-urls      let the model fetch http(s) image URLs from requests (off: SSRF risk)
+  --shutdown-timeout <s>  on SIGINT/SIGTERM, seconds to let in-flight requests finish (default 30)
+  --quiet                 no per-request log lines
+`;
+
+const serve: CliCommand = {
+  name: 'serve',
+  summary: 'serve a model over the OpenAI-compatible HTTP API',
+  usage,
+  async run(argv, io) {
+    const { values } = parseCliArgs(argv, {
+      'model-dir': { type: 'string' },
+      device: { type: 'string' },
+      'base-url': { type: 'string' },
+      model: { type: 'string' },
+      'api-key': { type: 'string' },
+      name: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'max-concurrent': { type: 'string' },
+      'max-queued': { type: 'string' },
+      'max-body-mb': { type: 'string' },
+      'allow-image-urls': { type: 'boolean' },
+      'shutdown-timeout': { type: 'string' },
+      quiet: { type: 'boolean' },
+    });
+    const device = values.device ?? 'cpu';
+    if (device !== 'cpu' && device !== 'cuda') throw new CliUsageError(`--device must be cpu or cuda, got "${device}"`);
+    const port = intOption(values.port, '--port', 8000, 0, 65535);
+    const maxConcurrent = intOption(values['max-concurrent'], '--max-concurrent', 1, 1);
+    const maxQueued = intOption(values['max-queued'], '--max-queued', 16, 0);
+    const maxBodyMb = intOption(values['max-body-mb'], '--max-body-mb', 20, 1, 1024);
+    const shutdownSeconds = intOption(values['shutdown-timeout'], '--shutdown-timeout', 30, 0);
+
+    const model = await loadLanguageModel({ modelDir: values['model-dir'], baseUrl: values['base-url'], model: values.model, apiKey: values['api-key'], device });
+    const server = new LookoutServer({
+      model,
+      modelName: values.name ?? values.model ?? model.id,
+      maxConcurrent,
+      maxQueued,
+      maxBodyBytes: maxBodyMb * 1024 * 1024,
+      allowImageUrls: values['allow-image-urls'] ?? false,
+      shutdownTimeoutMs: shutdownSeconds * 1000,
+      log: values.quiet ? undefined : (line) => io.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    });
+    const url = await server.listen(port, values.host ?? '127.0.0.1');
+    io.stdout.write(`lookout serve: listening on ${url} (model "${server.modelName}", ${maxConcurrent} concurrent, ${maxQueued} queued)\n`);
+
+    await new Promise<void>((resolve) => {
+      const stop = (signal: NodeJS.Signals) => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        io.stdout.write(`lookout serve: ${signal}, finishing in-flight requests\n`);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await server.close();
+    await model.dispose?.();
+    io.stdout.write('lookout serve: stopped\n');
+    return 0;
+  },
+};
+
+export default serve;

@@ -1,0 +1,41 @@
+import type { LanguageModel } from '@lookout/runtime';
+import { OpenAICompatibleModel } from '@lookout/runtime';
+
+/** Where a command gets its model: an in-process model directory or a served engine. */
+export interface ModelSource {
+  modelDir?: string;
+  baseUrl?: string;
+  /** Model name on the served engine (required with baseUrl). */
+  model?: string;
+  apiKey?: string;
+  device?: 'cpu' | 'cuda';
+}
+
+export class ModelSourceError extends Error {
+  readonly code = 'cli.model_source';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelSourceError';
+  }
+}
+
+type Loadable = { load(dir: string, options: Record<string, unknown>): Promise<LanguageModel & { dispose?(): Promise<void> }> };
+
+/**
+ * Opens the model a source names. OnnxModel is imported lazily so that served-engine users never
+ * load onnxruntime, and so a runtime without it yet gives a clear error instead of failing to start.
+ */
+export async function loadLanguageModel(source: ModelSource): Promise<LanguageModel & { dispose?(): Promise<void> }> {
+  if (source.modelDir && source.baseUrl) throw new ModelSourceError('give either --model-dir (in-process) or --base-url (served engine), not both');
+  if (source.baseUrl) {
+    if (!source.model) throw new ModelSourceError('--base-url needs --model <name>, the model name the engine serves (GET <base-url>/models lists it)');
+    return new OpenAICompatibleModel({ baseUrl: source.baseUrl, model: source.model, apiKey: source.apiKey ?? process.env.OPENAI_API_KEY });
+  }
+  if (source.modelDir) {
+    const runtime = (await import('@lookout/runtime')) as unknown as { OnnxModel?: Loadable };
+    if (!runtime.OnnxModel?.load)
+      throw new ModelSourceError('this build of @lookout/runtime has no OnnxModel; use --base-url with a served engine instead');
+    return runtime.OnnxModel.load(source.modelDir, { executionProvider: source.device ?? 'cpu', worker: true });
+  }
+  throw new ModelSourceError('no model given: pass --model-dir <dir> (a Llama 3.2 Vision directory) or --base-url <url> --model <name>');
+}
