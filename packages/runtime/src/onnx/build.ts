@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelSpec, type ModelSpec } from './config.js';
-import { CheckpointTensors } from './safetensors-source.js';
+import { SafetensorsIndex } from '../weights/index.js';
 import { ExternalDataWriter } from './external-data.js';
 import { GraphBuilder } from './graph-builder.js';
 import { WeightWriter, type BuildDtype, type BuildProgress } from './weights.js';
@@ -50,24 +50,24 @@ const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
 export async function buildModel(modelDir: string, options: BuildOptions = {}): Promise<BuildResult> {
   const dtype = options.dtype ?? 'fp32';
   if (!DTYPES.includes(dtype)) throw new OnnxError('ONNX_BAD_DTYPE', `dtype "${String(dtype)}" is not supported; use one of ${DTYPES.join(', ')}`);
-  const spec = readModelSpec(modelDir);
-  const src = CheckpointTensors.open(modelDir);
+  const spec = await readModelSpec(modelDir);
+  const src = await SafetensorsIndex.open(modelDir);
   const outDir = options.outDir ?? join(modelDir, `onnx-${dtype}`);
   mkdirSync(outDir, { recursive: true });
 
   const data = new ExternalDataWriter(join(outDir, DATA_FILE), DATA_FILE);
-  const total = [...src.tensors.keys()].length;
+  const total = src.tensors.length;
   const weights = new WeightWriter(src, dtype, () => data.bytesWritten, total, options.onProgress);
   try {
     let vision: string | undefined;
     if (spec.arch === 'mllama' && spec.vision) {
       const vg = new GraphBuilder('mllama_vision', data);
-      buildVisionGraph(vg, spec, weights);
+      await buildVisionGraph(vg, spec, weights);
       vision = 'vision.onnx';
       writeAtomic(join(outDir, vision), vg.toBytes());
     }
     const dg = new GraphBuilder(spec.arch === 'mllama' ? 'mllama_decoder' : 'llama_decoder', data);
-    buildDecoderGraph(dg, spec.text, weights, { hiddenStates: options.hiddenStates });
+    await buildDecoderGraph(dg, spec.text, weights, { hiddenStates: options.hiddenStates });
     writeAtomic(join(outDir, 'decoder.onnx'), dg.toBytes());
     const manifest: BuildManifest = {
       format: 1,
@@ -80,10 +80,10 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
       textOnlyCross: 'zero-kv-identity',
     };
     writeFileSync(join(outDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
-    await Promise.resolve();
     return { outDir, manifest, bytesWritten: data.bytesWritten, tensors: weights.tensorsDone };
   } finally {
     data.close();
+    await src.close();
   }
 }
 

@@ -1,4 +1,5 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { parseModelConfig, readJsonFile, type ModelConfig } from '../files/index.js';
 import { join } from 'node:path';
 import { OnnxError } from './errors.js';
 
@@ -57,101 +58,71 @@ export interface ModelSpec {
   bosTokenId?: number;
 }
 
-type Json = Record<string, unknown>;
-
-function num(obj: Json, key: string, where: string, fallback?: number): number {
-  const v = obj[key];
-  if (typeof v === 'number') return v;
-  if (fallback !== undefined) return fallback;
-  throw new OnnxError('ONNX_BAD_CONFIG', `${where}: "${key}" must be a number`);
+/** Reads config.json of a Hugging Face model directory (through files/) into the builder's spec. */
+export async function readModelSpec(dir: string): Promise<ModelSpec> {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw new OnnxError('ONNX_BAD_CONFIG', `no config.json in ${dir}; a Hugging Face model directory is expected`);
+  return specFromConfig(parseModelConfig(await readJsonFile(path), path));
 }
 
-function ropeScaling(obj: Json): RopeScaling | undefined {
-  const r = obj.rope_scaling as Json | null | undefined;
-  if (!r) return undefined;
-  const type = String(r.rope_type ?? r.type ?? '');
-  if (type !== 'llama3' && type !== 'default') {
-    throw new OnnxError('ONNX_BAD_CONFIG', `rope_scaling.rope_type "${type}" is not supported; "llama3" and "default" are`);
+/** Maps the normalised config to what the graphs need, refusing what they cannot express. */
+export function specFromConfig(cfg: ModelConfig): ModelSpec {
+  const t = cfg.text;
+  if (t.hiddenAct !== 'silu') throw new OnnxError('ONNX_BAD_CONFIG', `text hidden_act "${t.hiddenAct}" is not supported; "silu" is`);
+  let ropeScaling: RopeScaling | undefined;
+  const r = t.ropeScaling;
+  if (r && r.ropeType !== 'default') {
+    if (r.ropeType !== 'llama3') throw new OnnxError('ONNX_BAD_CONFIG', `rope_scaling.rope_type "${r.ropeType}" is not supported; "llama3" and "default" are`);
+    ropeScaling = {
+      ropeType: 'llama3',
+      factor: r.factor ?? 8,
+      lowFreqFactor: r.lowFreqFactor ?? 1,
+      highFreqFactor: r.highFreqFactor ?? 4,
+      originalMaxPositionEmbeddings: r.originalMaxPositionEmbeddings ?? 8192,
+    };
   }
-  if (type === 'default') return undefined;
-  return {
-    ropeType: type,
-    factor: num(r, 'factor', 'rope_scaling'),
-    lowFreqFactor: num(r, 'low_freq_factor', 'rope_scaling'),
-    highFreqFactor: num(r, 'high_freq_factor', 'rope_scaling'),
-    originalMaxPositionEmbeddings: num(r, 'original_max_position_embeddings', 'rope_scaling'),
-  };
-}
-
-function textSpec(t: Json, prefix: string, lmHead: string, where: string): TextSpec {
-  const hiddenSize = num(t, 'hidden_size', where);
-  const numHeads = num(t, 'num_attention_heads', where);
-  return {
-    hiddenSize,
-    numLayers: num(t, 'num_hidden_layers', where),
-    numHeads,
-    numKvHeads: num(t, 'num_key_value_heads', where, numHeads),
-    headDim: num(t, 'head_dim', where, hiddenSize / numHeads),
-    intermediateSize: num(t, 'intermediate_size', where),
-    rmsNormEps: num(t, 'rms_norm_eps', where, 1e-5),
-    ropeTheta: num(t, 'rope_theta', where, 10000),
-    ropeScaling: ropeScaling(t),
-    vocabSize: num(t, 'vocab_size', where),
-    crossAttentionLayers: Array.isArray(t.cross_attention_layers) ? (t.cross_attention_layers as number[]) : [],
+  const mllama = cfg.arch === 'mllama';
+  const prefix = mllama ? 'language_model.model' : 'model';
+  const lmHead = mllama ? 'language_model.lm_head.weight' : t.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const text: TextSpec = {
+    hiddenSize: t.hidden,
+    numLayers: t.layers,
+    numHeads: t.heads,
+    numKvHeads: t.kvHeads,
+    headDim: t.headDim,
+    intermediateSize: t.intermediate,
+    rmsNormEps: t.rmsNormEps,
+    ropeTheta: t.ropeTheta,
+    ropeScaling,
+    vocabSize: t.vocabSize,
+    crossAttentionLayers: mllama ? t.crossAttentionLayers : [],
     prefix,
     lmHead,
   };
-}
-
-/** Reads config.json of a Hugging Face model directory into the builder's spec. */
-export function readModelSpec(dir: string): ModelSpec {
-  const path = join(dir, 'config.json');
-  if (!existsSync(path)) throw new OnnxError('ONNX_BAD_CONFIG', `no config.json in ${dir}`);
-  const cfg = JSON.parse(readFileSync(path, 'utf8')) as Json;
-  return specFromConfig(cfg);
-}
-
-export function specFromConfig(cfg: Json): ModelSpec {
-  const modelType = String(cfg.model_type ?? '');
-  if (modelType === 'mllama') {
-    const t = cfg.text_config as Json;
-    const v = cfg.vision_config as Json;
-    if (!t || !v) throw new OnnxError('ONNX_BAD_CONFIG', 'mllama config.json needs text_config and vision_config');
-    const imageSize = num(v, 'image_size', 'vision_config');
-    const patchSize = num(v, 'patch_size', 'vision_config');
-    const numPatches = (Math.floor(imageSize / patchSize)) ** 2 + 1;
-    const hidden = num(v, 'hidden_size', 'vision_config');
-    const inter = (v.intermediate_layers_indices as number[]) ?? [];
-    return {
-      arch: 'mllama',
-      text: textSpec(t, 'language_model.model', 'language_model.lm_head.weight', 'text_config'),
-      vision: {
-        hiddenSize: hidden,
-        numHeads: num(v, 'attention_heads', 'vision_config'),
-        numLayers: num(v, 'num_hidden_layers', 'vision_config'),
-        numGlobalLayers: num(v, 'num_global_layers', 'vision_config'),
-        intermediateSize: num(v, 'intermediate_size', 'vision_config'),
-        imageSize,
-        patchSize,
-        numChannels: num(v, 'num_channels', 'vision_config', 3),
-        maxNumTiles: num(v, 'max_num_tiles', 'vision_config', 4),
-        normEps: num(v, 'norm_eps', 'vision_config', 1e-5),
-        intermediateLayersIndices: inter,
-        visionOutputDim: num(v, 'vision_output_dim', 'vision_config', hidden * (inter.length + 1)),
-        numPatches,
-        paddedPatches: numPatches + ((8 - (numPatches % 8)) % 8),
-      },
-      imageTokenIndex: num(cfg, 'image_token_index', 'config', 128256),
-      bosTokenId: typeof t.bos_token_id === 'number' ? t.bos_token_id : undefined,
-    };
-  }
-  if (modelType === 'llama') {
-    const tied = cfg.tie_word_embeddings === true;
-    return {
-      arch: 'llama',
-      text: textSpec(cfg, 'model', tied ? 'model.embed_tokens.weight' : 'lm_head.weight', 'config'),
-      bosTokenId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : undefined,
-    };
-  }
-  throw new OnnxError('ONNX_UNSUPPORTED_ARCH', `model_type "${modelType}" is not supported; "mllama" and "llama" are`);
+  if (!mllama) return { arch: 'llama', text, bosTokenId: t.bosTokenId };
+  const v = cfg.vision!;
+  if (v.hiddenAct !== 'gelu') throw new OnnxError('ONNX_BAD_CONFIG', `vision hidden_act "${v.hiddenAct}" is not supported; "gelu" is`);
+  const numPatches = Math.floor(v.imageSize / v.patchSize) ** 2 + 1;
+  return {
+    arch: 'mllama',
+    text,
+    vision: {
+      hiddenSize: v.hidden,
+      numHeads: v.heads,
+      numLayers: v.layers,
+      numGlobalLayers: v.globalLayers,
+      intermediateSize: v.intermediate,
+      imageSize: v.imageSize,
+      patchSize: v.patchSize,
+      numChannels: v.numChannels,
+      maxNumTiles: v.maxNumTiles,
+      normEps: v.normEps,
+      intermediateLayersIndices: v.intermediateLayersIndices,
+      visionOutputDim: v.visionOutputDim,
+      numPatches,
+      paddedPatches: numPatches + ((8 - (numPatches % 8)) % 8),
+    },
+    imageTokenIndex: cfg.imageTokenIndex,
+    bosTokenId: t.bosTokenId,
+  };
 }

@@ -34,7 +34,7 @@ export interface DecoderGraphOptions {
  * share the graph; the sequence length is dynamic), Mllama cross-attention layers, final norm
  * and lm_head on positions [logits_from, T).
  */
-export function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: WeightWriter, opts: DecoderGraphOptions = {}): void {
+export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: WeightWriter, opts: DecoderGraphOptions = {}): Promise<void> {
   const { hiddenSize: H, numHeads, numKvHeads, headDim, rmsNormEps: eps } = spec;
   const p = spec.prefix;
   const cross = new Set(spec.crossAttentionLayers);
@@ -52,7 +52,7 @@ export function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: WeightWrit
   }
 
   // Embeddings (the Mllama table has 8 extra rows so the image token has one).
-  const emb = w.embeddingTable(g, `${p}.embed_tokens.weight`);
+  const emb = await w.embeddingTable(g, `${p}.embed_tokens.weight`);
   let h = g.op('Gather', [emb.table, ids], { axis: A.i(0) });
   if (emb.half) h = g.op('Cast', [h], { to: A.i(1) });
   if (opts.hiddenStates) g.op('Identity', [h], {}, DecoderIO.hidden(0));
@@ -87,10 +87,10 @@ export function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: WeightWrit
     return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
   };
 
-  const mlp = (x: string, lp: string): string => {
-    const gate = w.linear(g, x, `${lp}.mlp.gate_proj.weight`);
-    const up = w.linear(g, x, `${lp}.mlp.up_proj.weight`);
-    return w.linear(g, g.op('Mul', [silu(g, gate), up]), `${lp}.mlp.down_proj.weight`);
+  const mlp = async (x: string, lp: string): Promise<string> => {
+    const gate = await w.linear(g, x, `${lp}.mlp.gate_proj.weight`);
+    const up = await w.linear(g, x, `${lp}.mlp.up_proj.weight`);
+    return await w.linear(g, g.op('Mul', [silu(g, gate), up]), `${lp}.mlp.down_proj.weight`);
   };
   const optBias = (name: string): string | undefined => (w.has(name) ? name : undefined);
 
@@ -101,43 +101,43 @@ export function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: WeightWrit
       const ck = g.input(DecoderIO.crossKey(i), 'float32', [1, numKvHeads, 'vision_length', headDim]);
       const cv = g.input(DecoderIO.crossValue(i), 'float32', [1, numKvHeads, 'vision_length', headDim]);
       const a = `${lp}.cross_attn`;
-      const x = rmsNorm(g, h, w.f32(g, `${lp}.input_layernorm.weight`), eps);
-      let q = splitHeads(g, w.linear(g, x, `${a}.q_proj.weight`), numHeads, headDim);
-      q = rmsNorm(g, q, w.f32(g, `${a}.q_norm.weight`), eps);
+      const x = rmsNorm(g, h, await w.f32(g, `${lp}.input_layernorm.weight`), eps);
+      let q = splitHeads(g, await w.linear(g, x, `${a}.q_proj.weight`), numHeads, headDim);
+      q = rmsNorm(g, q, await w.f32(g, `${a}.q_norm.weight`), eps);
       const att = groupedAttention(g, q, ck, cv, crossMask, attnDims);
-      const o = w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`);
-      h = g.op('Add', [h, g.op('Mul', [tanh(g, w.f32(g, `${lp}.cross_attn_attn_gate`)), o])]);
-      const m = mlp(rmsNorm(g, h, w.f32(g, `${lp}.post_attention_layernorm.weight`), eps), lp);
+      const o = await w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`);
+      h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.f32(g, `${lp}.cross_attn_attn_gate`)), o])]);
+      const m = await mlp(rmsNorm(g, h, await w.f32(g, `${lp}.post_attention_layernorm.weight`), eps), lp);
       const masked = g.op('Mul', [rowMask, m]);
-      h = g.op('Add', [h, g.op('Mul', [tanh(g, w.f32(g, `${lp}.cross_attn_mlp_gate`)), masked])]);
+      h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.f32(g, `${lp}.cross_attn_mlp_gate`)), masked])]);
     } else {
       const pastK = i === firstSelf ? DecoderIO.pastKey(i) : g.input(DecoderIO.pastKey(i), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
       const pastV = g.input(DecoderIO.pastValue(i), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
       const a = `${lp}.self_attn`;
-      const x = rmsNorm(g, h, w.f32(g, `${lp}.input_layernorm.weight`), eps);
-      const q = rope(splitHeads(g, w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`)), numHeads, headDim));
-      const k = rope(splitHeads(g, w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`)), numKvHeads, headDim));
-      const v = splitHeads(g, w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`)), numKvHeads, headDim);
+      const x = rmsNorm(g, h, await w.f32(g, `${lp}.input_layernorm.weight`), eps);
+      const q = rope(splitHeads(g, await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`)), numHeads, headDim));
+      const k = rope(splitHeads(g, await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`)), numKvHeads, headDim));
+      const v = splitHeads(g, await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`)), numKvHeads, headDim);
       const kAll = g.op('Concat', [pastK, k], { axis: A.i(2) }, DecoderIO.presentKey(i));
       const vAll = g.op('Concat', [pastV, v], { axis: A.i(2) }, DecoderIO.presentValue(i));
       g.output(kAll, 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
       g.output(vAll, 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
       const att = groupedAttention(g, q, kAll, vAll, selfMask, attnDims);
-      h = g.op('Add', [h, w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`)]);
-      h = g.op('Add', [h, mlp(rmsNorm(g, h, w.f32(g, `${lp}.post_attention_layernorm.weight`), eps), lp)]);
+      h = g.op('Add', [h, await w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`)]);
+      h = g.op('Add', [h, await mlp(rmsNorm(g, h, await w.f32(g, `${lp}.post_attention_layernorm.weight`), eps), lp)]);
     }
     if (opts.hiddenStates && i < spec.numLayers - 1) {
       g.op('Identity', [h], {}, DecoderIO.hidden(i + 1));
     }
   }
   g.scope = 'head';
-  const normed = rmsNorm(g, h, w.f32(g, `${p}.norm.weight`), eps);
+  const normed = rmsNorm(g, h, await w.f32(g, `${p}.norm.weight`), eps);
   if (opts.hiddenStates) {
     g.op('Identity', [normed], {}, DecoderIO.hidden(spec.numLayers));
     for (let i = 0; i <= spec.numLayers; i++) g.output(DecoderIO.hidden(i), 'float32', [1, 'sequence_length', H]);
   }
   const kept = g.op('Slice', [normed, logitsFrom, g.constI64([2 ** 62]), g.constI64([1])]);
   // lm_head stays f32 in fp16 builds when tied to the f16 embedding it is read again (small cost).
-  g.op('Identity', [w.linear(g, kept, spec.lmHead)], {}, DecoderIO.logits);
+  g.op('Identity', [await w.linear(g, kept, spec.lmHead)], {}, DecoderIO.logits);
   g.output(DecoderIO.logits, 'float32', [1, 'logits_length', spec.vocabSize]);
 }

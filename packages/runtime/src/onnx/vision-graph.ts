@@ -9,7 +9,7 @@ import { F32_MIN, gelu, groupedAttention, layerNorm, mergeHeads, reshape, rmsNor
  * operations), the multi-modal projector, and each cross-attention layer's K/V (k_proj/v_proj,
  * k_norm), so the decoder only takes ready K/V. B below is the number of images.
  */
-export function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: WeightWriter): void {
+export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: WeightWriter): Promise<void> {
   const v = spec.vision!;
   const t = spec.text;
   const vp = 'vision_model';
@@ -25,37 +25,37 @@ export function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: WeightWrit
   // Patch embedding: Conv with stride = kernel = patch size, no bias.
   g.scope = 'patch';
   const tiles = reshape(g, pixels, [-1, v.numChannels, S, S]);
-  const conv = g.op('Conv', [tiles, w.f32(g, `${vp}.patch_embedding.weight`)], {
+  const conv = g.op('Conv', [tiles, await w.f32(g, `${vp}.patch_embedding.weight`)], {
     kernel_shape: A.ints([PS, PS]),
     strides: A.ints([PS, PS]),
   });
   let h = transpose(g, reshape(g, conv, [0, D, grid * grid]), [0, 2, 1]); // [B*NT, np, D]
 
   // Pre-tile positional embedding (gated): one [NT, D] row set per aspect-ratio id.
-  const tileEmbedding = (x: string, prefix: string): string => {
-    const e = g.op('Gather', [w.f32(g, `${prefix}.embedding.weight`), arIdsFlat], { axis: A.i(0) }); // [B, NT*D]
-    const gated = g.op('Mul', [reshape(g, e, [-1, NT, 1, D]), tanh(g, w.f32(g, `${prefix}.gate`))]);
+  const tileEmbedding = async (x: string, prefix: string): Promise<string> => {
+    const e = g.op('Gather', [await w.f32(g, `${prefix}.embedding.weight`), arIdsFlat], { axis: A.i(0) }); // [B, NT*D]
+    const gated = g.op('Mul', [reshape(g, e, [-1, NT, 1, D]), tanh(g, await w.f32(g, `${prefix}.gate`))]);
     return g.op('Add', [x, gated]);
   };
   h = reshape(g, h, [-1, NT, grid * grid, D]);
-  h = tileEmbedding(h, `${vp}.pre_tile_positional_embedding`);
+  h = await tileEmbedding(h, `${vp}.pre_tile_positional_embedding`);
 
   // Class token first.
   h = reshape(g, h, [-1, grid * grid, D]);
-  const cls = reshape(g, w.f32(g, `${vp}.class_embedding`), [1, 1, D]);
+  const cls = reshape(g, await w.f32(g, `${vp}.class_embedding`), [1, 1, D]);
   const clsB = g.op('Expand', [cls, g.op('Concat', [g.op('Slice', [g.op('Shape', [h]), g.constI64([0]), g.constI64([1])]), g.constI64([1, D])], { axis: A.i(0) })]);
   h = g.op('Concat', [clsB, h], { axis: A.i(1) }); // [B*NT, P, D]
 
   // Gated positional + tile-position embeddings.
   h = reshape(g, h, [-1, NT, P, D]);
   const gp = `${vp}.gated_positional_embedding`;
-  const gate = tanh(g, w.f32(g, `${gp}.gate`));
-  const posGated = g.op('Mul', [g.op('Sub', [g.constF32([1], []), gate]), w.f32(g, `${gp}.embedding`)]);
+  const gate = tanh(g, await w.f32(g, `${gp}.gate`));
+  const posGated = g.op('Mul', [g.op('Sub', [g.constF32([1], []), gate]), await w.f32(g, `${gp}.embedding`)]);
   h = g.op('Add', [h, reshape(g, posGated, [1, 1, P, D])]);
-  const tileEmb = g.op('Gather', [w.f32(g, `${gp}.tile_embedding.weight`), arIdsFlat], { axis: A.i(0) });
+  const tileEmb = g.op('Gather', [await w.f32(g, `${gp}.tile_embedding.weight`), arIdsFlat], { axis: A.i(0) });
   h = g.op('Add', [h, g.op('Mul', [gate, reshape(g, tileEmb, [-1, NT, P, D])])]);
 
-  h = layerNorm(g, h, w.f32(g, `${vp}.layernorm_pre.weight`), w.f32(g, `${vp}.layernorm_pre.bias`), v.normEps);
+  h = layerNorm(g, h, await w.f32(g, `${vp}.layernorm_pre.weight`), await w.f32(g, `${vp}.layernorm_pre.bias`), v.normEps);
   if (npad > 0) h = g.op('Pad', [h, g.constI64([0, 0, 0, 0, 0, 0, npad, 0])]);
 
   // Aspect-ratio attention mask (HF _prepare_aspect_ratio_attention_mask): token i is "masked"
@@ -72,19 +72,19 @@ export function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: WeightWrit
 
   h = reshape(g, h, [-1, NT * PP, D]);
 
-  const encoderLayer = (x: string, lp: string, gated: boolean): string => {
+  const encoderLayer = async (x: string, lp: string, gated: boolean): Promise<string> => {
     const dims = { numHeads: v.numHeads, numKvHeads: v.numHeads, headDim: D / v.numHeads };
     const a = `${lp}.self_attn`;
-    const xn = layerNorm(g, x, w.f32(g, `${lp}.input_layernorm.weight`), w.f32(g, `${lp}.input_layernorm.bias`), v.normEps);
-    const q = splitHeads(g, w.linear(g, xn, `${a}.q_proj.weight`), dims.numHeads, dims.headDim);
-    const k = splitHeads(g, w.linear(g, xn, `${a}.k_proj.weight`), dims.numHeads, dims.headDim);
-    const vv = splitHeads(g, w.linear(g, xn, `${a}.v_proj.weight`), dims.numHeads, dims.headDim);
-    let att = w.linear(g, mergeHeads(g, groupedAttention(g, q, k, vv, attnMask, dims), dims.numHeads, dims.headDim), `${a}.o_proj.weight`);
-    if (gated) att = g.op('Mul', [tanh(g, w.f32(g, `${lp}.gate_attn`)), att]);
+    const xn = layerNorm(g, x, await w.f32(g, `${lp}.input_layernorm.weight`), await w.f32(g, `${lp}.input_layernorm.bias`), v.normEps);
+    const q = splitHeads(g, await w.linear(g, xn, `${a}.q_proj.weight`), dims.numHeads, dims.headDim);
+    const k = splitHeads(g, await w.linear(g, xn, `${a}.k_proj.weight`), dims.numHeads, dims.headDim);
+    const vv = splitHeads(g, await w.linear(g, xn, `${a}.v_proj.weight`), dims.numHeads, dims.headDim);
+    let att = await w.linear(g, mergeHeads(g, groupedAttention(g, q, k, vv, attnMask, dims), dims.numHeads, dims.headDim), `${a}.o_proj.weight`);
+    if (gated) att = g.op('Mul', [tanh(g, await w.f32(g, `${lp}.gate_attn`)), att]);
     let y = g.op('Add', [x, att]);
-    const yn = layerNorm(g, y, w.f32(g, `${lp}.post_attention_layernorm.weight`), w.f32(g, `${lp}.post_attention_layernorm.bias`), v.normEps);
-    let f = w.linear(g, gelu(g, w.linear(g, yn, `${lp}.mlp.fc1.weight`, `${lp}.mlp.fc1.bias`)), `${lp}.mlp.fc2.weight`, `${lp}.mlp.fc2.bias`);
-    if (gated) f = g.op('Mul', [tanh(g, w.f32(g, `${lp}.gate_ffn`)), f]);
+    const yn = layerNorm(g, y, await w.f32(g, `${lp}.post_attention_layernorm.weight`), await w.f32(g, `${lp}.post_attention_layernorm.bias`), v.normEps);
+    let f = await w.linear(g, gelu(g, await w.linear(g, yn, `${lp}.mlp.fc1.weight`, `${lp}.mlp.fc1.bias`)), `${lp}.mlp.fc2.weight`, `${lp}.mlp.fc2.bias`);
+    if (gated) f = g.op('Mul', [tanh(g, await w.f32(g, `${lp}.gate_ffn`)), f]);
     y = g.op('Add', [y, f]);
     return y;
   };
@@ -93,17 +93,17 @@ export function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: WeightWrit
   const hidden: string[] = [h];
   for (let i = 0; i < v.numLayers; i++) {
     g.scope = `vision.layers.${i}`;
-    h = encoderLayer(h, `${vp}.transformer.layers.${i}`, false);
+    h = await encoderLayer(h, `${vp}.transformer.layers.${i}`, false);
     hidden.push(h);
   }
   g.scope = 'vision.post';
-  h = layerNorm(g, h, w.f32(g, `${vp}.layernorm_post.weight`), w.f32(g, `${vp}.layernorm_post.bias`), v.normEps);
+  h = layerNorm(g, h, await w.f32(g, `${vp}.layernorm_post.weight`), await w.f32(g, `${vp}.layernorm_post.bias`), v.normEps);
   h = reshape(g, h, [-1, NT, PP, D]);
-  h = tileEmbedding(h, `${vp}.post_tile_positional_embedding`);
+  h = await tileEmbedding(h, `${vp}.post_tile_positional_embedding`);
   h = reshape(g, h, [-1, NT * PP, D]);
   for (let i = 0; i < v.numGlobalLayers; i++) {
     g.scope = `vision.global.${i}`;
-    h = encoderLayer(h, `${vp}.global_transformer.layers.${i}`, true);
+    h = await encoderLayer(h, `${vp}.global_transformer.layers.${i}`, true);
   }
   g.scope = 'vision.out';
   // Drop the padding patches; intermediate states are stacked on a new last axis and then
@@ -116,7 +116,7 @@ export function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: WeightWrit
 
   // Multi-modal projector, then [B*NT, P, text hidden].
   g.scope = 'projector';
-  const projected = w.linear(g, visionOut, 'multi_modal_projector.weight', 'multi_modal_projector.bias');
+  const projected = await w.linear(g, visionOut, 'multi_modal_projector.weight', 'multi_modal_projector.bias');
   const states = reshape(g, projected, [-1, P, t.hiddenSize]);
   g.op('Identity', [states], {}, VisionIO.crossAttentionStates);
   g.output(VisionIO.crossAttentionStates, 'float32', ['num_tiles_total', P, t.hiddenSize]);
@@ -126,8 +126,8 @@ export function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: WeightWrit
   for (const layer of t.crossAttentionLayers) {
     g.scope = `cross_kv.${layer}`;
     const a = `${t.prefix}.layers.${layer}.cross_attn`;
-    const k = rmsNorm(g, splitHeads(g, w.linear(g, flat, `${a}.k_proj.weight`), t.numKvHeads, t.headDim), w.f32(g, `${a}.k_norm.weight`), t.rmsNormEps);
-    const vv = splitHeads(g, w.linear(g, flat, `${a}.v_proj.weight`), t.numKvHeads, t.headDim);
+    const k = rmsNorm(g, splitHeads(g, await w.linear(g, flat, `${a}.k_proj.weight`), t.numKvHeads, t.headDim), await w.f32(g, `${a}.k_norm.weight`), t.rmsNormEps);
+    const vv = splitHeads(g, await w.linear(g, flat, `${a}.v_proj.weight`), t.numKvHeads, t.headDim);
     g.op('Identity', [k], {}, VisionIO.crossKey(layer));
     g.op('Identity', [vv], {}, VisionIO.crossValue(layer));
     g.output(VisionIO.crossKey(layer), 'float32', [1, t.numKvHeads, 'vision_length', t.headDim]);

@@ -1,4 +1,4 @@
-import type { CheckpointTensors } from './safetensors-source.js';
+import type { TensorSource } from '../weights/index.js';
 import type { GraphBuilder, Elem } from './graph-builder.js';
 import { A } from './graph-builder.js';
 import { floatsToHalfBits } from './half.js';
@@ -30,7 +30,7 @@ export class WeightWriter {
   bytesRead = 0;
 
   constructor(
-    private readonly src: CheckpointTensors,
+    private readonly src: TensorSource,
     readonly dtype: BuildDtype,
     private readonly dataBytesWritten: () => number,
     private readonly tensorsTotal: number,
@@ -42,23 +42,23 @@ export class WeightWriter {
   }
 
   /** Adds `key` to graph g, producing it with `make` only the first time across graphs. */
-  private use(g: GraphBuilder, key: string, make: () => { elem: Elem; dims: number[]; bytes: Uint8Array }): string {
+  private async use(g: GraphBuilder, key: string, make: () => Promise<{ elem: Elem; dims: number[]; bytes: Uint8Array }>): Promise<string> {
     let names = this.perGraph.get(g);
     if (!names) this.perGraph.set(g, (names = new Set()));
     if (names.has(key)) return key;
     names.add(key);
     const prior = this.written.get(key);
     if (prior) return g.sharedInitializer(key, prior.elem, prior.dims, prior.at);
-    const { elem, dims, bytes } = make();
+    const { elem, dims, bytes } = await make();
     const at = g.initializerAt(key, elem, dims, bytes);
     // Remember where it went so another graph can point at the same bytes.
     if (at) this.written.set(key, { elem, dims, at });
     return key;
   }
 
-  private read(name: string): Float32Array {
+  private async read(name: string): Promise<Float32Array> {
     const t = this.src.info(name);
-    const v = this.src.readF32(name);
+    const v = await this.src.readTensor(name);
     this.bytesRead += t.byteLength;
     this.tensorsDone += 1;
     this.report();
@@ -74,19 +74,19 @@ export class WeightWriter {
   }
 
   /** A tensor kept in f32 whatever the build dtype (norms, gates, biases, embeddings of the vision side). */
-  f32(g: GraphBuilder, name: string, reshape?: number[]): string {
-    return this.use(g, name, () => {
-      const v = this.read(name);
+  async f32(g: GraphBuilder, name: string, reshape?: number[]): Promise<string> {
+    return this.use(g, name, async () => {
+      const v = await this.read(name);
       return { elem: 'float32', dims: reshape ?? this.shape(name), bytes: bytesOf(v) };
     });
   }
 
   /** An embedding table for Gather: f32, or f16 in the fp16/int4 builds (a Cast follows the Gather). */
-  embeddingTable(g: GraphBuilder, name: string): { table: string; half: boolean } {
+  async embeddingTable(g: GraphBuilder, name: string): Promise<{ table: string; half: boolean }> {
     const half = this.dtype !== 'fp32';
     const key = half ? `${name}.f16` : name;
-    const table = this.use(g, key, () => {
-      const v = this.read(name);
+    const table = await this.use(g, key, async () => {
+      const v = await this.read(name);
       return half
         ? { elem: 'float16', dims: this.shape(name), bytes: bytesOf(floatsToHalfBits(v)) }
         : { elem: 'float32', dims: this.shape(name), bytes: bytesOf(v) };
@@ -98,7 +98,7 @@ export class WeightWriter {
    * y = x @ W^T (+ b) for an HF Linear weight W [out, in]. fp32 stores W^T; fp16 stores W^T in
    * half and casts it up (compute stays f32, so CPU kernels exist); int4 uses MatMulNBits.
    */
-  linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { keepF32?: boolean } = {}): string {
+  async linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { keepF32?: boolean } = {}): Promise<string> {
     const [out, inF] = this.shape(name);
     const dtype = opts.keepF32 ? 'fp32' : this.dtype;
     let y: string;
@@ -106,20 +106,20 @@ export class WeightWriter {
       const key = `${name}.q4`;
       const skey = `${name}.q4.scales`;
       let q: ReturnType<typeof quantizeInt4> | undefined;
-      const get = () => (q ??= quantizeInt4(this.read(name), out, inF, 32));
-      const w = this.use(g, key, () => ({ elem: 'uint8', dims: [out, inF / 32, 16], bytes: get().packed }));
-      const s = this.use(g, skey, () => ({ elem: 'float32', dims: [out * (inF / 32)], bytes: bytesOf(get().scales) }));
+      const get = async () => (q ??= quantizeInt4(await this.read(name), out, inF, 32));
+      const w = await this.use(g, key, async () => ({ elem: 'uint8', dims: [out, inF / 32, 16], bytes: (await get()).packed }));
+      const s = await this.use(g, skey, async () => ({ elem: 'float32', dims: [out * (inF / 32)], bytes: bytesOf((await get()).scales) }));
       y = g.op('MatMulNBits', [x, w, s], { K: A.i(inF), N: A.i(out), bits: A.i(4), block_size: A.i(32) }, undefined, 'com.microsoft');
     } else if (dtype === 'fp16' || dtype === 'int4') {
       const key = `${name}.T.f16`;
-      const w = this.use(g, key, () => ({ elem: 'float16', dims: [inF, out], bytes: bytesOf(floatsToHalfBits(transpose(this.read(name), out, inF))) }));
+      const w = await this.use(g, key, async () => ({ elem: 'float16', dims: [inF, out], bytes: bytesOf(floatsToHalfBits(transpose(await this.read(name), out, inF))) }));
       y = g.op('MatMul', [x, g.op('Cast', [w], { to: A.i(1) })]);
     } else {
       const key = `${name}.T`;
-      const w = this.use(g, key, () => ({ elem: 'float32', dims: [inF, out], bytes: bytesOf(transpose(this.read(name), out, inF)) }));
+      const w = await this.use(g, key, async () => ({ elem: 'float32', dims: [inF, out], bytes: bytesOf(transpose(await this.read(name), out, inF)) }));
       y = g.op('MatMul', [x, w]);
     }
-    if (bias) y = g.op('Add', [y, this.f32(g, bias)]);
+    if (bias) y = g.op('Add', [y, await this.f32(g, bias)]);
     return y;
   }
 }
