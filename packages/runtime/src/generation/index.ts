@@ -1,1 +1,32 @@
-export {};
+// Generation: sampling, the decode loop, the engine worker, request queueing and OnnxModel.
+export * from './errors.js';
+export { createSampler, validateSampling, sampleCategorical, type Sampler } from './sampling/sampler.js';
+export { applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP } from './sampling/processors.js';
+export { logSoftmax, logSumExp, tokenLogprobs, type IdLogprob } from './sampling/logprobs.js';
+export { seededRandom, type Random } from './sampling/prng.js';
+export { argmax, topIndices } from './sampling/top-indices.js';
+export { IncrementalDecoder } from './streaming/incremental-decoder.js';
+export { StopStringMatcher } from './streaming/stop-strings.js';
+export type { TokenDecoder } from './streaming/tokenizer-like.js';
+export {
+  generate,
+  DEFAULT_MAX_TOKENS,
+  type GenerateOptions,
+  type GenerationResult,
+  type GeneratedToken,
+  type GenerationFinishReason,
+} from './generate.js';
+export { RequestQueue, type RequestQueueStats } from './concurrency/request-queue.js';
+export { WorkerEngine, type OnnxWorkerOptions } from './worker/worker-engine.js';
+export type { EngineFactorySpec } from './worker/protocol.js';
+export { OnnxModel, type OnnxModelParts } from './model/onnx-model.js';
+export type { OnnxModelLoadOptions } from './model/load-onnx-model.js';
+export type { ChatProtocol, ModelTokenizer, OutputEvent, OutputParser, VisionPreparer } from './model/model-parts.js';
+export { llamaChatProtocol } from './model/llama-chat-protocol.js';
+export {
+  assertExecutionProvider,
+  cudaProviderLibrary,
+  onnxruntimeBindingDir,
+  EXECUTION_PROVIDERS,
+  type ExecutionProvider,
+} from './model/providers.js';

@@ -11,6 +11,8 @@ export interface ScriptedEngineOptions {
   script: number[];
   /** Milliseconds of synchronous busy work per forward pass (simulates session.run blocking). */
   busyMs?: number;
+  /** Milliseconds of asynchronous waiting per forward pass (lets timers and other requests run). */
+  delayMs?: number;
 }
 
 export class ScriptedEngine implements ForwardEngine {
@@ -40,6 +42,7 @@ export class ScriptedEngine implements ForwardEngine {
     // Like an ONNX engine: int64 ids in, float32 logits out.
     let transferBytes = inputIds.length * 8 + logits.byteLength;
     busyWait(this.options.busyMs ?? 0);
+    await delay(this.options.delayMs ?? 0);
     return {
       get logits() {
         return logits;
@@ -51,6 +54,7 @@ export class ScriptedEngine implements ForwardEngine {
         if (tokenId < 0) throw Object.assign(new Error(`token id must be >= 0, got ${tokenId}`), { code: 'BAD_TOKEN' });
         engine.steps++;
         busyWait(engine.options.busyMs ?? 0);
+        await delay(engine.options.delayMs ?? 0);
         logits = engine.logitsAt(++position);
         transferBytes = 8 + logits.byteLength;
         return logits;
@@ -69,6 +73,10 @@ export class ScriptedEngine implements ForwardEngine {
     logits[this.options.script[position] ?? 0] = 5;
     return logits;
   }
+}
+
+function delay(ms: number): Promise<void> | undefined {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : undefined;
 }
 
 function busyWait(ms: number): void {

@@ -1,0 +1,94 @@
+/**
+ * Assembles an OnnxModel from a model directory: checks the execution provider, builds the ONNX
+ * graphs when they are missing (or says how to), loads the tokenizer, eos ids and chat format,
+ * and starts the engine (in a worker thread by default).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ForwardEngine } from '../../model/engine.js';
+import { prepareVisionInputs } from '../../images/index.js';
+import { buildModel, OnnxEngine, readModelSpec, resolveBuildDir, type BuildDtype, type BuildProgress } from '../../onnx/index.js';
+import { LlamaTokenizer } from '../../tokenizer/index.js';
+import { ModelNotBuiltError } from '../errors.js';
+import { WorkerEngine } from '../worker/worker-engine.js';
+import type { OnnxModelParts } from './onnx-model.js';
+import { llamaChatProtocol } from './llama-chat-protocol.js';
+import { asProviderError, assertExecutionProvider, type ExecutionProvider } from './providers.js';
+
+export interface OnnxModelLoadOptions {
+  executionProvider?: ExecutionProvider;
+  /** Which ONNX build to use (and build when missing): 'fp32' (default), 'fp16', 'int4'. */
+  dtype?: BuildDtype;
+  /** Run the engine in a worker thread (default true): session.run blocks its thread. */
+  worker?: boolean;
+  /** 'auto' (default) builds missing graphs on first load; 'never' fails with MODEL_NOT_BUILT. */
+  build?: 'auto' | 'never';
+  onBuildProgress?: (progress: BuildProgress) => void;
+  maxQueue?: number;
+  defaultMaxTokens?: number;
+  /** CPU threads per onnxruntime session. */
+  intraOpThreads?: number;
+  /** "Today Date" written into chat prompts (default: now). */
+  date?: Date | string;
+}
+
+export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoadOptions = {}): Promise<OnnxModelParts> {
+  const dir = path.resolve(modelDir);
+  const executionProvider = options.executionProvider ?? 'cpu';
+  const dtype = options.dtype ?? 'fp32';
+  assertExecutionProvider(executionProvider);
+  if (!existsSync(path.join(dir, 'config.json')))
+    throw new ModelNotBuiltError(`${dir} is not a model directory: config.json is missing. Point OnnxModel.load at a Hugging Face checkpoint directory.`);
+
+  await ensureBuilt(dir, dtype, options);
+  const spec = await readModelSpec(dir);
+  const tokenizer = await LlamaTokenizer.fromDirectory(dir);
+  const eosIds = readEosIds(dir) ?? [...tokenizer.specialIds.stop];
+
+  const engineOptions = { executionProvider, dtype, ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}) };
+  let engine: ForwardEngine;
+  try {
+    engine = options.worker === false ? await OnnxEngine.load(dir, engineOptions) : await WorkerEngine.loadOnnx(dir, engineOptions);
+  } catch (error) {
+    throw asProviderError(error, executionProvider);
+  }
+
+  const hasVision = spec.vision !== undefined;
+  return {
+    id: `${hasVision ? 'mllama' : 'llama'}:${dir}`,
+    engine,
+    tokenizer,
+    chat: llamaChatProtocol({ date: options.date }),
+    prepareVision: hasVision ? (images, inputIds, imageTokenId) => prepareVisionInputs(images, inputIds, { imageTokenId }) : undefined,
+    eosIds,
+    maxQueue: options.maxQueue,
+    defaultMaxTokens: options.defaultMaxTokens,
+  };
+}
+
+async function ensureBuilt(dir: string, dtype: BuildDtype, options: OnnxModelLoadOptions): Promise<void> {
+  try {
+    resolveBuildDir(dir, dtype);
+    return;
+  } catch {
+    // not built yet
+  }
+  const howTo = `run \`lookout build ${dir} --dtype ${dtype}\``;
+  if (options.build === 'never')
+    throw new ModelNotBuiltError(`${dir} has no ONNX build for dtype ${dtype}; ${howTo}, or load with build: 'auto'.`);
+  try {
+    await buildModel(dir, { dtype, onProgress: options.onBuildProgress });
+  } catch (error) {
+    throw new ModelNotBuiltError(`Building the ONNX graphs for ${dir} (dtype ${dtype}) failed: ${(error as Error).message}. Fix the checkpoint and ${howTo}.`, { cause: error });
+  }
+}
+
+/** generation_config.json `eos_token_id` (a number or a list); undefined when absent. */
+function readEosIds(dir: string): number[] | undefined {
+  const file = path.join(dir, 'generation_config.json');
+  if (!existsSync(file)) return undefined;
+  const eos = (JSON.parse(readFileSync(file, 'utf8')) as { eos_token_id?: unknown }).eos_token_id;
+  if (typeof eos === 'number') return [eos];
+  if (Array.isArray(eos) && eos.every((x) => typeof x === 'number')) return eos as number[];
+  return undefined;
+}

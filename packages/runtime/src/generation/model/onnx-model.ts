@@ -1,0 +1,180 @@
+/**
+ * OnnxModel: the runtime's LanguageModel over an in-process engine (by default an OnnxEngine in
+ * a worker thread). It renders the request (chat messages through the chat format, or raw
+ * prompt segments as given), runs one generation at a time through the model's queue, and turns
+ * the output into ModelEvents: text deltas, tool calls parsed by the chat format, per-token
+ * log-probabilities when asked for, and a finish with usage.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ForwardEngine, VisionInputs } from '../../model/engine.js';
+import type {
+  FinishReason,
+  ImageInput,
+  LanguageModel,
+  ModelCapabilities,
+  ModelEvent,
+  ModelRequest,
+  PromptSegment,
+  StreamOptions,
+} from '../../model/types.js';
+import { RequestQueue, type RequestQueueStats } from '../concurrency/request-queue.js';
+import { GenerationAbortedError, InvalidModelRequestError } from '../errors.js';
+import { generate, type GenerationFinishReason } from '../generate.js';
+import { EventChannel } from './event-channel.js';
+import type { ChatProtocol, ModelTokenizer, OutputEvent, VisionPreparer } from './model-parts.js';
+import { loadOnnxModelParts, type OnnxModelLoadOptions } from './load-onnx-model.js';
+
+export interface OnnxModelParts {
+  id: string;
+  engine: ForwardEngine;
+  tokenizer: ModelTokenizer;
+  chat: ChatProtocol;
+  /** Absent for text-only models: image inputs are then rejected. */
+  prepareVision?: VisionPreparer;
+  /** generation_config.json `eos_token_id`. */
+  eosIds: number[];
+  /** Requests allowed to wait behind the running one (default 16). */
+  maxQueue?: number;
+  /** Used when a request gives no sampling.maxTokens (default 512). */
+  defaultMaxTokens?: number;
+}
+
+export class OnnxModel implements LanguageModel {
+  readonly id: string;
+  readonly capabilities: ModelCapabilities;
+  private readonly queue: RequestQueue;
+
+  constructor(private readonly parts: OnnxModelParts) {
+    this.id = parts.id;
+    this.capabilities = { images: parts.prepareVision !== undefined, tools: true, logprobs: true, rawPrompt: true };
+    this.queue = new RequestQueue(parts.maxQueue ?? 16);
+  }
+
+  /** Loads a model directory (building its ONNX graphs first if needed). */
+  static async load(modelDir: string, options: OnnxModelLoadOptions = {}): Promise<OnnxModel> {
+    return new OnnxModel(await loadOnnxModelParts(modelDir, options));
+  }
+
+  get engine(): ForwardEngine {
+    return this.parts.engine;
+  }
+
+  get queueStats(): RequestQueueStats {
+    return this.queue.stats;
+  }
+
+  async *stream(request: ModelRequest, options: StreamOptions = {}): AsyncIterable<ModelEvent> {
+    validateRequest(request, this.capabilities);
+    // One controller per request: the caller's signal, or the caller leaving the loop early.
+    const controller = new AbortController();
+    const outer = options.signal;
+    const onOuterAbort = () => controller.abort(outer?.reason);
+    if (outer?.aborted) controller.abort(outer.reason);
+    else outer?.addEventListener('abort', onOuterAbort, { once: true });
+
+    const channel = new EventChannel<ModelEvent>();
+    const done = this.queue
+      .run(() => this.run(request, channel, controller.signal), controller.signal)
+      .then(
+        () => channel.close(),
+        (error) => {
+          if (error instanceof GenerationAbortedError) {
+            channel.push({ type: 'finish', reason: 'abort', usage: { inputTokens: 0, outputTokens: 0 } });
+            channel.close();
+          } else channel.fail(error);
+        },
+      );
+    try {
+      yield* channel;
+    } finally {
+      controller.abort();
+      outer?.removeEventListener('abort', onOuterAbort);
+      await done;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.parts.engine.dispose();
+  }
+
+  private async run(request: ModelRequest, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
+    const { tokenizer, chat } = this.parts;
+    const tools = request.tools ?? [];
+    const segments = request.prompt ?? (await chat.render(request.messages!, tools));
+    const inputIds = tokenizer.encodeSegments(segments);
+    const vision = await this.visionFor(segments, inputIds);
+    const parser = tools.length > 0 ? chat.createOutputParser(tools) : undefined;
+
+    let toolCalls = 0;
+    const emit = (events: OutputEvent[]) => {
+      for (const e of events) {
+        if (e.type === 'text') {
+          if (e.text) channel.push({ type: 'text-delta', text: e.text });
+        } else if (e.type === 'tool-call') {
+          toolCalls++;
+          channel.push({ type: 'tool-call', call: { id: e.id ?? `call_${randomUUID().slice(0, 8)}`, name: e.name, arguments: e.arguments } });
+        } else channel.push(e);
+      }
+    };
+    const wantLogprobs = request.topLogprobs !== undefined;
+    const tokenText = (id: number) => tokenizer.decode([id]);
+
+    const result = await generate(this.parts.engine, tokenizer, {
+      inputIds,
+      vision,
+      sampling: request.sampling,
+      maxTokens: request.sampling?.maxTokens ?? this.parts.defaultMaxTokens,
+      eosIds: this.parts.eosIds,
+      signal,
+      topLogprobs: request.topLogprobs,
+      // Tool-call parsers may need markers such as <|python_tag|>; plain replies leave them out.
+      skipSpecial: parser === undefined,
+      onText: (delta) => (parser ? emit(parser.push(delta)) : channel.push({ type: 'text-delta', text: delta })),
+      onToken: wantLogprobs
+        ? (t) =>
+            channel.push({
+              type: 'token',
+              token: { token: tokenText(t.id), id: t.id, logprob: t.logprob! },
+              top: (t.top ?? []).map((alt) => ({ token: tokenText(alt.id), id: alt.id, logprob: alt.logprob })),
+            })
+        : undefined,
+    });
+    if (parser) emit(parser.end());
+    channel.push({
+      type: 'finish',
+      reason: finishReason(result.finishReason, toolCalls),
+      usage: { inputTokens: inputIds.length, outputTokens: result.tokenIds.length },
+    });
+  }
+
+  private async visionFor(segments: PromptSegment[], inputIds: number[]): Promise<VisionInputs | undefined> {
+    const images: ImageInput[] = segments.flatMap((s) => (s.type === 'image' ? [s.image] : []));
+    if (images.length === 0) return undefined;
+    if (!this.parts.prepareVision)
+      throw new InvalidModelRequestError(`${this.id} is a text-only model; the request has ${images.length} image(s). Send text only or load a Llama 3.2 Vision (Mllama) model.`);
+    return this.parts.prepareVision(images, inputIds, this.parts.tokenizer.imageId());
+  }
+}
+
+function finishReason(reason: GenerationFinishReason, toolCalls: number): FinishReason {
+  if (reason === 'abort') return 'abort';
+  if (toolCalls > 0) return 'tool-calls';
+  return reason === 'length' ? 'length' : 'stop';
+}
+
+function validateRequest(request: ModelRequest, capabilities: ModelCapabilities): void {
+  if (!request || typeof request !== 'object') throw new InvalidModelRequestError('The request must be an object with messages or prompt.');
+  const hasMessages = request.messages !== undefined;
+  const hasPrompt = request.prompt !== undefined;
+  if (hasMessages === hasPrompt)
+    throw new InvalidModelRequestError('A request needs exactly one of `messages` (chat form) or `prompt` (raw PromptSegment[]).');
+  if (hasMessages && (!Array.isArray(request.messages) || request.messages.length === 0))
+    throw new InvalidModelRequestError('`messages` must be a non-empty array of chat messages.');
+  if (hasPrompt) {
+    if (!Array.isArray(request.prompt) || request.prompt.length === 0)
+      throw new InvalidModelRequestError('`prompt` must be a non-empty array of {type: template|content|image} segments.');
+    if (!capabilities.rawPrompt) throw new InvalidModelRequestError('This model does not accept raw prompts.');
+  }
+  if (request.tools !== undefined && !Array.isArray(request.tools))
+    throw new InvalidModelRequestError('`tools` must be an array of {name, description, parameters} specs.');
+}
