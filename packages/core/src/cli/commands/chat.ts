@@ -25,6 +25,10 @@ Guards:
   --guard-url <url>        Llama Guard 3 on a served engine, with --guard-model <name>
   --guard-variant <v>      ${LLAMA_GUARD_VARIANTS.join(' | ')} (default 11b-vision)
   --pii                    block e-mail addresses, card numbers, phone numbers ... in input and output
+  --guard-mode <mode>      parallel (default): the model starts while input guards run, nothing is
+                           shown until they pass; sequential: the model sees input only after the
+                           guards pass (use it when the model is a remote engine that must not
+                           receive blocked input)
 
 Other:
   --system <text>          system prompt
@@ -53,6 +57,7 @@ const chat: CliCommand = {
       'guard-model': { type: 'string' },
       'guard-variant': { type: 'string' },
       pii: { type: 'boolean' },
+      'guard-mode': { type: 'string' },
       system: { type: 'string' },
       'max-tokens': { type: 'string' },
       'quiet-guards': { type: 'boolean' },
@@ -61,6 +66,8 @@ const chat: CliCommand = {
     if (device !== 'cpu' && device !== 'cuda') throw new CliUsageError(`--device must be cpu or cuda, got "${device}"`);
     const variant = (values['guard-variant'] ?? '11b-vision') as LlamaGuardVariant;
     if (!LLAMA_GUARD_VARIANTS.includes(variant)) throw new CliUsageError(`--guard-variant must be one of ${LLAMA_GUARD_VARIANTS.join(', ')}, got "${variant}"`);
+    const guardMode = values['guard-mode'] ?? 'parallel';
+    if (guardMode !== 'parallel' && guardMode !== 'sequential') throw new CliUsageError(`--guard-mode must be parallel or sequential, got "${guardMode}"`);
     const maxTokens = intOption(values['max-tokens'], '--max-tokens', 512, 1);
 
     const model = await loadLanguageModel({ modelDir: values['model-dir'], baseUrl: values['base-url'], model: values.model, apiKey: values['api-key'], device });
@@ -72,7 +79,7 @@ const chat: CliCommand = {
       disposables.push(guardModel);
       guards.push(new LlamaGuard({ model: guardModel, variant }));
     }
-    const agent = new Agent({ model, system: values.system, guards: { input: guards, output: guards }, sampling: { maxTokens } });
+    const agent = new Agent({ model, system: values.system, guards: { input: guards, output: guards }, sampling: { maxTokens }, inputGuardMode: guardMode });
     try {
       return await repl(agent, io, !values['quiet-guards']);
     } finally {
