@@ -143,6 +143,17 @@ describe('renderChat forms @huggingface/jinja cannot render', () => {
     );
   });
 
+  it('keeps images of the first user turn in place when tools are written into it', () => {
+    const segments = renderChat(
+      [{ role: 'user', content: [{ type: 'text', text: '  ' }, { type: 'image', image: 'receipt.png' }, { type: 'text', text: ' Refund this?  ' }] }],
+      { addGenerationPrompt: true, date: DATE, tools: [weatherTool] },
+    );
+    const text = segments.map((s) => (s.type === 'image' ? '<|image|>' : s.text)).join('');
+    expect(text).toContain('}\n\n<|image|> Refund this?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n');
+    // An image prompt without a system message gets no system block, tools or not.
+    expect(text.startsWith('<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nGiven the following functions')).toBe(true);
+  });
+
   it('writes string tool results as the template does under Python Jinja (tojson of a str)', () => {
     expect(toolResultText('sunny "25"')).toBe('"sunny \\"25\\""');
     expect(toolResultText('{"a":1,"b":[true,null]}')).toBe('{"a": 1, "b": [true, null]}');

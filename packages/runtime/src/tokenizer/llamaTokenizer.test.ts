@@ -162,6 +162,19 @@ describe('streaming decoder', () => {
     expect(decoder.flush()).toBe('\uFFFD');
   });
 
+  it('matches decode() on random id sequences, invalid UTF-8 included', () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+    for (let run = 0; run < 50; run++) {
+      const ids = Array.from({ length: 1 + (next() % 40) }, () => next() % 128257);
+      const decoder = tok.createStreamingDecoder();
+      const streamed = ids.map((id) => decoder.push(id)).join('') + decoder.flush();
+      expect(streamed).toBe(tok.decode(ids));
+      const skipping = tok.createStreamingDecoder({ skipSpecial: true });
+      expect(ids.map((id) => skipping.push(id)).join('') + skipping.flush()).toBe(tok.decode(ids, { skipSpecial: true }));
+    }
+  });
+
   it('works as a TransformStream', async () => {
     const ids = tok.encode('Grüße 🦙!', { allowSpecial: false });
     const source = new ReadableStream<number>({
