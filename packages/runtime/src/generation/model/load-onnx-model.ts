@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ForwardEngine } from '../../model/engine.js';
-import { prepareVisionInputs } from '../../images/index.js';
-import { buildModel, OnnxEngine, readModelSpec, resolveBuildDir, type BuildDtype, type BuildProgress } from '../../onnx/index.js';
+import { loadPreprocessorConfig, MLLAMA_PROCESSOR_CONFIG, prepareVisionInputs, type ImageProcessorConfig } from '../../images/index.js';
+import { buildModel, OnnxEngine, readModelSpec, resolveBuildDir, type BuildDtype, type BuildProgress, type ModelSpec } from '../../onnx/index.js';
 import { LlamaTokenizer } from '../../tokenizer/index.js';
 import { ModelNotBuiltError } from '../errors.js';
 import { WorkerEngine } from '../worker/worker-engine.js';
@@ -54,12 +54,13 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
   }
 
   const hasVision = spec.vision !== undefined;
+  const imageConfig = hasVision ? await processorConfig(dir, spec) : undefined;
   return {
     id: `${hasVision ? 'mllama' : 'llama'}:${dir}`,
     engine,
     tokenizer,
     chat: llamaChatProtocol({ date: options.date }),
-    prepareVision: hasVision ? (images, inputIds, imageTokenId) => prepareVisionInputs(images, inputIds, { imageTokenId }) : undefined,
+    prepareVision: imageConfig ? (images, inputIds, imageTokenId) => prepareVisionInputs(images, inputIds, { imageTokenId, config: imageConfig }) : undefined,
     eosIds,
     maxQueue: options.maxQueue,
     defaultMaxTokens: options.defaultMaxTokens,
@@ -91,4 +92,15 @@ function readEosIds(dir: string): number[] | undefined {
   if (typeof eos === 'number') return [eos];
   if (Array.isArray(eos) && eos.every((x) => typeof x === 'number')) return eos as number[];
   return undefined;
+}
+
+/**
+ * The checkpoint's preprocessor_config.json; without one, the Llama 3.2 Vision settings sized to
+ * the vision tower (test checkpoints use small tiles).
+ */
+async function processorConfig(dir: string, spec: ModelSpec): Promise<ImageProcessorConfig> {
+  const file = path.join(dir, 'preprocessor_config.json');
+  if (existsSync(file)) return loadPreprocessorConfig(file);
+  const vision = spec.vision!;
+  return { ...MLLAMA_PROCESSOR_CONFIG, tileSize: vision.imageSize, maxImageTiles: vision.maxNumTiles };
 }

@@ -1,0 +1,116 @@
+// OnnxModel over the real ONNX engine in a worker thread, on the shared tiny reference
+// checkpoints: graphs are built on first load, and greedy decoding must reproduce the tokens
+// Hugging Face transformers generated for the same weights and prompt.
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelEvent } from '../../model/types.js';
+import { LlamaTokenizer } from '../../tokenizer/index.js';
+import { ModelNotBuiltError } from '../errors.js';
+import { generate } from '../generate.js';
+import { referenceGeneration, referenceModelDir, REFERENCE_ROOT } from '../testing/reference-model-dir.js';
+import { WorkerEngine } from '../worker/worker-engine.js';
+import { OnnxModel } from './onnx-model.js';
+
+const dirs: string[] = [];
+const newDir = (name: 'tiny-text' | 'tiny-a') => {
+  const dir = referenceModelDir(name);
+  dirs.push(dir);
+  return dir;
+};
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('OnnxModel on tiny-text (worker thread, CPU)', () => {
+  let model: OnnxModel;
+  const reference = referenceGeneration('tiny-text');
+
+  beforeAll(async () => {
+    model = await OnnxModel.load(newDir('tiny-text'), { intraOpThreads: 1 });
+  });
+  afterAll(async () => {
+    await model?.dispose();
+  });
+
+  it('builds the graphs on first load and runs the engine in a worker', () => {
+    expect(model.engine).toBeInstanceOf(WorkerEngine);
+    expect(model.engine.vocabSize).toBe(128256);
+    expect(model.id).toMatch(/^mllama:/);
+  });
+
+  it('reproduces the reference greedy tokens through generate()', async () => {
+    const result = await generate(model.engine, { decode: () => '' }, { inputIds: reference.prompt_input_ids, maxTokens: 12 });
+    expect(result.tokenIds).toEqual(reference.new_token_ids);
+    expect(result.finishReason).toBe('length');
+  });
+
+  it('streams a raw prompt with token log-probabilities matching the reference tokens', async () => {
+    // A raw prompt that encodes to exactly the reference ids: BOS as template, the rest as text.
+    const tok = await LlamaTokenizer.fromDirectory(dirs[0]);
+    const text = tok.decode(reference.prompt_input_ids.slice(1));
+    expect(tok.encodeSegments([{ type: 'template', text: '<|begin_of_text|>' }, { type: 'content', text }])).toEqual(reference.prompt_input_ids);
+    const events: ModelEvent[] = [];
+    for await (const e of model.stream({
+      prompt: [
+        { type: 'template', text: '<|begin_of_text|>' },
+        { type: 'content', text },
+      ],
+      sampling: { maxTokens: 4 },
+      topLogprobs: 2,
+    }))
+      events.push(e);
+    const tokens = events.filter((e): e is Extract<ModelEvent, { type: 'token' }> => e.type === 'token');
+    expect(tokens).toHaveLength(4);
+    for (const t of tokens) {
+      expect(t.token.logprob).toBeLessThanOrEqual(0);
+      expect(t.top[0].logprob).toBeGreaterThanOrEqual(t.token.logprob);
+    }
+    expect(tokens.map((t) => t.token.id)).toEqual(reference.new_token_ids.slice(0, 4));
+    const deltas = events.flatMap((e) => (e.type === 'text-delta' ? [e.text] : [])).join('');
+    expect(deltas).toBe(tok.decode(reference.new_token_ids.slice(0, 4), { skipSpecial: true }));
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'length', usage: { inputTokens: reference.prompt_input_ids.length, outputTokens: 4 } });
+  });
+
+  it('answers a chat message and keeps the event loop free while the worker computes', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const events: ModelEvent[] = [];
+    for await (const e of model.stream({ messages: [{ role: 'user', content: 'Hello!' }], sampling: { maxTokens: 6, temperature: 0.8, seed: 1 } })) events.push(e);
+    clearInterval(timer);
+    expect(events.at(-1)).toMatchObject({ type: 'finish', usage: { outputTokens: expect.any(Number) } });
+    expect(ticks).toBeGreaterThan(0);
+  });
+});
+
+describe('OnnxModel on tiny-a (image input)', () => {
+  it('runs the vision path for a chat message with an image', async () => {
+    const model = await OnnxModel.load(newDir('tiny-a'), { intraOpThreads: 1 });
+    try {
+      expect(model.capabilities.images).toBe(true);
+      const image = path.join(REFERENCE_ROOT, '../image_processor/images/img0_300x200_rgb.png');
+      const events: ModelEvent[] = [];
+      for await (const e of model.stream({
+        messages: [{ role: 'user', content: [{ type: 'image', image }, { type: 'text', text: 'What is this?' }] }],
+        sampling: { maxTokens: 3 },
+      }))
+        events.push(e);
+      expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'length', usage: { outputTokens: 3 } });
+    } finally {
+      await model.dispose();
+    }
+  });
+});
+
+describe('OnnxModel.load errors', () => {
+  it("fails with MODEL_NOT_BUILT and names `lookout build` when build is 'never'", async () => {
+    const load = OnnxModel.load(newDir('tiny-text'), { build: 'never' });
+    await expect(load).rejects.toBeInstanceOf(ModelNotBuiltError);
+    await expect(load).rejects.toThrow(/lookout build .* --dtype fp32/);
+  });
+
+  it('fails clearly for a directory without config.json', async () => {
+    await expect(OnnxModel.load('/nonexistent/model')).rejects.toMatchObject({ code: 'MODEL_NOT_BUILT' });
+  });
+});
