@@ -101,7 +101,7 @@ const paused = await agent.run('Please refund A-1001, it arrived broken.', { ses
 const saved = JSON.stringify(paused.state); // store anywhere until a human decides
 console.log(`  paused with ${saved.length} bytes of state; approving`);
 const events: AgentEvent[] = [];
-for await (const event of agent.resumeStream(JSON.parse(saved), { decision: { approve: true }, sessionId, context })) {
+for await (const event of agent.resumeStream(JSON.parse(saved), { approve: true, context })) {
   events.push(event);
   print(event);
 }

@@ -345,7 +345,7 @@ describe('approval', () => {
 
     const wire = JSON.parse(JSON.stringify(paused.state));
     const fresh = new Agent({ model, tools: [tool], sessions: agent.sessions });
-    const done = await fresh.resume(wire, { decision: { approve: true } });
+    const done = await fresh.resume(wire, { approve: true });
     expect(done.status).toBe('completed');
     expect(done.text).toBe('Refund issued.');
     expect(calls).toEqual([{ orderId: 'A1' }]);
@@ -358,7 +358,7 @@ describe('approval', () => {
     const model = new ScriptedModel({ steps: [[callTool('lookup_order', { orderId: 'A1' })], say('Understood.')] });
     const agent = new Agent({ model, tools: [tool] });
     const paused = await agent.run('refund');
-    const done = await agent.resume(JSON.parse(JSON.stringify(paused.state)), { decision: { reject: 'too expensive' } });
+    const done = await agent.resume(JSON.parse(JSON.stringify(paused.state)), { reject: 'too expensive' });
     expect(done.status).toBe('completed');
     expect(calls).toHaveLength(0);
     expect(lastRequestText(model)).toContain('rejected the call to tool \\"lookup_order\\": too expensive');
@@ -366,7 +366,12 @@ describe('approval', () => {
 
   it('refuses a state with nothing awaiting approval', async () => {
     const agent = new Agent({ model: ScriptedModel.replying('x') });
-    await expect(agent.resume({ version: 2 } as any, { decision: { approve: true } })).rejects.toMatchObject({ code: 'agent-invalid-state' });
+    await expect(agent.resume({ version: 2 } as any, { approve: true })).rejects.toMatchObject({ code: 'agent-invalid-state' });
+    const { tool } = counterTool({ needsApproval: true });
+    const withTool = new Agent({ model: new ScriptedModel({ steps: [[callTool('lookup_order', { orderId: 'A' })]] }), tools: [tool] });
+    const paused = await withTool.run('x');
+    await expect(withTool.resume(paused.state!, { approve: true, reject: true } as any)).rejects.toMatchObject({ code: 'agent-invalid-state' });
+    await expect(withTool.resume(paused.state!, {} as any)).rejects.toMatchObject({ code: 'agent-invalid-state' });
   });
 });
 

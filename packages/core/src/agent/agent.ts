@@ -173,14 +173,13 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     if (!this.tools.some((t) => t.name === first.call.name)) {
       throw new InvalidRunState(`tool "${first.call.name}" is not registered on this agent.`);
     }
-    const decision = options.decision;
-    if (decision && 'approve' in decision && decision.approve === true) first.approval = 'approved';
-    else if (decision && 'reject' in decision && decision.reject) {
-      first.approval = 'rejected';
-      if (typeof decision.reject === 'string') first.rejectReason = decision.reject;
-    } else {
-      throw new InvalidRunState('resume needs decision { approve: true } or { reject: true | "reason" }.');
+    const approve = options?.approve === true;
+    const reject: unknown = options?.reject;
+    if (approve === Boolean(reject)) {
+      throw new InvalidRunState('resume needs exactly one of { approve: true } or { reject: true | "reason" }.');
     }
+    first.approval = approve ? 'approved' : 'rejected';
+    if (typeof reject === 'string') first.rejectReason = reject;
     return copy;
   }
 }

@@ -48,11 +48,10 @@ export interface RunOptions<C = unknown> {
   signal?: AbortSignal;
 }
 
-export type ApprovalDecision = { approve: true } | { approve?: false; reject: true | string };
+/** Approve the paused tool call, or reject it (a string is the reason the model is told). */
+export type ApprovalDecision = { approve: true; reject?: undefined } | { approve?: false; reject: true | string };
 
-export interface ResumeOptions<C = unknown> extends RunOptions<C> {
-  decision: ApprovalDecision;
-}
+export type ResumeOptions<C = unknown> = Omit<RunOptions<C>, 'sessionId'> & ApprovalDecision;
 
 export interface PendingApproval {
   toolCallId: string;
