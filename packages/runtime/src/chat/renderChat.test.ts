@@ -177,6 +177,74 @@ describe('renderChat forms @huggingface/jinja cannot render', () => {
   });
 });
 
+/**
+ * The template's image scan iterates every message's content; Python Jinja iterates a string's
+ * characters (finding no image), @huggingface/jinja throws. Guarding that one loop gives the
+ * Python behaviour, so tool prompts and string tool results can be compared with jinja too.
+ */
+const IMAGE_SCAN = "{%- for content in message['content'] %}";
+const stringSafeTemplate = new Template(
+  llama32VisionChatTemplate().replace(IMAGE_SCAN, "{%- for content in (message['content'] if message['content'] is not string else []) %}"),
+);
+
+function jinjaStringForm(messages: ChatMessage[], options: RenderChatOptions): string {
+  const converted = messages.map((m) => {
+    if (m.role === 'user' && typeof m.content === 'string') return { role: 'user', content: m.content };
+    if (m.role === 'assistant' && !m.toolCalls?.length) return { role: 'assistant', content: m.content };
+    if (m.role === 'tool') return { role: 'tool', content: m.content };
+    return templateMessage(m);
+  });
+  return stringSafeTemplate.render({
+    messages: converted,
+    bos_token: '<|begin_of_text|>',
+    add_generation_prompt: options.addGenerationPrompt,
+    date_string: options.date,
+    tools: options.tools?.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } })),
+    ...(options.toolsInUserMessage === undefined ? {} : { tools_in_user_message: options.toolsInUserMessage }),
+  });
+}
+
+describe('renderChat matches the template with string contents (Python Jinja semantics)', () => {
+  const tok = llama3TestTokenizer();
+  const cases: Array<{ name: string; messages: ChatMessage[]; options: RenderChatOptions }> = [
+    {
+      name: 'tools in the first user turn, after a system message',
+      messages: [
+        { role: 'system', content: 'You help with the weather.' },
+        { role: 'user', content: '\n Weather in Oslo tomorrow? ' },
+      ],
+      options: { addGenerationPrompt: true, date: DATE, tools: [weatherTool, { name: 'now', description: 'Current time', parameters: { type: 'object', properties: {} } }] },
+    },
+    {
+      name: 'a full tool round trip with a string result',
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'a', name: 'get_weather', arguments: { city: 'Oslo', unit: 'c' } }] },
+        { role: 'tool', toolCallId: 'a', name: 'get_weather', content: 'Cold, "minus 5", snow\nwind 20 km/h' },
+        { role: 'assistant', content: 'It is cold: -5 °C with snow.' },
+        { role: 'user', content: 'Thanks!' },
+      ],
+      options: { addGenerationPrompt: true, date: DATE, tools: [weatherTool] },
+    },
+    {
+      name: 'string results without tools offered',
+      messages: [
+        { role: 'user', content: 'Run it' },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'a', name: 'run', arguments: {} }] },
+        { role: 'tool', toolCallId: 'a', name: 'run', content: 'done' },
+      ],
+      options: { addGenerationPrompt: false, date: DATE },
+    },
+  ];
+  for (const { name, messages, options } of cases) {
+    it(name, () => {
+      const expected = jinjaStringForm(messages, options);
+      expect(renderChatString(messages, options)).toBe(expected);
+      expect(tok.encodeSegments(renderChat(messages, options))).toEqual(tok.encode(expected, { allowSpecial: true }));
+    });
+  }
+});
+
 describe('renderChat keeps untrusted text out of special tokens', () => {
   const tok = llama3TestTokenizer();
   const count = (ids: number[], id: number) => ids.filter((x) => x === id).length;
