@@ -1,7 +1,7 @@
 import type { TensorSource } from '../weights/index.js';
 import type { GraphBuilder, Elem } from './graph-builder.js';
 import { A } from './graph-builder.js';
-import { floatsToHalfBits } from './half.js';
+import { f32ToF16Bits } from '../weights/index.js';
 import { quantizeInt4 } from './int4.js';
 
 export type BuildDtype = 'fp32' | 'fp16' | 'int4';
@@ -88,7 +88,7 @@ export class WeightWriter {
     const table = await this.use(g, key, async () => {
       const v = await this.read(name);
       return half
-        ? { elem: 'float16', dims: this.shape(name), bytes: bytesOf(floatsToHalfBits(v)) }
+        ? { elem: 'float16', dims: this.shape(name), bytes: bytesOf(f32ToF16Bits(v)) }
         : { elem: 'float32', dims: this.shape(name), bytes: bytesOf(v) };
     });
     return { table, half };
@@ -112,7 +112,7 @@ export class WeightWriter {
       y = g.op('MatMulNBits', [x, w, s], { K: A.i(inF), N: A.i(out), bits: A.i(4), block_size: A.i(32) }, undefined, 'com.microsoft');
     } else if (dtype === 'fp16' || dtype === 'int4') {
       const key = `${name}.T.f16`;
-      const w = await this.use(g, key, async () => ({ elem: 'float16', dims: [inF, out], bytes: bytesOf(floatsToHalfBits(transpose(await this.read(name), out, inF))) }));
+      const w = await this.use(g, key, async () => ({ elem: 'float16', dims: [inF, out], bytes: bytesOf(f32ToF16Bits(transpose(await this.read(name), out, inF))) }));
       y = g.op('MatMul', [x, g.op('Cast', [w], { to: A.i(1) })]);
     } else {
       const key = `${name}.T`;
