@@ -45,7 +45,26 @@ export function topIndices(values: ArrayLike<number>, k: number): number[] {
 }
 
 /** Index of the largest entry (first one on ties); -1 when every entry is -Infinity/NaN. */
-export function argmax(values: ArrayLike<number>): number {
+export function argmax(values: Float32Array | readonly number[]): number {
+  // Hot path once per generated token over the whole vocabulary: keep it a plain typed loop.
+  return values instanceof Float32Array ? argmaxF32(values) : argmaxArray(values);
+}
+
+function argmaxF32(values: Float32Array): number {
+  let best = -1;
+  let bestValue = -Infinity;
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (v > bestValue) {
+      best = i;
+      bestValue = v;
+    }
+  }
+  return best;
+}
+
+function argmaxArray(values: readonly number[]): number {
   let best = -1;
   let bestValue = -Infinity;
   for (let i = 0; i < values.length; i++) {

@@ -1,0 +1,155 @@
+// Generation on the tiny reference checkpoint (Mllama, text-only prompt, vocabulary 128256):
+// - our decode loop (sampling, streaming text, stop checks) against a bare loop of engine.step
+//   with argmax on the same graph, per token;
+// - bytes copied between JS and onnxruntime (and across the worker boundary) per token;
+// - event-loop lag p99 while a generation runs in the worker vs on the main thread;
+// - throughput of concurrent requests queued on one OnnxModel vs the same requests in sequence.
+import { rmSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { buildModel, OnnxEngine } from '../packages/runtime/src/onnx/index.js';
+import { LlamaTokenizer } from '../packages/runtime/src/tokenizer/index.js';
+import { argmax, generate, OnnxModel, WorkerEngine } from '../packages/runtime/src/generation/index.js';
+import type { ForwardEngine } from '../packages/runtime/src/model/engine.js';
+import { referenceGeneration, referenceModelDir } from '../packages/runtime/src/generation/testing/reference-model-dir.js';
+import type { Bench } from './report.js';
+
+const TOKENS = 64;
+const ROUNDS = 7;
+const CONCURRENT = 4;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function bareLoop(engine: ForwardEngine, inputIds: number[]): Promise<number> {
+  const session = await engine.prefill(inputIds);
+  let logits = session.logits;
+  const started = performance.now();
+  for (let i = 0; i < TOKENS; i++) logits = await session.step(argmax(logits));
+  const ms = performance.now() - started;
+  session.dispose();
+  return ms / TOKENS;
+}
+
+async function ourLoop(engine: ForwardEngine, tokenizer: LlamaTokenizer, inputIds: number[]): Promise<{ msPerStep: number; bytesPerStep: number }> {
+  // generate() does one prefill then TOKENS steps for TOKENS + 1 tokens; time the steps alone.
+  let stepsStarted = 0;
+  let text = '';
+  const result = await generate(engine, tokenizer, {
+    inputIds,
+    maxTokens: TOKENS + 1,
+    stop: ['\u0000never'],
+    onToken: (t) => {
+      if (t.index === 0) stepsStarted = performance.now();
+    },
+    onText: (d) => void (text += d),
+  });
+  const ms = performance.now() - stepsStarted;
+  if (result.tokenIds.length !== TOKENS + 1) throw new Error(`expected ${TOKENS + 1} tokens, got ${result.tokenIds.length}`);
+  return { msPerStep: ms / TOKENS, bytesPerStep: result.stepTransferBytes / TOKENS };
+}
+
+async function loopLag(engine: ForwardEngine, tokenizer: LlamaTokenizer, inputIds: number[]): Promise<number> {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  // A timer the event loop should serve every millisecond while the model runs.
+  const timer = setInterval(() => {}, 1);
+  histogram.enable();
+  await generate(engine, tokenizer, { inputIds, maxTokens: TOKENS });
+  histogram.disable();
+  clearInterval(timer);
+  return histogram.percentile(99) / 1e6;
+}
+
+const bench: Bench = async (report) => {
+  const dir = referenceModelDir('tiny-text');
+  try {
+    await buildModel(dir, { dtype: 'fp32' });
+    const tokenizer = await LlamaTokenizer.fromDirectory(dir);
+    const inputIds = referenceGeneration('tiny-text').prompt_input_ids;
+    const options = { executionProvider: 'cpu' as const, dtype: 'fp32' as const, intraOpThreads: 1 };
+    const local = await OnnxEngine.load(dir, options);
+    const worker = await WorkerEngine.loadOnnx(dir, options);
+
+    // Warm up both paths, then alternate rounds so drift hits both equally.
+    await bareLoop(local, inputIds);
+    await ourLoop(local, tokenizer, inputIds);
+    const bare: number[] = [];
+    const ours: number[] = [];
+    let bytes = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      bare.push(await bareLoop(local, inputIds));
+      const o = await ourLoop(local, tokenizer, inputIds);
+      ours.push(o.msPerStep);
+      bytes = o.bytesPerStep;
+    }
+    report({
+      name: 'decode step, generate() (sampling + streaming + stop strings), same thread',
+      value: median(ours),
+      unit: 'ms/token',
+      baseline: { name: 'bare engine.step + argmax loop', value: median(bare) },
+      note: `median of ${ROUNDS} rounds x ${TOKENS} tokens, target ratio <= 1.05`,
+    });
+
+    await bareLoop(worker, inputIds);
+    const bareWorker: number[] = [];
+    const oursWorker: number[] = [];
+    let workerBytes = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      bareWorker.push(await bareLoop(worker, inputIds));
+      const o = await ourLoop(worker, tokenizer, inputIds);
+      oursWorker.push(o.msPerStep);
+      workerBytes = o.bytesPerStep;
+    }
+    report({
+      name: 'decode step, generate() over WorkerEngine',
+      value: median(oursWorker),
+      unit: 'ms/token',
+      baseline: { name: 'bare engine.step + argmax loop, same thread', value: median(bare) },
+      note: `bare loop over the worker: ${median(bareWorker).toFixed(3)} ms/token`,
+    });
+    report({ name: 'bytes copied per generated token, same thread', value: bytes, unit: 'B', note: 'int64 token id in + float32 logits out' });
+    report({
+      name: 'bytes copied per generated token, worker',
+      value: workerBytes,
+      unit: 'B',
+      baseline: { name: 'same thread', value: bytes },
+      note: 'logits move across the thread boundary without a copy',
+    });
+
+    const lagMain = median([await loopLag(local, tokenizer, inputIds), await loopLag(local, tokenizer, inputIds), await loopLag(local, tokenizer, inputIds)]);
+    const lagWorker = median([await loopLag(worker, tokenizer, inputIds), await loopLag(worker, tokenizer, inputIds), await loopLag(worker, tokenizer, inputIds)]);
+    report({
+      name: 'event-loop delay p99 during a generation, engine in a worker',
+      value: lagWorker,
+      unit: 'ms',
+      baseline: { name: 'engine on the main thread', value: lagMain },
+    });
+    await local.dispose();
+    await worker.dispose();
+
+    const model = await OnnxModel.load(dir, options);
+    const request = { prompt: [{ type: 'template' as const, text: tokenizer.decode(inputIds) }], sampling: { maxTokens: TOKENS } };
+    const drain = async () => {
+      let n = 0;
+      for await (const e of model.stream(request)) if (e.type === 'finish') n = e.usage.outputTokens;
+      return n;
+    };
+    await drain();
+    let started = performance.now();
+    let tokens = 0;
+    for (let i = 0; i < CONCURRENT; i++) tokens += await drain();
+    const sequential = tokens / ((performance.now() - started) / 1000);
+    started = performance.now();
+    tokens = (await Promise.all(Array.from({ length: CONCURRENT }, drain))).reduce((a, b) => a + b, 0);
+    const queued = tokens / ((performance.now() - started) / 1000);
+    report({
+      name: `throughput, ${CONCURRENT} concurrent requests queued on one OnnxModel (FIFO, no batching)`,
+      value: queued,
+      unit: 'tokens/s',
+      baseline: { name: 'the same requests one after another', value: sequential },
+    });
+    await model.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+export default bench;
