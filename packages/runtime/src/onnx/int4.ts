@@ -28,3 +28,20 @@ export function quantizeInt4(w: Float32Array, n: number, k: number, block: numbe
   }
   return { packed, scales };
 }
+
+/** The weights MatMulNBits sees: (q - 8) * scale, [N, K]. */
+export function dequantizeInt4(packed: Uint8Array, scales: Float32Array, n: number, k: number, block: number): Float32Array {
+  const out = new Float32Array(n * k);
+  const blocks = k / block;
+  for (let row = 0; row < n; row++)
+    for (let b = 0; b < blocks; b++) {
+      const scale = scales[row * blocks + b];
+      const base = (row * blocks + b) * (block / 2);
+      for (let j = 0; j < block; j += 2) {
+        const byte = packed[base + j / 2];
+        out[row * k + b * block + j] = ((byte & 15) - 8) * scale;
+        out[row * k + b * block + j + 1] = ((byte >> 4) - 8) * scale;
+      }
+    }
+  return out;
+}

@@ -137,7 +137,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     for (let i = 0; i <= spec.numLayers; i++) g.output(DecoderIO.hidden(i), 'float32', [1, 'sequence_length', H]);
   }
   const kept = g.op('Slice', [normed, logitsFrom, g.constI64([2 ** 62]), g.constI64([1])]);
-  // lm_head stays f32 in fp16 builds when tied to the f16 embedding it is read again (small cost).
-  g.op('Identity', [await w.linear(g, kept, spec.lmHead)], {}, DecoderIO.logits);
+  // lm_head: int4 builds keep it in fp16 (4-bit logits lose too much; see docs).
+  g.op('Identity', [await w.linear(g, kept, spec.lmHead, undefined, { atMost: 'fp16' })], {}, DecoderIO.logits);
   g.output(DecoderIO.logits, 'float32', [1, 'logits_length', spec.vocabSize]);
 }

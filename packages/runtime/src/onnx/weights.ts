@@ -98,9 +98,10 @@ export class WeightWriter {
    * y = x @ W^T (+ b) for an HF Linear weight W [out, in]. fp32 stores W^T; fp16 stores W^T in
    * half and casts it up (compute stays f32, so CPU kernels exist); int4 uses MatMulNBits.
    */
-  async linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { keepF32?: boolean } = {}): Promise<string> {
+  async linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { atMost?: 'fp16' } = {}): Promise<string> {
     const [out, inF] = this.shape(name);
-    const dtype = opts.keepF32 ? 'fp32' : this.dtype;
+    // `atMost: 'fp16'` keeps a sensitive matrix (lm_head) in half precision in int4 builds.
+    const dtype = opts.atMost === 'fp16' && this.dtype === 'int4' ? 'fp16' : this.dtype;
     let y: string;
     if (dtype === 'int4' && inF % 32 === 0) {
       const key = `${name}.q4`;

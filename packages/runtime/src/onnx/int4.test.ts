@@ -1,0 +1,63 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { GraphBuilder, A } from './graph-builder.js';
+import { ExternalDataWriter } from './external-data.js';
+import { quantizeInt4, dequantizeInt4 } from './int4.js';
+import { bytesOf } from './weights.js';
+import { gaussian } from './test-support/checkpoints.js';
+import { maxAbsDiff } from './verify.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('int4 block quantisation for MatMulNBits', () => {
+  it('round-trips within half a step per block (a full step where +8 is clipped to +7)', () => {
+    const rnd = gaussian(1);
+    const w = Float32Array.from({ length: 8 * 64 }, rnd);
+    const q = quantizeInt4(w, 8, 64, 32);
+    const back = dequantizeInt4(q.packed, q.scales, 8, 64, 32);
+    for (let r = 0; r < 8; r++)
+      for (let b = 0; b < 2; b++) {
+        const step = Math.abs(q.scales[r * 2 + b]);
+        for (let j = 0; j < 32; j++) {
+          const x = w[r * 64 + b * 32 + j];
+          const clipped = Math.round(x / q.scales[r * 2 + b]) + 8 > 15;
+          expect(Math.abs(back[r * 64 + b * 32 + j] - x)).toBeLessThanOrEqual((clipped ? step : step / 2) + 1e-6);
+        }
+      }
+  });
+
+  it('MatMulNBits on the CPU provider computes x @ dequant(W)^T', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lookout-int4-'));
+    dirs.push(dir);
+    const N = 48;
+    const K = 96;
+    const rnd = gaussian(2);
+    const w = Float32Array.from({ length: N * K }, rnd);
+    const x = Float32Array.from({ length: 3 * K }, rnd);
+    const q = quantizeInt4(w, N, K, 32);
+    const data = new ExternalDataWriter(join(dir, 'w.data'), 'w.data');
+    const g = new GraphBuilder('int4', data);
+    g.input('x', 'float32', [3, K]);
+    const bw = g.initializer('w', 'uint8', [N, K / 32, 16], q.packed);
+    const s = g.initializer('s', 'float32', [N * (K / 32)], bytesOf(q.scales));
+    g.op('MatMulNBits', ['x', bw, s], { K: A.i(K), N: A.i(N), bits: A.i(4), block_size: A.i(32) }, 'y', 'com.microsoft');
+    g.output('y', 'float32', [3, N]);
+    data.close();
+    writeFileSync(join(dir, 'm.onnx'), g.toBytes());
+    const session = await ort.InferenceSession.create(join(dir, 'm.onnx'));
+    const out = await session.run({ x: new ort.Tensor('float32', x, [3, K]) });
+    const deq = dequantizeInt4(q.packed, q.scales, N, K, 32);
+    const expected = new Float32Array(3 * N);
+    for (let r = 0; r < 3; r++) for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += x[r * K + k] * deq[n * K + k];
+      expected[r * N + n] = acc;
+    }
+    expect(maxAbsDiff(out.y.data as Float32Array, expected)).toBeLessThan(1e-4);
+    await session.release();
+  });
+});
