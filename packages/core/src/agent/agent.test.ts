@@ -128,6 +128,14 @@ describe('input guards', () => {
     expect(lastRequestText(model)).not.toContain('a@b.c');
     expect(JSON.stringify(await agent.history(result.sessionId))).not.toContain('a@b.c');
   });
+  it('applies a safe verdict carrying redacted text without any action configured', async () => {
+    const pii = guard('pii', (s) => (s.content.text.includes('@') ? { safe: true, redactedText: s.content.text.replace(/\S+@\S+/, '[EMAIL]') } : true));
+    const model = new ScriptedModel({ steps: [say('first'), say('second')] });
+    const agent = new Agent({ model, guards: { input: [pii] } });
+    await agent.run('write to bob@example.com');
+    expect(lastRequestText(model)).toContain('write to [EMAIL]');
+    expect(lastRequestText(model)).not.toContain('bob@example.com');
+  });
 });
 
 describe('guard composition', () => {

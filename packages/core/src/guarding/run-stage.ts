@@ -1,4 +1,5 @@
 import type { GuardSubject, Verdict } from '@lookout/guards';
+import { canRedact, combineRedactions } from './redaction.js';
 import type { GuardAction, ResolvedGuard } from './config.js';
 import { traceGuardCheck } from '../tracing/spans.js';
 import type { Context } from '@opentelemetry/api';
@@ -28,10 +29,11 @@ export interface RunStageOptions {
 }
 
 /**
- * Runs one stage's guards in parallel. The first unsafe verdict from a blocking or redacting
- * guard decides and the rest are aborted; warn guards only report. A guard that throws, times
- * out or answers nonsense gives an unsafe verdict with `failure` set, or a safe one when it is
- * configured fail-open.
+ * Runs one stage's guards in parallel. The first unsafe verdict from a blocking guard decides
+ * and the rest are aborted; warn guards only report. Redactions (an unsafe verdict from a
+ * redacting guard, or a safe verdict that carries redacted text, as a PII guard in redact mode
+ * gives) are applied together once every guard answered. A guard that throws, times out or
+ * answers nonsense gives an unsafe verdict with `failure` set, or a safe one when fail-open.
  */
 export function runStage(guards: ResolvedGuard[], subject: GuardSubject, options: RunStageOptions = {}): Promise<StageOutcome> {
   if (guards.length === 0) return Promise.resolve({ decision: { kind: 'pass' }, verdicts: [] });
@@ -42,6 +44,7 @@ export function runStage(guards: ResolvedGuard[], subject: GuardSubject, options
 
   return new Promise<StageOutcome>((resolve) => {
     const verdicts: LoopVerdict[] = [];
+    const redacting: Verdict[] = [];
     let remaining = guards.length;
     let decided = false;
     const decide = (decision: StageDecision) => {
@@ -54,17 +57,19 @@ export function runStage(guards: ResolvedGuard[], subject: GuardSubject, options
     for (const entry of guards) {
       checkOne(entry, subject, stageAbort.signal, options.traceContext).then((verdict) => {
         if (decided) return;
-        const lv = { verdict, action: entry.action };
-        verdicts.push(lv);
-        options.onVerdict?.(lv);
-        if (!verdict.safe && entry.action === 'block') decide({ kind: 'block', verdict });
-        else if (!verdict.safe && entry.action === 'redact') {
-          // A redacting guard that gives no replacement text can only block.
-          if (typeof verdict.redactedText === 'string') decide({ kind: 'redact', verdict, text: verdict.redactedText });
-          else decide({ kind: 'block', verdict });
+        verdicts.push({ verdict, action: entry.action });
+        options.onVerdict?.({ verdict, action: entry.action });
+        if (entry.action !== 'warn') {
+          // A redacting guard with nothing to redact with can only block.
+          if (!verdict.safe && (entry.action === 'block' || !canRedact(verdict))) return decide({ kind: 'block', verdict });
+          if (canRedact(verdict)) redacting.push(verdict);
         }
         remaining -= 1;
-        if (remaining === 0) decide({ kind: 'pass' });
+        if (remaining > 0) return;
+        if (redacting.length === 0) return decide({ kind: 'pass' });
+        const text = combineRedactions(subject.content.text, redacting);
+        if (text === undefined) return decide({ kind: 'block', verdict: redacting.find((v) => !v.safe) ?? redacting[0] });
+        decide({ kind: 'redact', verdict: redacting.find((v) => !v.safe) ?? redacting[0], text });
       });
     }
   });
