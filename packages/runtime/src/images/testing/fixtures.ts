@@ -18,7 +18,9 @@ export function gradientPixels(width: number, height: number, channels: number, 
 }
 
 export async function encodePng(pixels: Uint8Array, width: number, height: number, channels: 1 | 2 | 3 | 4): Promise<Buffer> {
-  return sharp(Buffer.from(pixels), { raw: { width, height, channels } }).png().toBuffer();
+  const img = sharp(Buffer.from(pixels), { raw: { width, height, channels } });
+  // libvips saves 1/2-band raw input as sRGB unless told it is gray.
+  return (channels <= 2 ? img.toColourspace('b-w') : img).png().toBuffer();
 }
 
 const CRC_TABLE = (() => {
