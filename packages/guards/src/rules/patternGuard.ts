@@ -73,7 +73,7 @@ export class PatternGuard implements Guard {
     const shown = [...new Set(spans.map((s) => text.slice(s.start, s.end)))].slice(0, 3).map((s) => JSON.stringify(s));
     const merged = mergeRedactions(spans);
     if (this.action === 'block') {
-      return { safe: false, categories: [this.category], guard: this.name, latencyMs, reason: `matched ${shown.join(', ')}`, redactions: merged };
+      return { safe: false, categories: [this.category], guard: this.name, latencyMs, reason: `matched ${shown.join(', ')}`, redactions: merged, redactedText: applyRedactions(text, merged) };
     }
     return {
       safe: true,

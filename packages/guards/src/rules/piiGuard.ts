@@ -1,3 +1,4 @@
+import { applyRedactions } from '../compose/redactions.js';
 import { GuardConfigError } from '../errors.js';
 import type { Guard, GuardSubject, Redaction, Verdict } from '../types.js';
 import { ALL_PII_KINDS, detectPii, type PiiKind } from './pii/detectors.js';
@@ -48,23 +49,17 @@ export class PiiGuard implements Guard {
     const latencyMs = () => performance.now() - started;
     if (matches.length === 0) return { safe: true, categories: [], guard: this.name, latencyMs: latencyMs() };
     const found = summarize(matches.map((m) => m.kind));
-    // Spans are reported in block mode too, so a policy whose stage action is "redact" can use them.
+    // Spans and redacted text are reported in block mode too, so a stage whose action is "redact" can use them.
     const redactions: Redaction[] = matches.map((m) => ({
       start: m.start,
       end: m.end,
       category: `pii:${m.kind}`,
       replacement: this.replacement(m.kind),
     }));
+    const redactedText = applyRedactions(subject.content.text, redactions);
     if (this.action === 'block') {
-      return { safe: false, categories, guard: this.name, latencyMs: latencyMs(), reason: `found ${found}`, redactions };
+      return { safe: false, categories, guard: this.name, latencyMs: latencyMs(), reason: `found ${found}`, redactions, redactedText };
     }
-    let redactedText = '';
-    let cursor = 0;
-    for (const r of redactions) {
-      redactedText += subject.content.text.slice(cursor, r.start) + r.replacement;
-      cursor = r.end;
-    }
-    redactedText += subject.content.text.slice(cursor);
     return { safe: true, categories, guard: this.name, latencyMs: latencyMs(), reason: `redacted ${found}`, redactions, redactedText };
   }
 }
