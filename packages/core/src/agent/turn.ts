@@ -4,6 +4,7 @@ import { errorResult, type PreparedCall, type ToolResult, type ToolRunner } from
 import type { Context } from '@opentelemetry/api';
 import { MaxStepsExceeded, ModelStepFailed, RunAborted } from '../errors.js';
 import type { ResolvedGuard } from '../guarding/config.js';
+import { publicVerdict } from '../guarding/public-verdict.js';
 import { runStage, type StageDecision } from '../guarding/run-stage.js';
 import type { AuditEntry, SessionStore, TurnRecord, TurnStatus } from '../sessions/types.js';
 import { toStorableMessages } from '../sessions/storable.js';
@@ -404,7 +405,8 @@ export class Turn {
     const outcome = await runStage(this.settings.guards[stage], subject, {
       signal: this.run.signal,
       traceContext: parent,
-      onVerdict: ({ verdict, action }) => {
+      onVerdict: ({ verdict: raw, action }) => {
+        const verdict = publicVerdict(stage, raw);
         this.emit({ type: 'guard-verdict', stage, action, verdict, ...(toolCallId ? { toolCallId } : {}) });
         this.audit({
           kind: 'verdict',
@@ -422,7 +424,8 @@ export class Turn {
         });
       },
     });
-    return outcome.decision;
+    const { decision } = outcome;
+    return decision.kind === 'pass' ? decision : { ...decision, verdict: publicVerdict(stage, decision.verdict) };
   }
 
   // ---------------------------------------------------------------- endings
