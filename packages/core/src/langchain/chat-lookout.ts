@@ -2,11 +2,11 @@ import { BaseChatModel, type BaseChatModelCallOptions, type BaseChatModelParams,
 import type { ModelProfile } from '@langchain/core/language_models/profile';
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
-import { AIMessage, AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
+import { AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import { RunnableLambda, type Runnable } from '@langchain/core/runnables';
 import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
-import type { FinishReason, LanguageModel, ModelRequest, SamplingSettings, TokenLogprob, ToolSpec, Usage } from '@lookout/runtime';
+import type { FinishReason, LanguageModel, ModelEvent, ModelRequest, SamplingSettings, TokenLogprob, ToolSpec, Usage } from '@lookout/runtime';
 import { toLookoutMessages } from './messages.js';
 import { StructuredOutputError } from './errors.js';
 
@@ -105,66 +105,76 @@ export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessage
     if (options.topLogprobs !== undefined) request.topLogprobs = options.topLogprobs;
 
     let toolIndex = 0;
-    for await (const event of this.model.stream(request, { signal: options.signal })) {
-      switch (event.type) {
-        case 'text-delta': {
-          const chunk = new ChatGenerationChunk({ text: event.text, message: new AIMessageChunk({ content: event.text }) });
-          yield chunk;
-          await runManager?.handleLLMNewToken(event.text, undefined, undefined, undefined, undefined, { chunk });
-          break;
-        }
-        case 'tool-call':
-          yield new ChatGenerationChunk({
-            text: '',
-            message: new AIMessageChunk({
-              content: '',
-              tool_call_chunks: [{ type: 'tool_call_chunk', id: event.call.id, name: event.call.name, args: JSON.stringify(event.call.arguments ?? {}), index: toolIndex++ }],
-            }),
-          });
-          break;
-        case 'tool-call-error':
-          // LangChain reports unparseable calls as invalid_tool_calls; args that are not JSON land there.
-          yield new ChatGenerationChunk({
-            text: '',
-            message: new AIMessageChunk({ content: '', tool_call_chunks: [{ type: 'tool_call_chunk', name: 'invalid_tool_call', args: event.raw, index: toolIndex++ }] }),
-          });
-          break;
-        case 'token':
-          yield new ChatGenerationChunk({
-            text: '',
-            message: new AIMessageChunk({ content: '' }),
-            generationInfo: { logprobs: { content: [toLogprob(event.token, event.top)] } },
-          });
-          break;
-        case 'finish':
-          yield new ChatGenerationChunk({
-            text: '',
-            message: new AIMessageChunk({
-              content: '',
-              usage_metadata: toUsageMetadata(event.usage),
-              response_metadata: { finish_reason: finishReasons[event.reason], model_name: this.model.id },
-            }),
-            generationInfo: { finish_reason: finishReasons[event.reason] },
-          });
-          break;
+    const events = this.model.stream(request, { signal: options.signal })[Symbol.asyncIterator]();
+    // LangChain stops reading as soon as the signal fires and may never resume this generator:
+    // close the model's stream from here so it frees its resources (engine slot, HTTP request).
+    const onAbort = () => void events.return?.().catch(() => undefined);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        const next = await events.next();
+        if (next.done) break;
+        yield* this.toChunks(next.value, runManager, () => toolIndex++);
       }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      await events.return?.().catch(() => undefined);
+    }
+  }
+
+  private async *toChunks(event: ModelEvent, runManager: CallbackManagerForLLMRun | undefined, nextToolIndex: () => number): AsyncGenerator<ChatGenerationChunk> {
+    switch (event.type) {
+      case 'text-delta': {
+        const chunk = new ChatGenerationChunk({ text: event.text, message: new AIMessageChunk({ content: event.text }) });
+        yield chunk;
+        await runManager?.handleLLMNewToken(event.text, undefined, undefined, undefined, undefined, { chunk });
+        break;
+      }
+      case 'tool-call':
+        yield new ChatGenerationChunk({
+          text: '',
+          message: new AIMessageChunk({
+            content: '',
+            tool_call_chunks: [{ type: 'tool_call_chunk', id: event.call.id, name: event.call.name, args: JSON.stringify(event.call.arguments ?? {}), index: nextToolIndex() }],
+          }),
+        });
+        break;
+      case 'tool-call-error':
+        // LangChain reports unparseable calls as invalid_tool_calls; args that are not JSON land there.
+        yield new ChatGenerationChunk({
+          text: '',
+          message: new AIMessageChunk({ content: '', tool_call_chunks: [{ type: 'tool_call_chunk', name: 'invalid_tool_call', args: event.raw, index: nextToolIndex() }] }),
+        });
+        break;
+      case 'token':
+        yield new ChatGenerationChunk({
+          text: '',
+          message: new AIMessageChunk({ content: '' }),
+          generationInfo: { logprobs: { content: [toLogprob(event.token, event.top)] } },
+        });
+        break;
+      case 'finish':
+        yield new ChatGenerationChunk({
+          text: '',
+          message: new AIMessageChunk({
+            content: '',
+            usage_metadata: toUsageMetadata(event.usage),
+            response_metadata: { finish_reason: finishReasons[event.reason], model_name: this.model.id },
+          }),
+          generationInfo: { finish_reason: finishReasons[event.reason] },
+        });
+        break;
     }
   }
 
   async _generate(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
     let merged: ChatGenerationChunk | undefined;
     for await (const chunk of this._streamResponseChunks(messages, options, runManager)) merged = merged ? merged.concat(chunk) : chunk;
-    const chunk = merged?.message as AIMessageChunk | undefined;
-    const message = new AIMessage({
-      content: chunk?.content ?? '',
-      tool_calls: chunk?.tool_calls,
-      invalid_tool_calls: chunk?.invalid_tool_calls,
-      usage_metadata: chunk?.usage_metadata,
-      response_metadata: chunk?.response_metadata,
-    });
+    // The chunk itself is the answer: LangChain's output parsers expect an AIMessageChunk.
+    const message = (merged?.message as AIMessageChunk | undefined) ?? new AIMessageChunk({ content: '' });
     return {
       generations: [{ text: typeof message.content === 'string' ? message.content : '', message, generationInfo: merged?.generationInfo }],
-      llmOutput: { tokenUsage: chunk?.usage_metadata },
+      llmOutput: { tokenUsage: message.usage_metadata },
     };
   }
 }
