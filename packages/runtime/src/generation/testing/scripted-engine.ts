@@ -13,6 +13,8 @@ export interface ScriptedEngineOptions {
   busyMs?: number;
   /** Milliseconds of asynchronous waiting per forward pass (lets timers and other requests run). */
   delayMs?: number;
+  /** Ends the whole thread (process.exit) at this step: simulates a crashing native engine. */
+  exitAtStep?: number;
 }
 
 export class ScriptedEngine implements ForwardEngine {
@@ -53,6 +55,7 @@ export class ScriptedEngine implements ForwardEngine {
       async step(tokenId: number) {
         if (tokenId < 0) throw Object.assign(new Error(`token id must be >= 0, got ${tokenId}`), { code: 'BAD_TOKEN' });
         engine.steps++;
+        if (engine.options.exitAtStep === engine.steps) process.exit(3);
         busyWait(engine.options.busyMs ?? 0);
         await delay(engine.options.delayMs ?? 0);
         logits = engine.logitsAt(++position);

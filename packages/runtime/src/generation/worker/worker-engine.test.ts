@@ -71,6 +71,14 @@ describe('WorkerEngine', () => {
     await expect(session.step(1)).rejects.toMatchObject({ code: 'SESSION_DISPOSED' });
   });
 
+  it('fails the running and every later call when the worker thread dies', async () => {
+    const engine = await start({ vocabSize: 10, script: [1, 2, 3], exitAtStep: 2 });
+    const session = await engine.prefill([1]);
+    await session.step(1);
+    await expect(session.step(2)).rejects.toMatchObject({ code: 'ENGINE_WORKER_EXITED' });
+    await expect(engine.prefill([1])).rejects.toMatchObject({ code: 'ENGINE_WORKER_EXITED' });
+  });
+
   it('fails pending and later calls clearly after dispose', async () => {
     const engine = await start({ vocabSize: 10, script: [1] });
     await engine.dispose();

@@ -24,6 +24,7 @@ export class WorkerEngine implements ForwardEngine {
   private readonly pending = new Map<number, Pending>();
   private nextReq = 1;
   private closed = false;
+  private exited = false;
   private exitError?: Error;
 
   private constructor(
@@ -33,6 +34,7 @@ export class WorkerEngine implements ForwardEngine {
     worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     worker.on('error', (error) => this.failAll(new EngineWorkerError('ENGINE_WORKER_CRASHED', `The engine worker thread failed: ${error.message}`, { cause: error })));
     worker.on('exit', (code) => {
+      this.exited = true;
       if (!this.closed) this.failAll(new EngineWorkerError('ENGINE_WORKER_EXITED', `The engine worker thread exited unexpectedly (exit code ${code}).`));
     });
   }
@@ -90,6 +92,7 @@ export class WorkerEngine implements ForwardEngine {
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.exited) return;
     const done = new Promise<void>((resolve) => {
       const timer = setTimeout(() => void this.worker.terminate().then(() => resolve()), 10_000);
       this.worker.on('message', (msg: FromWorker) => {
