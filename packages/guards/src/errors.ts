@@ -32,13 +32,6 @@ export class GuardImageUnsupportedError extends GuardError {
   }
 }
 
-/** The conversation cannot be expressed in Llama Guard's user/agent format. */
-export class GuardConversationError extends GuardError {
-  constructor(message: string) {
-    super('GUARD_CONVERSATION', message);
-  }
-}
-
 /** A classifier model's files are missing or malformed. */
 export class GuardModelError extends GuardError {
   constructor(message: string, options?: { cause?: unknown }) {
