@@ -70,7 +70,10 @@ describe('corrupt data', () => {
     const truncated = png.subarray(0, png.length - 200);
     const jpeg = await sharp(png).jpeg().toBuffer();
     const badJpeg = Buffer.concat([jpeg.subarray(0, 3), Buffer.alloc(200, 0x41)]);
-    for (const bytes of [garbage, truncated, badJpeg]) {
+    const truncatedJpeg = jpeg.subarray(0, Math.floor(jpeg.length * 0.6));
+    const flipped = Buffer.from(png);
+    flipped[100] ^= 0xff; // inside the compressed data
+    for (const bytes of [garbage, truncated, badJpeg, truncatedJpeg, flipped]) {
       const err = await rejection(decodeImage(bytes, limits));
       expect(err.code).toBe('IMAGE_CORRUPT');
       expect(err.message).toMatch(/corrupt or truncated/);
