@@ -312,6 +312,10 @@ describe('tool calls', () => {
     const result = await agent.run('x');
     expect(calls).toHaveLength(0);
     expect(of(events, 'blocked')[0].stage).toBe('tool-call');
+    expect(of(events, 'tool-call')).toHaveLength(0);
+    expect(JSON.stringify(events)).not.toContain('DROP TABLE');
+    expect(JSON.stringify(await agent.sessions.load(result.sessionId))).not.toContain('DROP TABLE');
+    expect(lastRequestText(model)).not.toContain('DROP TABLE');
     expect(result.audit.find((a) => a.kind === 'tool-call')).toMatchObject({ status: 'blocked' });
   });
 

@@ -292,7 +292,6 @@ export class Turn {
       const prepared: PreparedCall = { ok: true, tool: tool!, call, args: p.args };
 
       if (!p.guarded) {
-        this.emit({ type: 'tool-call', toolCallId: call.id, name: call.name, arguments: p.args, valid: true, step: state.step - 1 });
         const decision = await this.checkStage(
           'tool-call',
           {
@@ -307,11 +306,15 @@ export class Turn {
         if (decision.kind !== 'pass') {
           // Arguments cannot be meaningfully redacted: a redact verdict on a tool call blocks it.
           const notice = `The call to tool "${call.name}" was blocked by guard "${decision.verdict.guard}" and was not executed.`;
+          // Flagged arguments leave no trace: not in events, the audit or the stored conversation.
+          this.forgetArguments(call.id);
+          p.args = null;
           this.emit({ type: 'blocked', stage: 'tool-call', verdict: decision.verdict, replacement: notice, toolCallId: call.id });
           this.toolAnswer(p, notice, errorResult(call.id, call.name, 'tool-execution-failed', notice), false, 'blocked');
           continue;
         }
         p.guarded = true;
+        this.emit({ type: 'tool-call', toolCallId: call.id, name: call.name, arguments: p.args, valid: true, step: state.step - 1 });
         if (await run.runner.needsApproval(prepared, { context: run.context, signal: run.signal })) {
           return this.pause(p);
         }
@@ -356,6 +359,13 @@ export class Turn {
     return undefined;
   }
 
+  private forgetArguments(toolCallId: string): void {
+    for (const message of this.state.conversation) {
+      if (message.role !== 'assistant' || !message.toolCalls) continue;
+      message.toolCalls = message.toolCalls.map((c) => (c.id === toolCallId ? { ...c, arguments: null } : c));
+    }
+  }
+
   /** Emits the tool-result, appends the tool message, audits the call and drops it from pending. */
   private toolAnswer(p: PendingCall, content: string, result: ToolResult, flagged: boolean, status: 'ok' | 'error' | 'invalid' | 'blocked' | 'rejected'): void {
     const { call } = p;
@@ -375,7 +385,7 @@ export class Turn {
       runId: this.state.runId,
       toolCallId: call.id,
       tool: call.name,
-      arguments: p.args ?? call.arguments,
+      arguments: p.args === undefined ? call.arguments : p.args,
       status,
       ...(result.code && status !== 'ok' ? { code: result.code } : {}),
       latencyMs: result.latencyMs,
