@@ -14,6 +14,7 @@ describe('HF parity on the reference cases (fp32)', () => {
     expect(r.hiddenMaxAbsDiff).toBeLessThanOrEqual(1e-4);
     expect(r.tokens).toEqual(r.expectedTokens);
     expect(r.greedyMatch).toBe(true);
+    expect(r.pass).toBe(true);
   }, 60_000);
 
   it('tiny-a: one image of 4 tiles matches projector output, logits, hidden states and 12 greedy tokens', async () => {

@@ -15,11 +15,19 @@ export interface VerifyOptions {
   outDir?: string;
   /** Include per-position logit differences in the (JSON-serialisable) report. */
   json?: boolean;
+  /** Largest accepted logits difference; default by dtype (fp32 2e-4, fp16 5e-2, int4 none). */
+  tolerance?: number;
 }
+
+/** Default logits tolerance per build dtype (fp32: the reference README's suggestion). */
+export const VERIFY_TOLERANCE: Record<BuildDtype, number> = { fp32: 2e-4, fp16: 5e-2, int4: Infinity };
 
 export interface VerifyReport {
   case: string;
   dtype: BuildDtype;
+  /** maxAbsDiff within tolerance and every greedy token equal. */
+  pass: boolean;
+  tolerance: number;
   positions: number;
   /** Max |ours - reference| over the logits of every prompt position. */
   maxAbsDiff: number;
@@ -112,11 +120,15 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
       }
       session.dispose();
       const firstMismatch = tokens.findIndex((t, i) => t !== expected[i]);
+      const maxDiff = Math.max(...perPosition);
+      const tolerance = options.tolerance ?? VERIFY_TOLERANCE[dtype];
       return {
         case: basename(caseDir),
         dtype,
+        pass: maxDiff <= tolerance && firstMismatch === -1,
+        tolerance,
         positions: T,
-        maxAbsDiff: Math.max(...perPosition),
+        maxAbsDiff: maxDiff,
         hiddenMaxAbsDiff: hiddenMax,
         crossStatesMaxAbsDiff,
         tokens,

@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { buildModel, type BuildDtype, type BuildProgress } from '@lookout/runtime';
+import type { CliCommand } from '../command.js';
+
+const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
+
+const usage = `Usage:
+  lookout build <model-dir> [--dtype fp32|fp16|int4] [--out <dir>] [--quiet]
+
+Writes ONNX graphs for a Hugging Face checkpoint directory (config.json + *.safetensors):
+Llama 3.2 Vision / Llama Guard 3 Vision (MllamaForConditionalGeneration) get vision.onnx and
+decoder.onnx, Llama 3.x / Llama Guard 3 1B/8B (LlamaForCausalLM) get decoder.onnx. Weights stream
+into one external-data file (weights.onnx.data); memory stays bounded by the largest tensor.
+
+--dtype <d>   fp32 (default; matches transformers), fp16 (half weights, f32 compute),
+              int4 (MatMulNBits 4-bit blocks of 32 for linear layers; lm_head in fp16)
+--out <dir>   Output directory (default <model-dir>/onnx-<dtype>, where OnnxEngine.load looks)
+--quiet       No progress bar
+`;
+
+class UsageError extends Error {
+  readonly code = 'cli.usage';
+}
+
+const command: CliCommand = {
+  name: 'build',
+  summary: 'Build ONNX graphs from a Llama / Llama 3.2 Vision checkpoint',
+  usage,
+  async run(argv, io) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: { dtype: { type: 'string', default: 'fp32' }, out: { type: 'string' }, quiet: { type: 'boolean', default: false } },
+      });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) throw new UsageError(`expected exactly one <model-dir>, got ${positionals.length}`);
+    const dtype = values.dtype as BuildDtype;
+    if (!DTYPES.includes(dtype)) throw new UsageError(`--dtype "${values.dtype}" is not accepted; use one of ${DTYPES.join(', ')}`);
+
+    const showBar = !values.quiet;
+    const bar = new cliProgress.SingleBar(
+      { format: 'build [{bar}] {percentage}% | {value}/{total} tensors | {mb} MB written', stream: io.stderr, hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    const onProgress = (p: BuildProgress) => {
+      if (!showBar) return;
+      const mb = (p.bytesWritten / 1e6).toFixed(0);
+      if (!started) {
+        bar.start(p.tensorsTotal, 0, { mb });
+        started = true;
+      }
+      bar.update(p.tensorsDone, { mb });
+    };
+    const t0 = performance.now();
+    try {
+      const result = await buildModel(positionals[0], { dtype, outDir: values.out, onProgress });
+      if (started) bar.stop();
+      const secs = (performance.now() - t0) / 1000;
+      const m = result.manifest;
+      io.stdout.write(
+        `built ${m.spec.arch} (${m.dtype}) in ${secs.toFixed(1)} s: ${[m.vision, m.decoder].filter(Boolean).join(', ')} + ${m.data} ` +
+          `(${(result.bytesWritten / 1e6).toFixed(1)} MB, ${result.tensors} tensors) -> ${result.outDir}\n`,
+      );
+      return 0;
+    } catch (err) {
+      if (started) bar.stop();
+      throw err;
+    }
+  },
+};
+
+export default command;
