@@ -53,6 +53,22 @@ describe.skipIf(!existsSync(REF))('lookout verify --images', () => {
   });
 });
 
+const CASE = '/work/shared/reference/mllama/tiny-text';
+const hasVerifyCase = async () => typeof ((await import('@lookout/runtime')) as Record<string, unknown>).verifyCase === 'function';
+
+describe.skipIf(!existsSync(CASE))('lookout verify <case-dir>', () => {
+  it('runs the ONNX check on a model case and exits by its verdict', async (ctx) => {
+    if (!(await hasVerifyCase())) ctx.skip('runtime has no verifyCase');
+    const ok = await run([CASE]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(/greedyMatch: true/);
+    expect(ok.out).toMatch(/PASS\n$/);
+    const strict = await run([CASE, '--tolerance', '1e-12', '--json']);
+    expect(strict.code).toBe(1);
+    expect(JSON.parse(strict.out).pass).toBe(false);
+  });
+});
+
 describe('lookout verify arguments', () => {
   it('rejects missing and conflicting arguments with exit code 2', async () => {
     expect((await run([])).code).toBe(2);

@@ -3,16 +3,20 @@ import type { CliCommand, CliIo } from '../command.js';
 
 const usage = `Usage:
   lookout verify --images <dir> [--json] [--tolerance <abs>]
-  lookout verify <case-dir> [--json]
+  lookout verify <case-dir> [--json] [--dtype fp32|fp16|int4] [--tolerance <abs>]
 
 --images <dir>   Check the image processor against a reference directory holding
                  preprocessor_config.json, images/, expected.json and expected.safetensors
                  (e.g. shared/reference/image_processor). Prints, per image, the largest
                  absolute pixel difference and whether tile count, aspect-ratio id and mask,
                  canvas and resized size match. Exits 1 when any image is past tolerance.
---tolerance <x>  Largest accepted absolute pixel difference (default 1e-6).
+--tolerance <x>  Images: largest accepted absolute pixel difference (default 1e-6).
+                 Case dir: largest accepted logit difference (verifyCase's default by
+                 dtype: fp32 2e-4, fp16 5e-2, int4 greedy tokens only).
 <case-dir>       Check the ONNX engine against a model reference case (e.g.
-                 shared/reference/mllama/tiny-a), via verifyCase from @lookout/runtime.
+                 shared/reference/mllama/tiny-a), via verifyCase from @lookout/runtime:
+                 builds the graphs, compares logits, hidden states and greedy tokens.
+--dtype <d>      Weight type to build the case with (default fp32).
 --json           Print the full report as JSON.
 `;
 
@@ -67,18 +71,30 @@ async function verifyImages(dir: string, json: boolean, tolerance: number | unde
   return report.pass ? 0 : 1;
 }
 
+/** Suggested f32 logits tolerance of the model reference (shared/reference/README.md). */
+const FP32_LOGITS_TOLERANCE = 2e-4;
+
 /** The ONNX check lives in runtime/onnx; it is looked up at run time so this command works before it exists. */
-async function verifyModelCase(caseDir: string, json: boolean, io: CliIo): Promise<number> {
+async function verifyModelCase(caseDir: string, json: boolean, dtype: string | undefined, tolerance: number | undefined, io: CliIo): Promise<number> {
   const runtime = (await import('@lookout/runtime')) as unknown as Record<string, unknown>;
-  const verifyCase = runtime.verifyCase as ((dir: string, opts: { json?: boolean }) => Promise<unknown>) | undefined;
+  const verifyCase = runtime.verifyCase as ((dir: string, opts: { json?: boolean; dtype?: string; tolerance?: number }) => Promise<unknown>) | undefined;
   if (typeof verifyCase !== 'function') {
     io.stderr.write('lookout verify: checking a model case needs verifyCase from @lookout/runtime (onnx/), which this build does not have yet. Use --images <dir> to check the image processor.\n');
     return 2;
   }
-  const report = await verifyCase(caseDir, { json });
-  const pass = typeof report === 'object' && report !== null && 'pass' in report ? Boolean((report as { pass: unknown }).pass) : true;
-  io.stdout.write((json ? JSON.stringify(report, null, 2) : formatGeneric(report)) + '\n');
+  const report = (await verifyCase(caseDir, { json, ...(dtype ? { dtype } : {}), ...(tolerance !== undefined ? { tolerance } : {}) })) as Record<string, unknown>;
+  const pass = casePasses(report, dtype ?? 'fp32', tolerance);
+  io.stdout.write((json ? JSON.stringify({ ...report, pass }, null, 2) : `${formatGeneric(report)}\n${pass ? 'PASS' : 'FAIL'}`) + '\n');
   return pass ? 0 : 1;
+}
+
+/** The report's own `pass` wins; for a report without one, greedy tokens must match and, for fp32 or an explicit tolerance, the logits too. */
+function casePasses(report: Record<string, unknown>, dtype: string, tolerance: number | undefined): boolean {
+  if (typeof report.pass === 'boolean') return report.pass;
+  if (report.greedyMatch === false) return false;
+  const limit = tolerance ?? (dtype === 'fp32' ? FP32_LOGITS_TOLERANCE : undefined);
+  if (limit !== undefined && typeof report.maxAbsDiff === 'number' && !(report.maxAbsDiff <= limit)) return false;
+  return true;
 }
 
 /** Key: value lines for a report whose shape this command does not know. */
@@ -98,7 +114,12 @@ const command: CliCommand = {
     try {
       parsed = parseArgs({
         args: argv,
-        options: { images: { type: 'string' }, json: { type: 'boolean', default: false }, tolerance: { type: 'string' } },
+        options: {
+          images: { type: 'string' },
+          json: { type: 'boolean', default: false },
+          tolerance: { type: 'string' },
+          dtype: { type: 'string' },
+        },
         allowPositionals: true,
       });
     } catch (err) {
@@ -126,7 +147,7 @@ const command: CliCommand = {
         io.stderr.write(`lookout verify: expected --images <dir> or one case directory\n\n${usage}`);
         return 2;
       }
-      return await verifyModelCase(positionals[0], values.json ?? false, io);
+      return await verifyModelCase(positionals[0], values.json ?? false, values.dtype, tolerance, io);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       io.stderr.write(`lookout verify: ${code ? `[${String(code)}] ` : ''}${(err as Error).message}\n`);
