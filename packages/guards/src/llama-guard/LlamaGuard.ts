@@ -3,6 +3,7 @@ import { GuardConfigError, GuardError, GuardImageUnsupportedError } from '../err
 import type { Guard, GuardCheckOptions, GuardSubject, Verdict } from '../types.js';
 import { LLAMA_GUARD_VARIANTS, resolveCategories, type CategorySet, type LlamaGuardVariant } from './categories.js';
 import { toGuardTurns, type GuardTurn } from './conversation.js';
+import { neutraliseContent, neutraliseSpecialTokens } from './neutralise.js';
 import { parseLlamaGuardOutput } from './parse.js';
 import { buildLlamaGuardPrompt } from './prompt.js';
 import { unsafeProbability, type DecisionTokens, type TokenStep } from './score.js';
@@ -29,6 +30,12 @@ export interface LlamaGuardOptions {
   maxTokens?: number;
   /** Alternatives per step requested for scoring. Default 20. */
   topLogprobs?: number;
+  /**
+   * The model is a served engine that takes prompts as strings (default: a model id starting with
+   * "openai:", as OpenAICompatibleModel's). Special-token look-alikes in untrusted text are then
+   * neutralised, and checks with an image use chat messages (completions endpoints take no images).
+   */
+  served?: boolean;
   /** History turns given to the model before the content under test. Default: all. */
   maxHistoryTurns?: number;
   name?: string;
@@ -155,15 +162,18 @@ export class LlamaGuard implements Guard {
     const maxTokens = this.options.scoreOnly ? 2 : (this.options.maxTokens ?? 40);
     const request: ModelRequest = { sampling: { maxTokens, temperature: 0 } };
     if (model.capabilities.logprobs) request.topLogprobs = this.options.topLogprobs ?? 20;
-    if (model.capabilities.rawPrompt) {
-      request.prompt = buildLlamaGuardPrompt({ variant: this.variant, turns, categories: this.categories, image });
+    const served = this.options.served ?? model.id.startsWith('openai:');
+    if (model.capabilities.rawPrompt && !(served && image !== undefined)) {
+      const prompt = buildLlamaGuardPrompt({ variant: this.variant, turns, categories: this.categories, image });
+      request.prompt = served ? neutraliseContent(prompt) : prompt;
     } else {
       if (this.options.categories || this.excluded.length) {
         throw new GuardConfigError(
           `model "${model.id}" takes chat messages only, so the server's own template renders the prompt and custom or excluded categories cannot be applied; use a backend with raw prompts or the default categories`,
         );
       }
-      request.messages = toChatMessages(turns, this.variant, image);
+      const safeTurns = served ? turns.map((t) => ({ role: t.role, texts: t.texts.map(neutraliseSpecialTokens) })) : turns;
+      request.messages = toChatMessages(safeTurns, this.variant, image);
     }
     const result: CallResult = { text: '', steps: [] };
     for await (const event of model.stream(request, { signal })) {

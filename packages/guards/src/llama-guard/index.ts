@@ -14,3 +14,4 @@ export { buildLlamaGuardPrompt, renderPromptText, type LlamaGuardPromptInput } f
 export { parseLlamaGuardOutput, type ParsedOutput } from './parse.js';
 export { unsafeProbability, type TokenStep, type DecisionTokens } from './score.js';
 export { pythonStrip } from './pythonStrip.js';
+export { neutraliseSpecialTokens, neutraliseContent } from './neutralise.js';

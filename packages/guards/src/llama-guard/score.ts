@@ -25,11 +25,12 @@ function matches(entry: TokenLogprob, target: { id?: number; text: string }): bo
 export function unsafeProbability(steps: TokenStep[], tokens: DecisionTokens): number | undefined {
   const step = steps.find((s) => s.token.token.trim() !== '');
   if (!step) return undefined;
-  const entries = [step.token, ...step.top];
+  // Served engines may leave a log-probability out (NaN); such entries say nothing.
+  const entries = [step.token, ...step.top].filter((e) => Number.isFinite(e.logprob));
   const unsafe = entries.find((e) => matches(e, tokens.unsafe));
   if (unsafe) return Math.exp(unsafe.logprob);
   const safe = entries.find((e) => matches(e, tokens.safe));
   if (!safe) return undefined;
   const smallest = Math.min(...entries.map((e) => e.logprob));
-  return Math.min(1 - Math.exp(safe.logprob), step.top.length ? Math.exp(smallest) : 1);
+  return Math.min(1 - Math.exp(safe.logprob), entries.length > 1 ? Math.exp(smallest) : 1);
 }
