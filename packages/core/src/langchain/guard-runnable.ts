@@ -13,17 +13,17 @@ export interface GuardRunnableOptions extends StageGuardOptions {
   onVerdict?: (stage: Stage, verdict: Verdict) => void;
 }
 
-type GuardInput = string | BaseMessage | BaseMessage[] | { toChatMessages(): BaseMessage[] };
+export type GuardInput = string | BaseMessage | BaseMessage[] | { toChatMessages(): BaseMessage[] };
 
 /**
  * Guards as an LCEL step: `guardRunnable([guard]).pipe(model).pipe(guardRunnable([guard], { stage: 'output' }))`.
  * Safe content passes through unchanged. The last message is what is checked; earlier ones are its conversation.
  */
-export function guardRunnable(guards: Guard[], options: GuardRunnableOptions = {}) {
+export function guardRunnable<T extends GuardInput = GuardInput>(guards: Guard[], options: GuardRunnableOptions = {}): RunnableLambda<T, T> {
   const stage = options.stage ?? 'input';
   const guard = stageGuard(guards, stage, options);
   if (!guard) throw new RangeError('guardRunnable needs at least one guard');
-  return RunnableLambda.from(async (value: GuardInput, config?: { signal?: AbortSignal }): Promise<GuardInput | AIMessage> => {
+  return RunnableLambda.from(async (value: T, config?: { signal?: AbortSignal }): Promise<T> => {
     const messages = toMessages(value, stage);
     const last = messages.at(-1);
     if (!last) return value;
@@ -32,10 +32,15 @@ export function guardRunnable(guards: Guard[], options: GuardRunnableOptions = {
     if (verdict.safe) return value;
     if (options.onBlock === 'refuse') {
       const refusal = options.refusal ?? "Sorry, I can't help with that.";
-      return typeof value === 'string' ? refusal : new AIMessage({ content: refusal, response_metadata: { lookout_blocked: { stage, verdict } } });
+      // The refusal keeps the input's shape so the chain's next step still accepts it.
+      const message = new AIMessage({ content: refusal, response_metadata: { lookout_blocked: { stage, verdict } } });
+      if (typeof value === 'string') return refusal as T;
+      if (Array.isArray(value)) return [message] as T;
+      if (BaseMessage.isInstance(value)) return message as unknown as T;
+      return refusal as T;
     }
     throw new GuardBlockedError(stage, verdict);
-  }).withConfig({ runName: `LookoutGuard(${stage})` });
+  }).withConfig({ runName: `LookoutGuard(${stage})` }) as RunnableLambda<T, T>;
 }
 
 function toMessages(value: GuardInput, stage: Stage): BaseMessage[] {
