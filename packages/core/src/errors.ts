@@ -6,6 +6,7 @@ export type AgentErrorCode =
   | 'agent-invalid-state'
   | 'agent-invalid-resume'
   | 'agent-invalid-input'
+  | 'agent-listener-failed'
   | 'agent-tool-budget'
   | 'session-invalid-id'
   | 'session-io'

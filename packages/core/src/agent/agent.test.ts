@@ -410,6 +410,30 @@ describe('sessions and streaming', () => {
     expect(yielded[yielded.length - 1].type).toBe('turn-end');
   });
 
+  it('an aborted run rejects with RunAborted, also while input guards run', async () => {
+    for (const mode of ['parallel', 'sequential'] as const) {
+      const ac = new AbortController();
+      const agent = new Agent({ model: new ScriptedModel({ steps: [[{ type: 'delay', ms: 200 }, ...say('late')]] }), guards: { input: [guard('slow', () => true, 100)] }, inputGuardMode: mode });
+      const events = collect(agent);
+      setTimeout(() => ac.abort(), 20);
+      await expect(agent.run('hi', { signal: ac.signal })).rejects.toMatchObject({ code: 'agent-aborted' });
+      expect(of(events, 'blocked')).toHaveLength(0);
+      expect(of(events, 'text-delta')).toHaveLength(0);
+    }
+  });
+
+  it('a throwing listener is reported and does not break the run', async () => {
+    const agent = new Agent({ model: ScriptedModel.replying('fine'), guards: { input: [guard('g', () => true)] } });
+    const errors: AgentEvent[] = [];
+    agent.on('guard-verdict', () => {
+      throw new Error('ui bug');
+    });
+    agent.on('error', (e) => errors.push(e));
+    const result = await agent.run('hi');
+    expect(result.status).toBe('completed');
+    expect(errors[0]).toMatchObject({ error: { code: 'agent-listener-failed' } });
+  });
+
   it('breaking out of a stream cancels the model step', async () => {
     const model = new ScriptedModel({ steps: [say('a b c d e f g', { chunk: 1, delayMs: 5 })] });
     const agent = new Agent({ model });

@@ -3,7 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { Stage } from '@lookout/guards';
 import type { ChatMessage } from '@lookout/runtime';
 import { ToolRunner, type AnyTool } from '@lookout/tools';
-import { InvalidAgentInput, InvalidRunState } from '../errors.js';
+import { AgentError, InvalidAgentInput, InvalidRunState } from '../errors.js';
 import { resolveGuards, type ResolvedGuard } from '../guarding/config.js';
 import { MemorySessionStore } from '../sessions/memory.js';
 import { sessionAudit, sessionMessages, type AuditEntry, type SessionStore } from '../sessions/types.js';
@@ -100,8 +100,23 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     return new Turn(this.settings, { runner, context: options.context, signal: options.signal, resumed, emit }, state).execute();
   }
 
+  /**
+   * A listener that throws must not break the loop (a guard check would never settle): its
+   * error is reported as an 'error' event carrying code 'agent-listener-failed' and the run goes on.
+   */
   private publish(event: AgentEvent): void {
-    (this.emit as (type: string, e: AgentEvent) => boolean)(event.type, event);
+    const emit = this.emit as (type: string, e: AgentEvent) => boolean;
+    try {
+      emit.call(this, event.type, event);
+    } catch (cause) {
+      if (event.type === 'error') return;
+      const error = new AgentError('agent-listener-failed', `A listener for "${event.type}" threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      try {
+        emit.call(this, 'error', { type: 'error', runId: event.runId, error });
+      } catch {
+        // The error listener itself failed; nothing left to report to.
+      }
+    }
   }
 
   private async *streamed(

@@ -124,6 +124,8 @@ export class Turn {
           if (decision.kind !== 'pass') controller.abort(new LoopAbort('input guard'));
           return decision;
         });
+        gate.catch(() => {}); // awaited below; a run abort may leave it unawaited
+
       }
     }
     let gateDecision: StageDecision | undefined = gate ? undefined : { kind: 'pass' };
@@ -434,6 +436,8 @@ export class Turn {
         });
       },
     });
+    // Guards aborted with the run answer fail-closed; that is a cancellation, not a verdict.
+    if (this.run.signal?.aborted) throw new RunAborted(this.run.signal.reason);
     const { decision } = outcome;
     return decision.kind === 'pass' ? decision : { ...decision, verdict: publicVerdict(stage, decision.verdict) };
   }
