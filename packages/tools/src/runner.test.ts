@@ -172,5 +172,9 @@ describe('ToolRunner execution', () => {
     if (!small.ok || !large.ok) throw new Error('unexpected');
     expect(await runner.needsApproval(small, { context: null })).toBe(false);
     expect(await runner.needsApproval(large, { context: null })).toBe(true);
+    const failing = new ToolRunner([defineTool({ name: 'f', description: '', input: z.object({}), needsApproval: () => { throw new Error('db'); }, execute: () => 1 })]);
+    const prepared = failing.prepare(call({}, 'f'));
+    if (!prepared.ok) throw new Error('unexpected');
+    expect(await failing.needsApproval(prepared, { context: null })).toBe(true);
   });
 });

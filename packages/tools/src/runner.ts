@@ -114,6 +114,7 @@ export class ToolRunner {
     );
   }
 
+  /** Whether the call must wait for a human; a throwing rule counts as yes. */
   async needsApproval<C>(prepared: PreparedCall, options: ExecuteOptions<C>): Promise<boolean> {
     const rule = prepared.tool.needsApproval;
     if (rule === undefined || rule === false) return false;
@@ -123,7 +124,12 @@ export class ToolRunner {
       context: options.context,
       toolCallId: prepared.call.id,
     };
-    return Boolean(await rule(prepared.args, ctx));
+    try {
+      return Boolean(await rule(prepared.args, ctx));
+    } catch {
+      // An approval rule that fails cannot vouch for the call: ask a human.
+      return true;
+    }
   }
 
   /** Runs the tool with its timeout; every failure becomes an error result. */
