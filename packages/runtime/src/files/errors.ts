@@ -7,7 +7,9 @@ export type ModelFileErrorCode =
   /** A field is missing, of the wrong type, or out of range. */
   | 'MODEL_CONFIG_INVALID'
   /** The config describes an architecture Lookout does not run. */
-  | 'MODEL_ARCH_UNSUPPORTED';
+  | 'MODEL_ARCH_UNSUPPORTED'
+  /** The checkpoint's tensor names or shapes disagree with config.json. */
+  | 'MODEL_WEIGHTS_MISMATCH';
 
 export class ModelFileError extends Error {
   override readonly name = 'ModelFileError';

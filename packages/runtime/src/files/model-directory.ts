@@ -5,7 +5,7 @@ import { readJsonFile, FieldReader, isObject } from './json-reader.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 import { generationConfigFromModel, parseGenerationConfig, type GenerationConfig } from './generation-config.js';
 import { parseTokenizerConfig, type TokenizerConfig } from './tokenizer-config.js';
-import { parsePreprocessorConfig, type PreprocessorConfig } from './preprocessor-config.js';
+import { parsePreprocessorConfigJson, type PreprocessorConfig } from './preprocessor-config.js';
 
 /** File names of a Hugging Face model directory. */
 export const MODEL_FILES = {
@@ -81,7 +81,7 @@ export async function loadModelDirectory(dir: string, options: LoadModelDirector
 
   const preprocessorPath = file(MODEL_FILES.preprocessor);
   const preprocessor = (await exists(preprocessorPath))
-    ? parsePreprocessorConfig(await readJsonFile(preprocessorPath), preprocessorPath)
+    ? parsePreprocessorConfigJson(await readJsonFile(preprocessorPath), preprocessorPath)
     : required.has('preprocessor')
       ? missing(preprocessorPath)
       : undefined;

@@ -22,7 +22,7 @@ export interface PreprocessorConfig {
  * Size, mean and std are required: the image-processor class defaults (224 px, 0.5) are not
  * what the released checkpoints use, so silently defaulting them would give wrong pixels.
  */
-export function parsePreprocessorConfig(json: unknown, file = 'preprocessor_config.json'): PreprocessorConfig {
+export function parsePreprocessorConfigJson(json: unknown, file = 'preprocessor_config.json'): PreprocessorConfig {
   const r = FieldReader.root(file, json);
   const size = r.child('size');
   const std = r.numArray('image_std', { length: 3 });

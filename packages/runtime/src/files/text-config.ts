@@ -1,7 +1,7 @@
 import type { FieldReader } from './json-reader.js';
 
 /** RoPE frequency scaling (`rope_scaling`); Llama 3.x uses rope_type "llama3". */
-export interface RopeScaling {
+export interface TextRopeScaling {
   ropeType: string;
   factor?: number;
   lowFreqFactor?: number;
@@ -22,7 +22,7 @@ export interface TextConfig {
   vocabSize: number;
   maxPositionEmbeddings: number;
   ropeTheta: number;
-  ropeScaling: RopeScaling | null;
+  ropeScaling: TextRopeScaling | null;
   rmsNormEps: number;
   hiddenAct: string;
   /** Decoder layers that are cross-attention layers (Mllama); empty for plain Llama. */
@@ -77,12 +77,12 @@ export function parseTextConfig(r: FieldReader, kind: 'mllama' | 'llama'): TextC
   };
 }
 
-function parseRopeScaling(parent: FieldReader): RopeScaling | null {
+function parseRopeScaling(parent: FieldReader): TextRopeScaling | null {
   const r = parent.optionalChild('rope_scaling');
   if (!r) return null;
   // Older configs name the kind "type", newer ones "rope_type".
   const ropeType = r.has('rope_type') ? r.str('rope_type') : r.str('type');
-  const scaling: RopeScaling = {
+  const scaling: TextRopeScaling = {
     ropeType,
     factor: r.optionalNum('factor', { positive: true }),
     lowFreqFactor: r.optionalNum('low_freq_factor', { positive: true }),

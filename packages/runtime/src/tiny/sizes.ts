@@ -55,9 +55,8 @@ export interface TinySizes {
   vision?: TinyVisionSizes & { supportedAspectRatios: Array<[number, number]>; visionOutputDim: number; numPatches: number };
 }
 
-/** Llama 3 text vocabulary; Mllama's embed_tokens has 8 more rows so <|image|> (128256) has one. */
+/** The Llama 3 text vocabulary, kept real so token ids are real. */
 export const LLAMA3_VOCAB_SIZE = 128256;
-export const MLLAMA_EXTRA_EMBED_ROWS = 8;
 
 const ALL_ASPECT_RATIOS: Array<[number, number]> = [
   [1, 1],

@@ -2,10 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SafetensorsWriter, type SafetensorsDtype } from '../weights/index.js';
 import { buildLlama3TokenizerFiles } from '../tokenizer/index.js';
-import { parseModelConfig } from '../files/index.js';
+import { expectedParameters, parseModelConfig } from '../files/index.js';
 import { generationConfig, llamaConfig, mllamaConfig, preprocessorConfig, toConfigJson } from './configs.js';
 import { initialValues } from './init.js';
-import { tinyParameters } from './parameters.js';
 import { resolveTinySizes, type TinyCheckpointOptions, type TinyDtype, type TinySizes } from './sizes.js';
 
 const SAFETENSORS_DTYPE: Record<TinyDtype, SafetensorsDtype> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
@@ -28,7 +27,8 @@ export interface TinyCheckpoint {
 export async function writeTinyCheckpoint(dir: string, options: TinyCheckpointOptions): Promise<TinyCheckpoint> {
   const sizes = resolveTinySizes(options);
   const config = sizes.arch === 'mllama' ? mllamaConfig(sizes) : llamaConfig(sizes);
-  parseModelConfig(config, 'config.json'); // the config we write must load with our own reader
+  // Parsing what we are about to write checks it, and the parameter list follows from it.
+  const modelConfig = parseModelConfig(config, 'config.json');
 
   await mkdir(dir, { recursive: true });
   const files: string[] = [];
@@ -41,7 +41,7 @@ export async function writeTinyCheckpoint(dir: string, options: TinyCheckpointOp
   await put('generation_config.json', toConfigJson(generationConfig()));
   if (sizes.arch === 'mllama') await put('preprocessor_config.json', toConfigJson(preprocessorConfig(sizes.vision!.maxNumTiles)));
 
-  const params = tinyParameters(sizes);
+  const params = expectedParameters(modelConfig);
   const dtype = SAFETENSORS_DTYPE[sizes.dtype];
   const writer = await SafetensorsWriter.create(
     path.join(dir, 'model.safetensors'),
