@@ -11,4 +11,5 @@ export * from './resample.js';
 export * from './tiles.js';
 export * from './cross-attention-mask.js';
 export * from './processor.js';
+export * from './image-processor.js';
 export * from './reference-check.js';

@@ -1,4 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ImageProcessor } from './image-processor.js';
 import { MLLAMA_PROCESSOR_CONFIG } from './config.js';
 import { VisionPromptError } from './errors.js';
 import { prepareVisionInputs, processImage } from './processor.js';
@@ -132,5 +136,28 @@ describe('prepareVisionInputs', () => {
   it('rejects a prompt with a different number of <|image|> tokens', async () => {
     const png = await encodePng(gradientPixels(30, 20, 3), 30, 20, 3);
     await expect(prepareVisionInputs([png, png], [IMG, 1], { imageTokenId: IMG })).rejects.toBeInstanceOf(VisionPromptError);
+  });
+});
+
+describe('ImageProcessor', () => {
+  it('uses a model directory config, e.g. 28px tiles of a tiny checkpoint', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'lookout-proc-'));
+    try {
+      await writeFile(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ size: { height: 28, width: 28 }, max_image_tiles: 4 }));
+      const proc = await ImageProcessor.fromModelDir(dir, { limits: { maxBytes: 1_000_000 } });
+      const png = await encodePng(gradientPixels(60, 30, 3), 60, 30, 3);
+      const img = await proc.process(png);
+      expect(img).toMatchObject({ tileSize: 28, numTiles: 2, aspectRatioId: 2, canvas: { height: 28, width: 56 }, resized: { height: 28, width: 56 } });
+      expect(img.pixelValues.length).toBe(2 * 3 * 28 * 28);
+      const v = await proc.prepare([img], [128000, 128256, 5]);
+      expect(v).toMatchObject({ numImages: 1, maxTiles: 4, tileSize: 28, aspectRatioIds: [2] });
+      expect(v.pixelValues.length).toBe(4 * 3 * 28 * 28);
+      expect(v.crossAttentionMask[2]).toEqual([[1, 1, 0, 0]]);
+      await expect(proc.process(Buffer.alloc(2_000_000))).rejects.toMatchObject({ code: 'IMAGE_TOO_MANY_BYTES' });
+      const defaults = await ImageProcessor.fromModelDir(path.join(dir, 'missing'));
+      expect(defaults.config.tileSize).toBe(560);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -73,9 +73,12 @@ export async function processImage(input: ImageSource, options: ProcessImageOpti
   return processRgbPixels(rgb, decoded.width, decoded.height, options.config ?? MLLAMA_PROCESSOR_CONFIG);
 }
 
+/** Id of <|image|> in Llama 3.2 Vision's tokenizer (one past the text vocabulary). */
+export const MLLAMA_IMAGE_TOKEN_ID = 128256;
+
 export interface PrepareVisionOptions extends ProcessImageOptions {
-  /** Id of <|image|> in the tokenizer, 128256 for Llama 3.2 Vision. */
-  imageTokenId: number;
+  /** Id of <|image|> in the tokenizer; default MLLAMA_IMAGE_TOKEN_ID (128256). */
+  imageTokenId?: number;
 }
 
 function isProcessed(x: unknown): x is ProcessedImage {
@@ -90,7 +93,7 @@ function isProcessed(x: unknown): x is ProcessedImage {
 export async function prepareVisionInputs(
   images: ReadonlyArray<ImageSource | ProcessedImage>,
   inputIds: ArrayLike<number>,
-  options: PrepareVisionOptions,
+  options: PrepareVisionOptions = {},
 ): Promise<VisionInputs> {
   const config = options.config ?? MLLAMA_PROCESSOR_CONFIG;
   const processed: ProcessedImage[] = [];
@@ -103,7 +106,7 @@ export async function prepareVisionInputs(
   }
   const maxTiles = config.maxImageTiles;
   const crossAttentionMask = buildCrossAttentionMask(inputIds, {
-    imageTokenId: options.imageTokenId,
+    imageTokenId: options.imageTokenId ?? MLLAMA_IMAGE_TOKEN_ID,
     numTiles: processed.map((p) => p.numTiles),
     maxTiles,
   });
