@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { LlamaGuard } from '../llama-guard/LlamaGuard.js';
 import { PiiGuard } from '../rules/piiGuard.js';
+import { ScriptedModel } from '../testing/scriptedModel.js';
 import { PatternGuard } from '../rules/patternGuard.js';
 import { FixedGuard, textSubject } from '../testing/subjects.js';
 import { GuardPolicy } from './guardPolicy.js';
@@ -41,6 +43,17 @@ describe('GuardPolicy', () => {
     await policy.evaluate(textSubject('hi'));
     expect(down.calls).toBe(2);
   });
+  it('a guard model answering nonsense blocks by default, and passes only when configured fail-open', async () => {
+    const model = new ScriptedModel(() => ({ text: 'As an AI model I think this is fine.' }));
+    const strict = new GuardPolicy({ guards: { output: [new LlamaGuard({ model, variant: '1b' })] } });
+    const d = await strict.evaluate(textSubject('hello', 'output'));
+    expect(d).toMatchObject({ outcome: 'block', verdict: { failure: 'unparseable' } });
+    expect(d.verdict.reason).toContain('As an AI model I think this is fine.');
+    const lenient = new GuardPolicy({ guards: { output: [{ guard: new LlamaGuard({ model, variant: '1b' }), failOpen: true }] } });
+    const l = await lenient.evaluate(textSubject('hello', 'output'));
+    expect(l).toMatchObject({ outcome: 'allow', verdict: { safe: true, failure: 'unparseable' } });
+  });
+
   it('slow guard model times out and blocks', async () => {
     const policy = new GuardPolicy({ guards: { input: [new FixedGuard('slow', {}, 2_000)] }, timeoutMs: 20 });
     const d = await policy.evaluate(textSubject('hi'));
