@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { ImageFormatError, ImageLimitError } from './errors.js';
 import type { ImageLimits } from './limits.js';
-import { sniffImageFormat, type ImageFormat } from './sniff.js';
+import { pngColorType, sniffImageFormat, type ImageFormat } from './sniff.js';
 
 /** What the header says, read without decoding pixel data. */
 export interface ImageHeader {
@@ -72,12 +72,30 @@ export async function readImageHeader(bytes: Uint8Array, limits: ImageLimits): P
   return { format, width: swap ? height : width, height: swap ? width : height, orientation };
 }
 
+const PNG_TRUECOLOR = 2;
+
+function dropAlpha(rgba: Uint8Array, pixelCount: number): Uint8Array {
+  const out = new Uint8Array(pixelCount * 3);
+  for (let i = 0, o = 0, p = 0; i < pixelCount; i++, o += 3, p += 4) {
+    out[o] = rgba[p];
+    out[o + 1] = rgba[p + 1];
+    out[o + 2] = rgba[p + 2];
+  }
+  return out;
+}
+
 /** readImageHeader, then decodes to raw uint8 pixels with the EXIF orientation applied. */
 export async function decodeImage(bytes: Uint8Array, limits: ImageLimits): Promise<DecodedImage> {
   const header = await readImageHeader(bytes, limits);
   try {
     const { data, info } = await sharp(bytes, sharpOptions(limits)).rotate().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return { ...header, width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (info.channels === 4 && pngColorType(bytes) === PNG_TRUECOLOR) {
+      // A truecolor PNG whose tRNS colour key libvips turned into alpha. Pillow opens it as
+      // RGB and HF's convert_to_rgb leaves RGB images alone, so the key is ignored there too.
+      return { ...header, width: info.width, height: info.height, channels: 3, data: dropAlpha(pixels, info.width * info.height) };
+    }
+    return { ...header, width: info.width, height: info.height, channels: info.channels, data: pixels };
   } catch (err) {
     if (err instanceof Error && /pixel limit/i.test(err.message)) checkPixels(Number.MAX_SAFE_INTEGER, 1, limits);
     throw corrupt(header.format, err);

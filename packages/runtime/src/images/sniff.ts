@@ -34,3 +34,13 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat {
   }
   return format;
 }
+
+/**
+ * The colour type in a PNG's IHDR (0 gray, 2 truecolor, 3 palette, 4 gray+alpha, 6 RGBA), or
+ * undefined when the bytes do not start with a PNG signature and IHDR chunk.
+ */
+export function pngColorType(bytes: Uint8Array): number | undefined {
+  if (detectImageFormat(bytes) !== 'png' || bytes.length < 26) return undefined;
+  const isIhdr = bytes[12] === 0x49 && bytes[13] === 0x48 && bytes[14] === 0x44 && bytes[15] === 0x52;
+  return isIhdr ? bytes[25] : undefined;
+}

@@ -4,7 +4,7 @@
 // tile count, aspect-ratio id and the SHA-256 of the float32 pixel values.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { gradientPixels } from './fixtures.js';
+import { gradientPixels, withColorKey } from './fixtures.js';
 
 /** Uniform bytes from a 32-bit LCG: reproducible without depending on any library's RNG. */
 export function noisePixels(width: number, height: number, channels: number, seed: number): Uint8Array {
@@ -48,6 +48,13 @@ function grayAlpha(width: number, height: number): Uint8Array {
   return out;
 }
 
+/** Gradient where every third pixel of every third row is the colour key (10, 20, 30) / 10. */
+function keyed(width: number, height: number, channels: 1 | 3): Uint8Array {
+  const px = gradientPixels(width, height, channels, 8);
+  for (let y = 0; y < height; y += 3) for (let x = 0; x < width; x += 3) px.set([10, 20, 30].slice(0, channels), (y * width + x) * channels);
+  return px;
+}
+
 export const EXTRA_CASES: ExtraCase[] = [
   { name: 'gray_400x1200', ext: 'png', make: () => raw(gradientPixels(400, 1200, 1, 2), 400, 1200, 1).png().toBuffer() },
   { name: 'gray_noise_333x777', ext: 'png', make: () => raw(noisePixels(333, 777, 1, 11), 333, 777, 1).png().toBuffer() },
@@ -64,6 +71,8 @@ export const EXTRA_CASES: ExtraCase[] = [
   { name: 'palette_trns_120x90', ext: 'png', make: () => raw(alphaMix(120, 90, 20), 120, 90, 4).png({ palette: true, colours: 64, dither: 0 }).toBuffer() },
   { name: 'rgb_jpeg_900x700', ext: 'jpg', make: () => raw(gradientPixels(900, 700, 3, 5), 900, 700, 3).jpeg({ quality: 90 }).toBuffer() },
   { name: 'gif_130x70', ext: 'gif', make: () => raw(gradientPixels(130, 70, 3, 6), 130, 70, 3).gif().toBuffer() },
+  { name: 'rgb_color_key_60x40', ext: 'png', make: async () => withColorKey(await raw(keyed(60, 40, 3), 60, 40, 3).png().toBuffer(), [10, 20, 30]) },
+  { name: 'gray_color_key_60x40', ext: 'png', make: async () => withColorKey(await raw(keyed(60, 40, 1), 60, 40, 1).png().toBuffer(), [10]) },
   { name: 'webp_lossless_640x480', ext: 'webp', make: () => raw(noisePixels(640, 480, 3, 21), 640, 480, 3).webp({ lossless: true }).toBuffer() },
 ];
 

@@ -39,7 +39,7 @@ function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function pngChunk(type: string, data: Uint8Array): Buffer {
+export function pngChunk(type: string, data: Uint8Array): Buffer {
   const head = Buffer.alloc(8);
   head.writeUInt32BE(data.length, 0);
   head.write(type, 4, 'ascii');
@@ -79,4 +79,12 @@ export async function startServer(handler: (req: IncomingMessage, res: ServerRes
         server.close(() => resolve());
       }),
   };
+}
+
+/** Inserts a tRNS chunk (colour-key transparency) right after IHDR of a gray or truecolor PNG. */
+export function withColorKey(png: Buffer, key: number[]): Buffer {
+  const ihdrEnd = 8 + 8 + 13 + 4;
+  const data = Buffer.alloc(key.length * 2);
+  key.forEach((v, i) => data.writeUInt16BE(v, i * 2));
+  return Buffer.concat([png.subarray(0, ihdrEnd), pngChunk('tRNS', data), png.subarray(ihdrEnd)]);
 }
