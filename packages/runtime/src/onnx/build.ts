@@ -19,6 +19,11 @@ export interface BuildOptions {
   onProgress?: (p: BuildProgress) => void;
   /** Adds hidden-state outputs to the decoder (parity checks). */
   hiddenStates?: boolean;
+  /**
+   * Self-attention as com.microsoft GroupQueryAttention (do_rotary) and RMSNorm as
+   * SimplifiedLayerNormalization (default true); false keeps plain ONNX ops throughout.
+   */
+  fused?: boolean;
 }
 
 /** What a build wrote; saved as lookout-onnx.json next to the graphs. */
@@ -30,6 +35,7 @@ export interface BuildManifest {
   vision?: string;
   data: string;
   hiddenStates: boolean;
+  fused: boolean;
   /** How text-only prompts run the Mllama cross layers (see docs/run-llama-vision.md). */
   textOnlyCross: 'zero-kv-identity';
 }
@@ -50,6 +56,7 @@ const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
 export async function buildModel(modelDir: string, options: BuildOptions = {}): Promise<BuildResult> {
   const dtype = options.dtype ?? 'fp32';
   if (!DTYPES.includes(dtype)) throw new OnnxError('ONNX_BAD_DTYPE', `dtype "${String(dtype)}" is not supported; use one of ${DTYPES.join(', ')}`);
+  const fused = options.fused ?? true;
   const spec = await readModelSpec(modelDir);
   const src = await SafetensorsIndex.open(modelDir);
   const outDir = options.outDir ?? join(modelDir, `onnx-${dtype}`);
@@ -67,7 +74,7 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
       writeAtomic(join(outDir, vision), vg.toBytes());
     }
     const dg = new GraphBuilder(spec.arch === 'mllama' ? 'mllama_decoder' : 'llama_decoder', data);
-    await buildDecoderGraph(dg, spec.text, weights, { hiddenStates: options.hiddenStates });
+    await buildDecoderGraph(dg, spec.text, weights, { hiddenStates: options.hiddenStates, fused });
     writeAtomic(join(outDir, 'decoder.onnx'), dg.toBytes());
     const manifest: BuildManifest = {
       format: 1,
@@ -77,6 +84,7 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
       vision,
       data: DATA_FILE,
       hiddenStates: options.hiddenStates === true,
+      fused,
       textOnlyCross: 'zero-kv-identity',
     };
     writeFileSync(join(outDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2));

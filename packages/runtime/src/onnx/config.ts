@@ -14,6 +14,7 @@ export interface TextSpec {
   rmsNormEps: number;
   ropeTheta: number;
   ropeScaling?: RopeScaling;
+  maxPositionEmbeddings: number;
   /** Rows of lm_head (logits width). */
   vocabSize: number;
   /** Decoder layers that are cross-attention layers (Mllama only). */
@@ -94,6 +95,7 @@ export function specFromConfig(cfg: ModelConfig): ModelSpec {
     rmsNormEps: t.rmsNormEps,
     ropeTheta: t.ropeTheta,
     ropeScaling,
+    maxPositionEmbeddings: t.maxPositionEmbeddings,
     vocabSize: t.vocabSize,
     crossAttentionLayers: mllama ? t.crossAttentionLayers : [],
     prefix,

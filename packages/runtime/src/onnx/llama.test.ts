@@ -18,15 +18,19 @@ const temp = (p: string) => {
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('LlamaForCausalLM (decoder only)', () => {
+  // head_dim 8 runs the plain attention fallback; head_dim 16 runs GroupQueryAttention.
   for (const variant of [
-    { tied: false, dtype: 'F32' as const },
-    { tied: true, dtype: 'BF16' as const },
+    { tied: false, dtype: 'F32' as const, hidden: 32, fused: true },
+    { tied: true, dtype: 'BF16' as const, hidden: 32, fused: true },
+    { tied: false, dtype: 'BF16' as const, hidden: 64, fused: true },
+    { tied: false, dtype: 'BF16' as const, hidden: 64, fused: false },
   ]) {
-    it(`tied=${variant.tied} ${variant.dtype}: prefill and 8 cached greedy steps match a float64 full recompute`, async () => {
+    it(`tied=${variant.tied} ${variant.dtype} head_dim=${variant.hidden / 4} fused=${variant.fused}: prefill and 8 cached greedy steps match a float64 full recompute`, async () => {
       const model = temp('lookout-llama-');
-      await writeTinyLlama(model, { ...variant, seed: variant.tied ? 3 : 5 });
+      await writeTinyLlama(model, { tied: variant.tied, dtype: variant.dtype, hidden: variant.hidden, seed: variant.tied ? 3 : 5 });
       const out = temp('lookout-llama-onnx-');
-      const built = await buildModel(model, { outDir: out });
+      const built = await buildModel(model, { outDir: out, fused: variant.fused });
+      expect(built.manifest.fused).toBe(variant.fused);
       expect(built.manifest.spec.arch).toBe('llama');
       expect(built.manifest.vision).toBeUndefined();
       const spec = await readModelSpec(model);

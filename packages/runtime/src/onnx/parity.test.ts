@@ -17,6 +17,14 @@ describe('HF parity on the reference cases (fp32)', () => {
     expect(r.pass).toBe(true);
   }, 60_000);
 
+  it('both cases also match with plain ONNX ops only (fused: false)', async () => {
+    for (const name of ['tiny-text', 'tiny-a']) {
+      const r = await verifyCase(join(REF, name), { fused: false });
+      expect(r.maxAbsDiff).toBeLessThanOrEqual(2e-4);
+      expect(r.greedyMatch).toBe(true);
+    }
+  }, 60_000);
+
   it('tiny-a: one image of 4 tiles matches projector output, logits, hidden states and 12 greedy tokens', async () => {
     const r = await verifyCase(join(REF, 'tiny-a'), { json: true });
     expect(r.positions).toBe(12);

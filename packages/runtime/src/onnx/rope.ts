@@ -30,3 +30,20 @@ export function ropeInvFreq(spec: Pick<TextSpec, 'headDim' | 'ropeTheta' | 'rope
   }
   return out;
 }
+
+/**
+ * cos/sin caches [positions, headDim/2] for fused rotary ops. The angle is rounded to f32 first,
+ * as HF computes `position * inv_freq` in f32, so large positions keep HF's exact phase.
+ */
+export function ropeCaches(invFreq: Float32Array, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const half = invFreq.length;
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let p = 0; p < positions; p++)
+    for (let i = 0; i < half; i++) {
+      const angle = f(p * invFreq[i]);
+      cos[p * half + i] = Math.cos(angle);
+      sin[p * half + i] = Math.sin(angle);
+    }
+  return { cos, sin };
+}

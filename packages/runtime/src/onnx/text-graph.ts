@@ -1,7 +1,7 @@
 import { A, type GraphBuilder } from './graph-builder.js';
 import type { TextSpec } from './config.js';
 import type { WeightWriter } from './weights.js';
-import { ropeInvFreq } from './rope.js';
+import { ropeCaches, ropeInvFreq } from './rope.js';
 import { F32_MIN, groupedAttention, mergeHeads, reshape, rmsNorm, silu, slice, splitHeads, tanh, unsqueeze } from './nn.js';
 
 /**
@@ -27,6 +27,11 @@ export const DecoderIO = {
 export interface DecoderGraphOptions {
   /** Also output every layer's hidden states (for parity checks against HF hidden_states). */
   hiddenStates?: boolean;
+  /**
+   * Use onnxruntime contrib ops: GroupQueryAttention (with do_rotary and build-time cos/sin
+   * caches) for self-attention and SimplifiedLayerNormalization for RMSNorm.
+   */
+  fused?: boolean;
 }
 
 /**
@@ -80,6 +85,26 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     return unsqueeze(g, bias, [0, 1]);
   })();
 
+  // RMSNorm: plain ops (exactly HF's order) or the fused contrib op.
+  const norm = (x: string, weight: string): string =>
+    opts.fused ? g.op('SimplifiedLayerNormalization', [x, weight], { axis: A.i(-1), epsilon: A.f(eps), stash_type: A.i(1) }) : rmsNorm(g, x, weight, eps);
+
+  // GroupQueryAttention inputs: seqlens_k = total - 1 ([1] int32), total length (int32 scalar).
+  // onnxruntime's CPU kernel needs head_size % 16 == 0 (real checkpoints: 128); smaller heads
+  // (the tiny test models use 8) fall back to the plain-op attention below.
+  let gqa: { seqlensK: string; total: string; cos: string; sin: string } | undefined;
+  if (opts.fused && headDim % 16 === 0) {
+    const pastLen = g.op('Gather', [g.op('Shape', [DecoderIO.pastKey(firstSelf)]), g.constI64([2], [])], { axis: A.i(0) });
+    const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.constI64([1], [])], { axis: A.i(0) });
+    const total = g.op('Cast', [g.op('Add', [pastLen, seqLen])], { to: A.i(6) });
+    const seqlensK = g.op('Reshape', [g.op('Sub', [total, g.initializer('gqa_one_i32', 'int32', [], new Uint8Array(new Int32Array([1]).buffer))]), g.constI64([1])]);
+    const caches = ropeCaches(ropeInvFreq(spec), Math.min(spec.maxPositionEmbeddings, 131072));
+    const half = headDim / 2;
+    const cosName = g.initializer('rope_cos_cache', 'float32', [caches.cos.length / half, half], new Uint8Array(caches.cos.buffer));
+    const sinName = g.initializer('rope_sin_cache', 'float32', [caches.sin.length / half, half], new Uint8Array(caches.sin.buffer));
+    gqa = { seqlensK, total, cos: cosName, sin: sinName };
+  }
+
   const rope = (x: string): string => {
     const x1 = slice(g, x, 3, 0, headDim / 2);
     const x2 = slice(g, x, 3, headDim / 2, headDim);
@@ -101,20 +126,37 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       const ck = g.input(DecoderIO.crossKey(i), 'float32', [1, numKvHeads, 'vision_length', headDim]);
       const cv = g.input(DecoderIO.crossValue(i), 'float32', [1, numKvHeads, 'vision_length', headDim]);
       const a = `${lp}.cross_attn`;
-      const x = rmsNorm(g, h, await w.f32(g, `${lp}.input_layernorm.weight`), eps);
+      const x = norm(h, await w.f32(g, `${lp}.input_layernorm.weight`));
       let q = splitHeads(g, await w.linear(g, x, `${a}.q_proj.weight`), numHeads, headDim);
-      q = rmsNorm(g, q, await w.f32(g, `${a}.q_norm.weight`), eps);
+      q = norm(q, await w.f32(g, `${a}.q_norm.weight`));
       const att = groupedAttention(g, q, ck, cv, crossMask, attnDims);
       const o = await w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`);
       h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.f32(g, `${lp}.cross_attn_attn_gate`)), o])]);
-      const m = await mlp(rmsNorm(g, h, await w.f32(g, `${lp}.post_attention_layernorm.weight`), eps), lp);
+      const m = await mlp(norm(h, await w.f32(g, `${lp}.post_attention_layernorm.weight`)), lp);
       const masked = g.op('Mul', [rowMask, m]);
       h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.f32(g, `${lp}.cross_attn_mlp_gate`)), masked])]);
     } else {
       const pastK = i === firstSelf ? DecoderIO.pastKey(i) : g.input(DecoderIO.pastKey(i), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
       const pastV = g.input(DecoderIO.pastValue(i), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
       const a = `${lp}.self_attn`;
-      const x = rmsNorm(g, h, await w.f32(g, `${lp}.input_layernorm.weight`), eps);
+      const x = norm(h, await w.f32(g, `${lp}.input_layernorm.weight`));
+      if (gqa) {
+        const q = await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`));
+        const k = await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`));
+        const v = await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`));
+        const [att] = g.opN('GroupQueryAttention', [q, k, v, pastK, pastV, gqa.seqlensK, gqa.total, gqa.cos, gqa.sin], [g.scope + '/gqa_out', DecoderIO.presentKey(i), DecoderIO.presentValue(i)], {
+          num_heads: A.i(numHeads),
+          kv_num_heads: A.i(numKvHeads),
+          do_rotary: A.i(1),
+          rotary_interleaved: A.i(0),
+        }, 'com.microsoft');
+        g.output(DecoderIO.presentKey(i), 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
+        g.output(DecoderIO.presentValue(i), 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
+        h = g.op('Add', [h, await w.linear(g, att, `${a}.o_proj.weight`)]);
+        h = g.op('Add', [h, await mlp(norm(h, await w.f32(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
+        if (opts.hiddenStates && i < spec.numLayers - 1) g.op('Identity', [h], {}, DecoderIO.hidden(i + 1));
+        continue;
+      }
       const q = rope(splitHeads(g, await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`)), numHeads, headDim));
       const k = rope(splitHeads(g, await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`)), numKvHeads, headDim));
       const v = splitHeads(g, await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`)), numKvHeads, headDim);
@@ -124,14 +166,14 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       g.output(vAll, 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
       const att = groupedAttention(g, q, kAll, vAll, selfMask, attnDims);
       h = g.op('Add', [h, await w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`)]);
-      h = g.op('Add', [h, await mlp(rmsNorm(g, h, await w.f32(g, `${lp}.post_attention_layernorm.weight`), eps), lp)]);
+      h = g.op('Add', [h, await mlp(norm(h, await w.f32(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
     }
     if (opts.hiddenStates && i < spec.numLayers - 1) {
       g.op('Identity', [h], {}, DecoderIO.hidden(i + 1));
     }
   }
   g.scope = 'head';
-  const normed = rmsNorm(g, h, await w.f32(g, `${p}.norm.weight`), eps);
+  const normed = norm(h, await w.f32(g, `${p}.norm.weight`));
   if (opts.hiddenStates) {
     g.op('Identity', [normed], {}, DecoderIO.hidden(spec.numLayers));
     for (let i = 0; i <= spec.numLayers; i++) g.output(DecoderIO.hidden(i), 'float32', [1, 'sequence_length', H]);

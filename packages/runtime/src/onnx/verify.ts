@@ -17,6 +17,8 @@ export interface VerifyOptions {
   json?: boolean;
   /** Largest accepted logits difference; default by dtype (fp32 2e-4, fp16 5e-2, int4 none). */
   tolerance?: number;
+  /** Build with the fused contrib ops (default true; see BuildOptions.fused). */
+  fused?: boolean;
 }
 
 /** Default logits tolerance per build dtype (fp32: the reference README's suggestion). */
@@ -84,7 +86,7 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   const dtype = options.dtype ?? 'fp32';
   const outDir = options.outDir ?? mkdtempSync(join(tmpdir(), 'lookout-verify-'));
   try {
-    await buildModel(caseDir, { dtype, outDir, hiddenStates: true });
+    await buildModel(caseDir, { dtype, outDir, hiddenStates: true, fused: options.fused });
     const { inputIds, vision, tensors } = await readCaseInputs(caseDir);
     const generation = JSON.parse(readFileSync(join(caseDir, 'generation.json'), 'utf8')) as { new_token_ids: number[] };
     const engine = await OnnxEngine.load(outDir);

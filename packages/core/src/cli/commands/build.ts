@@ -16,6 +16,7 @@ into one external-data file (weights.onnx.data); memory stays bounded by the lar
 --dtype <d>   fp32 (default; matches transformers), fp16 (half weights, f32 compute),
               int4 (MatMulNBits 4-bit blocks of 32 for linear layers; lm_head in fp16)
 --out <dir>   Output directory (default <model-dir>/onnx-<dtype>, where OnnxEngine.load looks)
+--plain       Plain ONNX ops only (no GroupQueryAttention / SimplifiedLayerNormalization)
 --quiet       No progress bar
 `;
 
@@ -33,7 +34,7 @@ const command: CliCommand = {
       parsed = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { dtype: { type: 'string', default: 'fp32' }, out: { type: 'string' }, quiet: { type: 'boolean', default: false } },
+        options: { dtype: { type: 'string', default: 'fp32' }, out: { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
       });
     } catch (err) {
       throw new UsageError((err as Error).message);
@@ -60,7 +61,7 @@ const command: CliCommand = {
     };
     const t0 = performance.now();
     try {
-      const result = await buildModel(positionals[0], { dtype, outDir: values.out, onProgress });
+      const result = await buildModel(positionals[0], { dtype, outDir: values.out, fused: !values.plain, onProgress });
       if (started) bar.stop();
       const secs = (performance.now() - t0) / 1000;
       const m = result.manifest;
