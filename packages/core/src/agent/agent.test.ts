@@ -118,6 +118,12 @@ describe('input guards', () => {
     expect(g.subjects[0].content.images).toEqual([png]);
   });
 
+  it('rejects images for a model without image support before anything runs', async () => {
+    const model = new ScriptedModel({ steps: [say('x')], capabilities: { images: false } });
+    await expect(new Agent({ model }).run([{ type: 'image', image: new Uint8Array([1]) }])).rejects.toMatchObject({ code: 'agent-invalid-input' });
+    expect(model.requests).toHaveLength(0);
+  });
+
   it('redacts input and restarts the step with the redacted text', async () => {
     const redactor = guard('pii', (s) => (s.content.text.includes('@') ? { safe: false, redactedText: 'mail [EMAIL]' } : true));
     const model = new ScriptedModel({ steps: [say('first'), say('second')] });

@@ -158,6 +158,10 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
 
   private async newState(input: AgentInput, sessionId: string = randomUUID()): Promise<RunState> {
     const message = toUserMessage(input);
+    const { model } = this.settings;
+    if (!model.capabilities.images && Array.isArray(message.content) && message.content.some((p) => p.type === 'image')) {
+      throw new InvalidAgentInput(`Model "${model.id}" does not take images; send text only or use a vision model.`);
+    }
     const history = sessionMessages(await this.sessions.load(sessionId));
     return {
       version: 1,
