@@ -4,7 +4,7 @@ import { decodeImage, readImageHeader } from './decode.js';
 import { ImageError, ImageFormatError, ImageLimitError } from './errors.js';
 import { resolveLimits } from './limits.js';
 import { detectImageFormat } from './sniff.js';
-import { encodePng, gradientPixels, pngBombHeader } from './testing/fixtures.js';
+import { encodePng, encodePngRaw, gradientPixels, pngBombHeader } from './testing/fixtures.js';
 
 const limits = resolveLimits();
 
@@ -87,6 +87,15 @@ describe('decoding', () => {
     const out = await decodeImage(await encodePng(gray, 64, 16, 1), limits);
     const { data, channels } = out;
     for (let i = 0; i < 64 * 16; i++) for (let c = 0; c < channels && c < 3; c++) expect(data[i * channels + c]).toBe(gray[i]);
+  });
+
+  it('reduces 16-bit gray to its high byte (Pillow would clip every value above 255 to white)', async () => {
+    const values = [0x0000, 0x00ff, 0x0100, 0x12ff, 0xfeff, 0xffff];
+    const row = new Uint8Array(values.length * 2);
+    values.forEach((v, i) => row.set([v >> 8, v & 255], i * 2));
+    const out = await decodeImage(encodePngRaw(values.length, 1, 16, 0, [row]), limits);
+    const firstChannel = Array.from({ length: values.length }, (_, i) => out.data[i * out.channels]);
+    expect(firstChannel).toEqual([0, 0, 1, 0x12, 0xfe, 0xff]);
   });
 
   it('keeps RGBA values and alpha unpremultiplied', async () => {

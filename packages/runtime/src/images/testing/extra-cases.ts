@@ -4,7 +4,7 @@
 // tile count, aspect-ratio id and the SHA-256 of the float32 pixel values.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { gradientPixels, withColorKey } from './fixtures.js';
+import { encodePngRaw, gradientPixels, withColorKey } from './fixtures.js';
 
 /** Uniform bytes from a 32-bit LCG: reproducible without depending on any library's RNG. */
 export function noisePixels(width: number, height: number, channels: number, seed: number): Uint8Array {
@@ -55,6 +55,24 @@ function keyed(width: number, height: number, channels: 1 | 3): Uint8Array {
   return px;
 }
 
+/** 16-bit truecolor (3) or RGBA (4) noise, big-endian samples. */
+function png16(width: number, height: number, channels: 3 | 4, seed: number): Buffer {
+  const bytes = noisePixels(width * 2, height, channels, seed);
+  const rows = Array.from({ length: height }, (_, y) => bytes.subarray(y * width * 2 * channels, (y + 1) * width * 2 * channels));
+  return encodePngRaw(width, height, 16, channels === 3 ? 2 : 6, rows);
+}
+
+/** 1-bit gray checkerboard-ish pattern, 8 pixels per byte, MSB first. */
+function bilevel(width: number, height: number): Buffer {
+  const rowBytes = Math.ceil(width / 8);
+  const rows = Array.from({ length: height }, (_, y) => {
+    const row = new Uint8Array(rowBytes);
+    for (let x = 0; x < width; x++) if ((x * 7 + y * 3) % 5 < 2) row[x >> 3] |= 0x80 >> (x & 7);
+    return row;
+  });
+  return encodePngRaw(width, height, 1, 0, rows);
+}
+
 export const EXTRA_CASES: ExtraCase[] = [
   { name: 'gray_400x1200', ext: 'png', make: () => raw(gradientPixels(400, 1200, 1, 2), 400, 1200, 1).png().toBuffer() },
   { name: 'gray_noise_333x777', ext: 'png', make: () => raw(noisePixels(333, 777, 1, 11), 333, 777, 1).png().toBuffer() },
@@ -73,6 +91,9 @@ export const EXTRA_CASES: ExtraCase[] = [
   { name: 'gif_130x70', ext: 'gif', make: () => raw(gradientPixels(130, 70, 3, 6), 130, 70, 3).gif().toBuffer() },
   { name: 'rgb_color_key_60x40', ext: 'png', make: async () => withColorKey(await raw(keyed(60, 40, 3), 60, 40, 3).png().toBuffer(), [10, 20, 30]) },
   { name: 'gray_color_key_60x40', ext: 'png', make: async () => withColorKey(await raw(keyed(60, 40, 1), 60, 40, 1).png().toBuffer(), [10]) },
+  { name: 'rgb16_60x40', ext: 'png', make: async () => png16(60, 40, 3, 31) },
+  { name: 'rgba16_60x40', ext: 'png', make: async () => png16(60, 40, 4, 32) },
+  { name: 'bilevel_61x40', ext: 'png', make: async () => bilevel(61, 40) },
   { name: 'webp_lossless_640x480', ext: 'webp', make: () => raw(noisePixels(640, 480, 3, 21), 640, 480, 3).webp({ lossless: true }).toBuffer() },
 ];
 

@@ -1,6 +1,7 @@
 // Test fixtures for the image intake: synthetic images made with sharp and hand-built headers.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
 /** Deterministic RGB(A) gradient with some structure, `channels` 1..4. */
@@ -87,4 +88,23 @@ export function withColorKey(png: Buffer, key: number[]): Buffer {
   const data = Buffer.alloc(key.length * 2);
   key.forEach((v, i) => data.writeUInt16BE(v, i * 2));
   return Buffer.concat([png.subarray(0, ihdrEnd), pngChunk('tRNS', data), png.subarray(ihdrEnd)]);
+}
+
+/**
+ * A PNG written directly (filter 0 on every row), for bit depths and colour types the sharp
+ * encoder does not produce: 16-bit truecolor, 1-bit gray. `rows[y]` is the packed row bytes.
+ */
+export function encodePngRaw(width: number, height: number, bitDepth: number, colorType: number, rows: Uint8Array[]): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = bitDepth;
+  ihdr[9] = colorType;
+  const filtered = Buffer.concat(rows.flatMap((r) => [Buffer.from([0]), Buffer.from(r)]));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(filtered)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
