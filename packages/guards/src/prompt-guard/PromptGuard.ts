@@ -5,6 +5,7 @@ import { GuardConfigError, GuardModelError } from '../errors.js';
 import type { Guard, GuardCheckOptions, GuardSubject, Stage, Verdict } from '../types.js';
 import { ClassifierSession, type ClassifierSessionOptions } from './classifierSession.js';
 import { deobfuscateWhitespace } from './deobfuscate.js';
+import { encodeChunked } from './encodeChunked.js';
 import { labelScheme, softmax, type LabelScheme } from './labels.js';
 import { slidingWindows } from './windows.js';
 
@@ -129,7 +130,7 @@ export class PromptGuard implements Guard {
       if (clean !== text.trim()) texts.push(clean);
     }
     const windows = texts.flatMap((t) =>
-      slidingWindows(this.tokenizer.encode(t, { add_special_tokens: false }).ids, this.bodyTokens, this.options.overlapTokens ?? 64).map((w) => [
+      slidingWindows(encodeChunked(this.tokenizer, t), this.bodyTokens, this.options.overlapTokens ?? 64).map((w) => [
         ...this.prefix,
         ...w,
         ...this.suffix,

@@ -29,6 +29,7 @@ export class ClassifierSession {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
+      if (this.pending.size === 0) worker.unref();
       if (msg.type === 'result') p.resolve({ data: new Float32Array(msg.data!), dims: msg.dims! });
       else p.reject(new GuardModelError(`classifier run failed: ${msg.message}`));
     });
@@ -54,6 +55,8 @@ export class ClassifierSession {
         throw new GuardModelError(`classifier ${modelPath} has inputs ${ready.inputNames.join(', ')}; expected input_ids and attention_mask`);
       }
     }
+    // An idle classifier must not keep the process alive; it is ref'd while runs are pending.
+    worker.unref();
     return new ClassifierSession(worker, ready.inputNames, ready.outputNames);
   }
 
@@ -62,6 +65,7 @@ export class ClassifierSession {
     if (this.closed) return Promise.reject(new GuardModelError('classifier session is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
       const ids = inputIds.buffer.slice(0) as ArrayBuffer;
       const mask = attentionMask.buffer.slice(0) as ArrayBuffer;
@@ -78,5 +82,6 @@ export class ClassifierSession {
   private failAll(error: Error): void {
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
+    this.worker.unref();
   }
 }
