@@ -1,0 +1,64 @@
+// Entry point: `pnpm start` (node --import tsx examples/customer-service/src/main.ts [options]).
+import { ConfigError, parseConfig, USAGE } from './config.js';
+import { createShopApp } from './app.js';
+import { loadChatModel, loadGuardModels } from './models.js';
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = parseConfig(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`customer-service: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (config === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+
+  const log = (line: string) => console.log(line);
+  const chat = await loadChatModel(config.model, log);
+  const guards = await loadGuardModels(config.guard, config.promptGuardDir, log);
+  const banner = [...chat.banner, ...guards.banner];
+  const app = createShopApp({
+    model: chat.model,
+    dataDir: config.dataDir,
+    guards: { moderation: guards.moderation, promptGuard: guards.promptGuard },
+    policy: { approvalLimit: config.refundApprovalLimit },
+    sampling: chat.sampling,
+    banner,
+    warn: chat.notReal,
+  });
+  const url = await app.server.listen(config.port, config.host);
+
+  const rule = '='.repeat(100);
+  console.log(`\n${rule}\n${banner.join('\n')}\n${rule}`);
+  console.log(`\nLookout Home support bot:  ${url}`);
+  console.log(`  staff (refund approvals): ${url}staff`);
+  console.log(`  moderation (verdicts):    ${url}moderation`);
+  console.log(`  data (SQLite, transcripts): ${config.dataDir}\n`);
+
+  const stop = async () => {
+    console.log('Shutting down ...');
+    await app.close();
+    await chat.dispose();
+    await guards.dispose();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error) => {
+    console.error(`customer-service: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

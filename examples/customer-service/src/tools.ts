@@ -1,0 +1,124 @@
+// The support bot's tools. Every tool authorises from the signed-in customer in the run context
+// (ctx.context), never from the model's arguments: the model can ask for any order number, but
+// only the customer's own orders are ever found.
+import { defineTool, z, type AnyTool, type ToolContext } from '@lookout/tools';
+import type { ShopDb } from './db.js';
+
+/** What the server hands every run: who is signed in on this browser session. */
+export interface ShopContext {
+  customerId: string;
+  sessionId: string;
+}
+
+export interface RefundPolicy {
+  /** Refunds above this amount wait for a member of staff. */
+  approvalLimit: number;
+  /** Days after delivery in which a refund can be requested. */
+  windowDays: number;
+  currency: string;
+}
+
+export const DEFAULT_POLICY: RefundPolicy = { approvalLimit: 50, windowDays: 30, currency: 'EUR' };
+
+const orderId = z
+  .string()
+  .regex(/^A-\d{4}$/, 'order numbers look like A-1001')
+  .describe('The order number, e.g. A-1001');
+
+type Ctx = ToolContext<ShopContext>;
+
+const NOT_FOUND = (id: string) => ({ found: false as const, message: `There is no order ${id} on this customer's account.` });
+
+export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): AnyTool[] {
+  const lookupOrder = defineTool({
+    name: 'lookup_order',
+    description: "Look up one of the signed-in customer's orders: status, items, total, delivery date.",
+    input: z.object({ orderId }),
+    timeoutMs: 2_000,
+    execute: ({ orderId }, ctx: Ctx) => {
+      const order = db.orderOf(ctx.context.customerId, orderId);
+      if (!order) return NOT_FOUND(orderId);
+      return {
+        found: true as const,
+        orderId: order.id,
+        status: order.status,
+        placedAt: order.placedAt.slice(0, 10),
+        deliveredAt: order.deliveredAt?.slice(0, 10) ?? null,
+        items: order.items.map((i) => `${i.quantity} × ${i.name}`),
+        total: order.total,
+        currency: policy.currency,
+        alreadyRefunded: db.refundedAmount(order.id),
+      };
+    },
+  });
+
+  const listOrders = defineTool({
+    name: 'list_orders',
+    description: "List the signed-in customer's orders (number, status, total).",
+    input: z.object({}),
+    timeoutMs: 2_000,
+    execute: (_args, ctx: Ctx) => ({
+      orders: db.ordersOf(ctx.context.customerId).map((o) => ({ orderId: o.id, status: o.status, total: o.total, placedAt: o.placedAt.slice(0, 10) })),
+    }),
+  });
+
+  const refundPolicy = defineTool({
+    name: 'check_refund_policy',
+    description: "The shop's refund policy; with an order number, whether that order can still be refunded.",
+    input: z.object({ orderId: orderId.optional() }),
+    timeoutMs: 2_000,
+    execute: ({ orderId }, ctx: Ctx) => {
+      const text =
+        `Delivered orders can be refunded within ${policy.windowDays} days of delivery; damaged goods (send a photo) always qualify in that window. ` +
+        `Refunds up to ${policy.approvalLimit} ${policy.currency} are approved at once; larger refunds are checked by a member of staff.`;
+      if (!orderId) return { policy: text };
+      const order = db.orderOf(ctx.context.customerId, orderId);
+      if (!order) return { policy: text, ...NOT_FOUND(orderId) };
+      return { policy: text, orderId, ...eligibility(order.status, order.deliveredAt, policy.windowDays) };
+    },
+  });
+
+  const openRefund = defineTool({
+    name: 'open_refund_request',
+    description: `Open a refund request for one of the customer's orders. Amounts above ${policy.approvalLimit} ${policy.currency} wait for staff approval.`,
+    input: z.object({
+      orderId,
+      amount: z.number().positive().describe(`Amount to refund in ${policy.currency}`),
+      reason: z.string().min(3).max(500).describe('Why, in the customer’s words'),
+    }),
+    timeoutMs: 2_000,
+    // Only a refund the customer may actually get goes to staff; anything else fails in execute().
+    needsApproval: ({ orderId, amount }, ctx: Ctx) => amount > policy.approvalLimit && db.orderOf(ctx.context.customerId, orderId) !== undefined,
+    execute: ({ orderId, amount, reason }, ctx: Ctx) => {
+      const order = db.orderOf(ctx.context.customerId, orderId);
+      if (!order) return NOT_FOUND(orderId);
+      const check = eligibility(order.status, order.deliveredAt, policy.windowDays);
+      if (!check.eligible) return { opened: false, reason: check.why };
+      const left = Math.round((order.total - db.refundedAmount(order.id)) * 100) / 100;
+      if (amount > left) return { opened: false, reason: `At most ${left} ${policy.currency} of order ${orderId} can still be refunded.` };
+      const request = db.addRefundRequest({ orderId, customerId: ctx.context.customerId, amount, reason, status: 'approved' });
+      return { opened: true, refundId: request.id, orderId, amount, currency: policy.currency, status: request.status };
+    },
+  });
+
+  const handOver = defineTool({
+    name: 'hand_over_to_human',
+    description: 'Hand the conversation over to a human support agent, with a one-line summary of the problem.',
+    input: z.object({ summary: z.string().min(3).max(300) }),
+    timeoutMs: 2_000,
+    execute: ({ summary }, ctx: Ctx) => ({
+      handedOver: true,
+      ticket: db.addHandover(ctx.context.customerId, ctx.context.sessionId, summary),
+      expectedReply: 'within one working day, by e-mail',
+    }),
+  });
+
+  return [lookupOrder, listOrders, refundPolicy, openRefund, handOver];
+}
+
+function eligibility(status: string, deliveredAt: string | null, windowDays: number): { eligible: boolean; why: string } {
+  if (status !== 'delivered' || !deliveredAt) return { eligible: false, why: `The order is ${status}; refunds open once it has been delivered.` };
+  const days = Math.floor((Date.now() - Date.parse(deliveredAt)) / 86_400_000);
+  if (days > windowDays) return { eligible: false, why: `It was delivered ${days} days ago, outside the ${windowDays}-day refund window.` };
+  return { eligible: true, why: `Delivered ${days} days ago, inside the ${windowDays}-day window.` };
+}
