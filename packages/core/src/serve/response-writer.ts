@@ -12,12 +12,9 @@ export interface ResponseWriter {
 }
 
 const openAIFinish = (r: FinishReason | undefined): string => (r === 'tool-calls' ? 'tool_calls' : r === 'length' ? 'length' : 'stop');
-const toChatLogprob = (token: TokenLogprob, top: TokenLogprob[]): OpenAIChatLogprob => ({
-  token: token.token,
-  logprob: token.logprob,
-  bytes: Array.from(Buffer.from(token.token, 'utf8')),
-  top_logprobs: top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: Array.from(Buffer.from(t.token, 'utf8')) })),
-});
+// `id` is an extension (OpenAI has no token ids); OpenAICompatibleModel reads it back so guard scores can match by id.
+const oneLogprob = (t: TokenLogprob) => ({ token: t.token, logprob: t.logprob, bytes: Array.from(Buffer.from(t.token, 'utf8')), ...(t.id !== undefined ? { id: t.id } : {}) });
+const toChatLogprob = (token: TokenLogprob, top: TokenLogprob[]): OpenAIChatLogprob => ({ ...oneLogprob(token), top_logprobs: top.map(oneLogprob) });
 const toUsage = (u: Usage) => ({ prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens });
 
 abstract class BaseWriter implements ResponseWriter {

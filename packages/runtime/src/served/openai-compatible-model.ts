@@ -315,11 +315,10 @@ function* finishToolCalls(calls: Map<number, PendingToolCall>): Generator<ModelE
 }
 
 function tokenEvent(lp: OpenAIChatLogprob): ModelEvent {
-  return {
-    type: 'token',
-    token: { token: lp.token, logprob: lp.logprob },
-    top: (lp.top_logprobs ?? []).map((t): TokenLogprob => ({ token: t.token, logprob: t.logprob })),
-  };
+  // Token ids are not part of the OpenAI format; `lookout serve` adds them as `id`.
+  const withId = (t: { token: string; logprob: number; id?: number }): TokenLogprob =>
+    typeof t.id === 'number' ? { token: t.token, id: t.id, logprob: t.logprob } : { token: t.token, logprob: t.logprob };
+  return { type: 'token', token: withId(lp), top: (lp.top_logprobs ?? []).map(withId) };
 }
 
 function* completionTokens(choice: OpenAICompletionChoice): Generator<ModelEvent> {

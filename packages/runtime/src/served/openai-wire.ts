@@ -47,7 +47,9 @@ export interface OpenAIChatLogprob {
   token: string;
   logprob: number;
   bytes?: number[] | null;
-  top_logprobs?: Array<{ token: string; logprob: number; bytes?: number[] | null }>;
+  /** Extension sent by `lookout serve`: the vocabulary id, so guard scores can match by id. */
+  id?: number;
+  top_logprobs?: Array<{ token: string; logprob: number; bytes?: number[] | null; id?: number }>;
 }
 
 export interface OpenAIUsage {
