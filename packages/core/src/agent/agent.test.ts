@@ -159,6 +159,12 @@ describe('guard composition', () => {
     }
   });
 
+  it('rejects guard settings that are not guards, naming the stage and index', () => {
+    const model = ScriptedModel.replying('x');
+    expect(() => new Agent({ model, guards: { output: [guard('a', () => true), {} as any] } })).toThrow(/guards\.output\[1\]/);
+    expect(() => new Agent({ model, guards: { input: [{ guard: guard('a', () => true), action: 'drop' as any }] } })).toThrow(/accepted: "block", "redact", "warn"/);
+  });
+
   it('fails open only when configured per guard', async () => {
     const throwing: Guard = { name: 'throws', check: async () => { throw new Error('classifier down'); } };
     const agent = new Agent({ model: ScriptedModel.replying('hello'), guards: { input: [{ guard: throwing, failOpen: true }] } });

@@ -28,10 +28,10 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     super();
     const timeout = options.guardTimeoutMs ?? 10_000;
     const guards: Record<Stage, ResolvedGuard[]> = {
-      input: resolveGuards(options.guards?.input, timeout),
-      output: resolveGuards(options.guards?.output, timeout),
-      'tool-call': resolveGuards(options.guards?.toolCall, timeout),
-      'tool-result': resolveGuards(options.guards?.toolResult, timeout),
+      input: resolveGuards(options.guards?.input, timeout, 'input'),
+      output: resolveGuards(options.guards?.output, timeout, 'output'),
+      'tool-call': resolveGuards(options.guards?.toolCall, timeout, 'toolCall'),
+      'tool-result': resolveGuards(options.guards?.toolResult, timeout, 'toolResult'),
     };
     const refusal = options.refusal ?? DEFAULT_REFUSAL;
     this.tools = options.tools ?? [];

@@ -1,4 +1,5 @@
 import type { Guard, Stage } from '@lookout/guards';
+import { InvalidAgentInput } from '../errors.js';
 
 /** What the loop does with an unsafe verdict from a guard. */
 export type GuardAction = 'block' | 'redact' | 'warn';
@@ -31,9 +32,21 @@ export interface ResolvedGuard {
   action: GuardAction;
 }
 
-export function resolveGuards(settings: GuardSetting[] | undefined, defaultTimeoutMs: number): ResolvedGuard[] {
-  return (settings ?? []).map((s) => {
-    const entry: GuardEntry = 'check' in s ? { guard: s } : s;
+export function resolveGuards(settings: GuardSetting[] | undefined, defaultTimeoutMs: number, stage = 'guards'): ResolvedGuard[] {
+  if (settings !== undefined && !Array.isArray(settings)) {
+    throw new InvalidAgentInput(`guards.${stage} must be an array of guards or { guard, timeoutMs?, failOpen?, action? } entries.`);
+  }
+  return (settings ?? []).map((s, i) => {
+    const entry: GuardEntry | undefined = s && typeof (s as Guard).check === 'function' ? { guard: s as Guard } : (s as GuardEntry);
+    if (!entry || typeof entry.guard?.check !== 'function' || typeof entry.guard.name !== 'string') {
+      throw new InvalidAgentInput(`guards.${stage}[${i}] is not a Guard (an object with name and check()) or a { guard } entry.`);
+    }
+    if (entry.action !== undefined && !['block', 'redact', 'warn'].includes(entry.action)) {
+      throw new InvalidAgentInput(`guards.${stage}[${i}].action is "${entry.action}"; accepted: "block", "redact", "warn".`);
+    }
+    if (entry.timeoutMs !== undefined && !(entry.timeoutMs > 0)) {
+      throw new InvalidAgentInput(`guards.${stage}[${i}].timeoutMs must be a positive number of milliseconds, got ${entry.timeoutMs}.`);
+    }
     return {
       guard: entry.guard,
       timeoutMs: entry.timeoutMs ?? defaultTimeoutMs,
