@@ -1,0 +1,58 @@
+// Shared set-up for the example's tests: an app on a temporary data directory and an HTTP client
+// that signs in like the browser does and reads the streamed reply.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createShopApp, type ShopAppOptions } from '../src/app.js';
+
+export async function tempDataDir(): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), 'lookout-shop-'));
+}
+
+export async function startShop(options: Omit<ShopAppOptions, 'dataDir'> & { dataDir?: string }) {
+  const dataDir = options.dataDir ?? (await tempDataDir());
+  const app = createShopApp({ ...options, dataDir });
+  const url = await app.server.listen(0);
+  return { ...app, url, dataDir };
+}
+
+export interface SseEvent {
+  event: string;
+  data: any;
+}
+
+/** A signed-in browser session, as the chat page would use it. */
+export class ShopClient {
+  private constructor(
+    readonly base: string,
+    readonly cookie: string,
+  ) {}
+
+  static async signIn(base: string, customerId: string): Promise<ShopClient> {
+    const res = await fetch(new URL('/signin', base), { method: 'POST', body: new URLSearchParams({ customer: customerId }), redirect: 'manual' });
+    if (res.status !== 303) throw new Error(`sign-in failed with ${res.status}`);
+    const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+    return new ShopClient(base, cookie);
+  }
+
+  async send(text: string, images: string[] = []): Promise<{ status: number; events: SseEvent[]; error?: any }> {
+    const res = await fetch(new URL('/api/chat', this.base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: this.cookie },
+      body: JSON.stringify({ text, images }),
+    });
+    if (!res.ok) return { status: res.status, events: [], error: ((await res.json()) as any).error };
+    const body = await res.text();
+    const events = body
+      .split('\n\n')
+      .filter((b) => b.trim())
+      .map((block) => ({ event: /^event: (.*)$/m.exec(block)![1]!, data: JSON.parse(/^data: (.*)$/m.exec(block)![1]!) }));
+    return { status: res.status, events };
+  }
+
+  async history(): Promise<any> {
+    return (await fetch(new URL('/api/history', this.base), { headers: { cookie: this.cookie } })).json();
+  }
+}
+
+export const replyText = (events: SseEvent[]) => events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');

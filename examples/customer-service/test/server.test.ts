@@ -1,0 +1,117 @@
+import { rm } from 'node:fs/promises';
+import { ScriptedModel, callTool, say } from '@lookout/core/testing';
+import { PatternGuard } from '@lookout/guards';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DemoShopModel } from '../src/demo-model.js';
+import { ShopClient, replyText, startShop, tempDataDir } from './helpers.js';
+
+const PNG_1PX = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+describe('customer-service server', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+
+  it('streams a reply, and the transcript survives a server restart', async () => {
+    const dataDir = await tempDataDir();
+    dirs.push(dataDir);
+    const first = await startShop({ dataDir, model: new ScriptedModel({ steps: [say('Your kettle is on its way.', { chunk: 3 })] }) });
+    const ada = await ShopClient.signIn(first.url, 'cus_ada');
+    const { events } = await ada.send('Where is my kettle?', [PNG_1PX]);
+    expect(events.filter((e) => e.event === 'delta').length).toBeGreaterThan(3);
+    expect(replyText(events)).toBe('Your kettle is on its way.');
+    expect(events.at(-1)).toEqual({ event: 'done', data: { status: 'completed' } });
+    await first.close();
+
+    const second = await startShop({ dataDir, model: new ScriptedModel({ steps: [] }) });
+    const again = new (ShopClient as any)(second.url, ada.cookie) as ShopClient;
+    const history = await again.history();
+    expect(history.customer).toEqual({ id: 'cus_ada', name: 'Ada Lovelace' });
+    expect(history.messages).toEqual([
+      { role: 'customer', text: 'Where is my kettle?', images: [PNG_1PX] },
+      { role: 'bot', text: 'Your kettle is on its way.', images: [] },
+    ]);
+    await second.close();
+  });
+
+  it('redacts personal data from the transcript and from what the model sees', async () => {
+    const model = new ScriptedModel({ steps: [say('Thanks, noted.')] });
+    const shop = await startShop({ model });
+    dirs.push(shop.dataDir);
+    const ada = await ShopClient.signIn(shop.url, 'cus_ada');
+    const { events } = await ada.send('My card 4111 1111 1111 1111 was charged twice, mail me at ada@example.com');
+    expect(events.find((e) => e.event === 'redacted')?.data.text).toBe('My card [REDACTED:CARD] was charged twice, mail me at [REDACTED:EMAIL]');
+    const stored = JSON.stringify(await ada.history());
+    expect(stored).not.toContain('4111');
+    expect(stored).not.toContain('ada@example.com');
+    expect(JSON.stringify(model.requests.at(-1))).not.toContain('4111');
+    await shop.close();
+  });
+
+  it('blocks a message a guard flags with a polite refusal, and lists the verdict for moderation', async () => {
+    const model = new ScriptedModel({ steps: [[{ type: 'delay', ms: 100 }, ...say('never released')]] });
+    const blocklist = new PatternGuard({ blocklist: ['scam'], category: 'abuse', name: 'shop-blocklist' });
+    const shop = await startShop({ model, guards: { input: [blocklist] } });
+    dirs.push(shop.dataDir);
+    const ada = await ShopClient.signIn(shop.url, 'cus_ada');
+    const { events } = await ada.send('this shop is a scam');
+    expect(replyText(events)).toBe('');
+    expect(events.find((e) => e.event === 'blocked')?.data).toMatchObject({ stage: 'input', categories: ['abuse'], text: expect.stringContaining("Sorry, I can't help") });
+    const { verdicts } = (await (await fetch(new URL('/api/verdicts', shop.url))).json()) as any;
+    expect(verdicts.find((v: any) => v.guard === 'shop-blocklist')).toMatchObject({ stage: 'input', safe: false, categories: ['abuse'], customer: 'Ada Lovelace' });
+    expect(verdicts.find((v: any) => v.guard === 'shop-blocklist').latencyMs).toBeGreaterThanOrEqual(0);
+    await shop.close();
+  });
+
+  it('pauses a refund over the limit until staff approve it, then resumes the run', async () => {
+    const model = new ScriptedModel({
+      steps: [[callTool('open_refund_request', { orderId: 'A-2001', amount: 82, reason: 'the pan arrived cracked' })], (req) => say(`Result: ${(req.messages!.at(-1) as any).content}`)],
+    });
+    const shop = await startShop({ model });
+    dirs.push(shop.dataDir);
+    const grace = await ShopClient.signIn(shop.url, 'cus_grace');
+    const { events } = await grace.send('Refund A-2001 please, it is cracked');
+    expect(events.map((e) => e.event)).toEqual(['tool', 'done', 'approval']);
+    expect(shop.db.refundRequestsOf('cus_grace')).toEqual([]);
+    expect((await grace.history()).pendingApproval).toMatchObject({ tool: 'open_refund_request', arguments: { amount: 82 } });
+    // While staff decide, the customer cannot start another turn.
+    expect((await grace.send('hello?')).status).toBe(409);
+
+    const { approvals } = (await (await fetch(new URL('/api/approvals', shop.url))).json()) as any;
+    expect(approvals).toHaveLength(1);
+    const decide = (decision: string) =>
+      fetch(new URL(`/api/approvals/${approvals[0].id}`, shop.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision }) });
+    const res = await decide('approve');
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).status).toBe('completed');
+    expect((await decide('approve')).status).toBe(409);
+    expect(shop.db.refundRequestsOf('cus_grace')).toMatchObject([{ orderId: 'A-2001', amount: 82, status: 'approved' }]);
+    const history = await grace.history();
+    expect(history.pendingApproval).toBeNull();
+    expect(history.messages.at(-1).text).toContain('"opened":true');
+    await shop.close();
+  });
+
+  it('rejects bad uploads with a clear error and never reads server files', async () => {
+    const shop = await startShop({ model: new ScriptedModel({ steps: [] }) });
+    dirs.push(shop.dataDir);
+    const ada = await ShopClient.signIn(shop.url, 'cus_ada');
+    const bad = await ada.send('look', ['/etc/passwd']);
+    expect(bad).toMatchObject({ status: 400, error: { code: 'invalid-image' } });
+    expect((await ada.send('', [])).error.code).toBe('empty-message');
+    const anonymous = await fetch(new URL('/api/history', shop.url));
+    expect(anonymous.status).toBe(401);
+    await shop.close();
+  });
+
+  it('the scripted demo model drives the tools end to end', async () => {
+    const shop = await startShop({ model: new DemoShopModel({ delayMs: 0 }) });
+    dirs.push(shop.dataDir);
+    const ada = await ShopClient.signIn(shop.url, 'cus_ada');
+    expect(replyText((await ada.send('Where is A-1002?')).events)).toContain('A-1002 (1 × Copper kettle 1.7 l; 89 EUR) is shipped');
+    expect(replyText((await ada.send('My mug from A-1001 arrived broken, refund please')).events)).toContain('refund #1 of 29 EUR');
+    expect(replyText((await ada.send('Can I talk to a human?')).events)).toContain('ticket #1');
+    await shop.close();
+  });
+});
