@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { ImageFormatError, ImageLimitError } from './errors.js';
 import type { ImageLimits } from './limits.js';
+import { cmykToRgb } from './rgb.js';
 import { pngColorType, sniffImageFormat, type ImageFormat } from './sniff.js';
 
 /** What the header says, read without decoding pixel data. */
@@ -11,6 +12,8 @@ export interface ImageHeader {
   height: number;
   /** EXIF orientation 1..8 (1 when absent). */
   orientation: number;
+  /** The decoder's colour space for the pixels, e.g. "srgb", "b-w", "cmyk". */
+  space?: string;
 }
 
 /** Decoded, EXIF-oriented, interleaved uint8 pixels (1..4 channels: gray, gray+alpha, RGB, RGBA). */
@@ -69,7 +72,7 @@ export async function readImageHeader(bytes: Uint8Array, limits: ImageLimits): P
   checkPixels(width, height, limits);
   const orientation = meta.orientation ?? 1;
   const swap = orientation >= 5 && orientation <= 8;
-  return { format, width: swap ? height : width, height: swap ? width : height, orientation };
+  return { format, width: swap ? height : width, height: swap ? width : height, orientation, space: meta.space };
 }
 
 const PNG_TRUECOLOR = 2;
@@ -88,6 +91,18 @@ function dropAlpha(rgba: Uint8Array, pixelCount: number): Uint8Array {
 export async function decodeImage(bytes: Uint8Array, limits: ImageLimits): Promise<DecodedImage> {
   const header = await readImageHeader(bytes, limits);
   try {
+    if (header.space === 'cmyk') {
+      // libvips would convert CMYK to sRGB through an ICC profile; Pillow (and so HF) uses a
+      // plain formula. Take the CMYK samples as decoded and convert them the Pillow way.
+      const { data, info } = await sharp(bytes, sharpOptions(limits))
+        .pipelineColourspace('cmyk')
+        .rotate()
+        .toColourspace('cmyk')
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true });
+      if (info.channels !== 4) throw new Error(`expected 4 CMYK channels, got ${info.channels}`);
+      return { ...header, width: info.width, height: info.height, channels: 3, data: cmykToRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width * info.height) };
+    }
     const { data, info } = await sharp(bytes, sharpOptions(limits)).rotate().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (info.channels === 4 && pngColorType(bytes) === PNG_TRUECOLOR) {

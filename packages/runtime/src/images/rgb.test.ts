@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compositeOverWhite, toRgb } from './rgb.js';
+import { cmykToRgb, compositeOverWhite, toRgb } from './rgb.js';
 
 describe('convert_to_rgb (Pillow alpha_composite over white)', () => {
   it('keeps opaque values, turns transparent pixels white', () => {
@@ -32,5 +32,14 @@ describe('convert_to_rgb (Pillow alpha_composite over white)', () => {
     const rgb = new Uint8Array([1, 2, 3]);
     expect(toRgb(rgb, 1, 3)).toBe(rgb);
     expect(() => toRgb(new Uint8Array(5), 1, 5)).toThrow(/accepted: 1 \(gray\)/);
+  });
+});
+
+describe('cmykToRgb (Pillow cmyk2rgb)', () => {
+  it('converts without colour management, rounding as Pillow does', () => {
+    // (4,0,2,1): nk = 254; 254 - round(4*254/255) = 250, 254, 254 - 2 = 252.
+    expect(Array.from(cmykToRgb(new Uint8Array([0, 0, 0, 0, 4, 0, 2, 1, 255, 255, 255, 255, 0, 0, 0, 255]), 4))).toEqual([
+      255, 255, 255, 250, 254, 252, 0, 0, 0, 0, 0, 0,
+    ]);
   });
 });

@@ -66,3 +66,25 @@ function compositeTable(): Uint8Array {
   }
   return cachedTable;
 }
+
+/** Pillow's rounded a*b/255 (MULDIV255). */
+function mulDiv255(a: number, b: number): number {
+  const t = a * b + 128;
+  return ((t >>> 8) + t) >>> 8;
+}
+
+/**
+ * Interleaved CMYK to RGB the way Pillow converts a CMYK image (cmyk2rgb, no colour
+ * management): each channel is (255-k) - c*(255-k)/255, rounded as Pillow rounds.
+ */
+export function cmykToRgb(cmyk: Uint8Array, pixelCount: number): Uint8Array {
+  if (cmyk.length !== pixelCount * 4) throw new RangeError(`cmykToRgb: buffer has ${cmyk.length} bytes, expected ${pixelCount} pixels x 4 channels`);
+  const out = new Uint8Array(pixelCount * 3);
+  for (let i = 0, o = 0, p = 0; i < pixelCount; i++, o += 3, p += 4) {
+    const nk = 255 - cmyk[p + 3];
+    out[o] = nk - mulDiv255(cmyk[p], nk);
+    out[o + 1] = nk - mulDiv255(cmyk[p + 1], nk);
+    out[o + 2] = nk - mulDiv255(cmyk[p + 2], nk);
+  }
+  return out;
+}

@@ -94,6 +94,7 @@ export const EXTRA_CASES: ExtraCase[] = [
   { name: 'rgb16_60x40', ext: 'png', make: async () => png16(60, 40, 3, 31) },
   { name: 'rgba16_60x40', ext: 'png', make: async () => png16(60, 40, 4, 32) },
   { name: 'bilevel_61x40', ext: 'png', make: async () => bilevel(61, 40) },
+  { name: 'cmyk_jpeg_90x70', ext: 'jpg', make: () => raw(gradientPixels(90, 70, 3, 9), 90, 70, 3).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer() },
   { name: 'webp_lossless_640x480', ext: 'webp', make: () => raw(noisePixels(640, 480, 3, 21), 640, 480, 3).webp({ lossless: true }).toBuffer() },
 ];
 
