@@ -5,9 +5,11 @@
  */
 import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
+import { decodeTokens, isSamplingEngine, newTally, type DecodePlan } from './decode-loop.js';
 import { InvalidGenerationRequestError } from './errors.js';
-import { tokenLogprobs, type IdLogprob } from './sampling/logprobs.js';
-import { createSampler, validateSampling } from './sampling/sampler.js';
+import type { IdLogprob } from './sampling/logprobs.js';
+import { randomSeed } from './sampling/prng.js';
+import { validateSampling } from './sampling/sampler.js';
 import { IncrementalDecoder } from './streaming/incremental-decoder.js';
 import { StopStringMatcher } from './streaming/stop-strings.js';
 import type { TokenDecoder } from './streaming/tokenizer-like.js';
@@ -45,6 +47,11 @@ export interface GenerateOptions {
   topLogprobs?: number;
   /** Keep a copy of the logits after the prompt (guards read their first-token distribution). */
   keepFirstLogits?: boolean;
+  /**
+   * Let an engine that can run the sampling loop itself (WorkerEngine: next to the model, no
+   * thread round trip per token) do so. Default true; false forces prefill/step from here.
+   */
+  decodeInEngine?: boolean;
   /** Decode special tokens as text or drop them (default false: keep them, parsers may need them). */
   skipSpecial?: boolean;
 }
@@ -69,18 +76,27 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
   const { inputIds, signal } = options;
   validateRequest(engine, options);
   const sampling = options.sampling ?? {};
-  const maxTokens = options.maxTokens ?? sampling.maxTokens ?? DEFAULT_MAX_TOKENS;
-  const eos = new Set(options.eosIds ?? []);
-  const sampler = createSampler(sampling);
+  const plan: DecodePlan = {
+    inputIds,
+    vision: options.vision,
+    sampling: { ...sampling, seed: sampling.seed ?? randomSeed() },
+    eosIds: options.eosIds ?? [],
+    maxTokens: options.maxTokens ?? sampling.maxTokens ?? DEFAULT_MAX_TOKENS,
+    topLogprobs: options.topLogprobs,
+    keepFirstLogits: options.keepFirstLogits,
+  };
   const decoder = new IncrementalDecoder(tokenizer, { skipSpecial: options.skipSpecial });
   const stops = new StopStringMatcher([...(sampling.stop ?? []), ...(options.stop ?? [])].filter((s) => s.length > 0));
+  const tally = newTally();
+  const useEngineLoop = options.decodeInEngine !== false && isSamplingEngine(engine);
+  const tokens = useEngineLoop ? engine.decode(plan, tally, { signal }) : decodeTokens(engine, plan, tally, signal);
 
   const result: GenerationResult = {
     tokenIds: [],
     text: '',
     finishReason: 'length',
     promptTokens: inputIds.length,
-    seed: sampler.seed,
+    seed: plan.sampling.seed,
     transferBytes: 0,
     stepTransferBytes: 0,
   };
@@ -90,70 +106,33 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
     await options.onText?.(text);
   };
 
-  if (signal?.aborted) return { ...result, finishReason: 'abort' };
-  let session;
-  try {
-    session = await engine.prefill(inputIds, options.vision, { signal });
-  } catch (error) {
-    if (signal?.aborted) return { ...result, finishReason: 'abort' };
-    throw error;
-  }
-  try {
-    result.transferBytes += session.lastTransferBytes;
-    let logits = session.logits;
-    if (options.keepFirstLogits) result.firstLogits = logits.slice();
-    // Every id so far, for the repetition penalty (HF penalises prompt tokens too).
-    const seen = [...inputIds];
-
-    for (;;) {
-      if (signal?.aborted) {
-        result.finishReason = 'abort';
-        break;
-      }
-      const id = sampler.sample(logits, seen);
-      if (eos.has(id)) {
-        result.finishReason = 'eos';
-        result.eosId = id;
-        break;
-      }
-      seen.push(id);
-      result.tokenIds.push(id);
-      if (options.onToken) {
-        const token: GeneratedToken = { index: result.tokenIds.length - 1, id };
-        if (options.topLogprobs !== undefined) {
-          const lp = tokenLogprobs(logits, id, options.topLogprobs);
-          token.logprob = lp.chosen.logprob;
-          token.top = lp.top;
-        }
-        await options.onToken(token);
-      }
-      const { text, stopped } = stops.push(decoder.push(id));
-      await release(text);
-      if (stopped) {
-        result.finishReason = 'stop';
-        break;
-      }
-      if (result.tokenIds.length >= maxTokens) {
-        result.finishReason = 'length';
-        break;
-      }
-      if (signal?.aborted) {
-        result.finishReason = 'abort';
-        break;
-      }
-      logits = await session.step(id);
-      result.transferBytes += session.lastTransferBytes;
-      result.stepTransferBytes += session.lastTransferBytes;
+  // Set when this loop ends the generation; otherwise the decode loop's reason applies.
+  let ended: GenerationFinishReason | undefined;
+  for await (const token of tokens) {
+    result.tokenIds.push(token.id);
+    if (options.onToken) await options.onToken({ index: result.tokenIds.length - 1, ...token });
+    const { text, stopped } = stops.push(decoder.push(token.id));
+    await release(text);
+    if (stopped) {
+      ended = 'stop';
+      break;
     }
-    if (result.finishReason !== 'stop') {
-      const tail = stops.push(decoder.flush());
-      if (tail.stopped) result.finishReason = 'stop';
-      await release(tail.text + (tail.stopped ? '' : stops.flush()));
+    if (signal?.aborted) {
+      ended = 'abort';
+      break;
     }
-    return result;
-  } finally {
-    session.dispose();
   }
+  result.finishReason = ended ?? tally.finishReason ?? 'length';
+  if (tally.eosId !== undefined && result.finishReason === 'eos') result.eosId = tally.eosId;
+  if (result.finishReason !== 'stop') {
+    const tail = stops.push(decoder.flush());
+    if (tail.stopped) result.finishReason = 'stop';
+    await release(tail.text + (tail.stopped ? '' : stops.flush()));
+  }
+  result.firstLogits = tally.firstLogits;
+  result.transferBytes = tally.transferBytes;
+  result.stepTransferBytes = tally.stepTransferBytes;
+  return result;
 }
 
 function validateRequest(engine: ForwardEngine, options: GenerateOptions): void {

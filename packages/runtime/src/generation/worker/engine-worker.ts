@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { DecodeSession, ForwardEngine } from '../../model/engine.js';
+import { decodeTokens, newTally } from '../decode-loop.js';
 import { serializeError, type EngineFactorySpec, type FromWorker, type ToWorker } from './protocol.js';
 
 if (!parentPort) throw new Error('engine-worker.ts must run inside a worker thread (new Worker(...)).');
@@ -66,8 +67,27 @@ async function handle(engine: ForwardEngine, msg: ToWorker): Promise<void> {
       return;
     }
     case 'abort':
+    case 'stop-decode':
       aborts.get(msg.req)?.abort();
       return;
+    case 'decode': {
+      const controller = new AbortController();
+      aborts.set(msg.req, controller);
+      const tally = newTally();
+      try {
+        for await (const token of decodeTokens(engine, msg.plan, tally, controller.signal)) {
+          post({ type: 'token', req: msg.req, token });
+          // Let a stop-decode message in between forward passes.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (controller.signal.aborted) break;
+        }
+      } finally {
+        aborts.delete(msg.req);
+      }
+      const { firstLogits, ...rest } = tally;
+      post({ type: 'decode-done', req: msg.req, ...rest, firstLogits }, firstLogits ? [firstLogits.buffer as ArrayBuffer] : []);
+      return;
+    }
     case 'dispose-session':
       sessions.get(msg.session)?.dispose();
       sessions.delete(msg.session);

@@ -3,6 +3,7 @@
  * ArrayBuffer (transfer list), so a step's output is never copied on its way to the main thread.
  */
 import type { VisionInputs } from '../../model/engine.js';
+import type { DecodePlan, SampledToken } from '../decode-loop.js';
 
 /** How the worker builds its ForwardEngine: `await import(module)[exportName][method](...args)`. */
 export interface EngineFactorySpec {
@@ -19,6 +20,10 @@ export type ToWorker =
   | { type: 'prefill'; req: number; inputIds: number[]; vision?: VisionInputs }
   | { type: 'step'; req: number; session: number; tokenId: number }
   | { type: 'abort'; req: number }
+  /** Runs the whole sampling loop in the worker; tokens stream back as they are sampled. */
+  | { type: 'decode'; req: number; plan: DecodePlan }
+  /** Ends a running decode after its current forward pass. */
+  | { type: 'stop-decode'; req: number }
   | { type: 'dispose-session'; session: number }
   | { type: 'dispose' };
 
@@ -40,6 +45,16 @@ export type FromWorker =
       engineBytes: number;
       /** Bytes copied to cross the thread boundary (0 when the buffer was moved). */
       copiedBytes: number;
+    }
+  | { type: 'token'; req: number; token: SampledToken }
+  | {
+      type: 'decode-done';
+      req: number;
+      finishReason?: 'eos' | 'length' | 'abort';
+      eosId?: number;
+      firstLogits?: Float32Array;
+      transferBytes: number;
+      stepTransferBytes: number;
     }
   | { type: 'error'; req: number; error: SerializedError }
   | { type: 'disposed' };

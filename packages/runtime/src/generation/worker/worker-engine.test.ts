@@ -25,34 +25,70 @@ afterEach(async () => {
 });
 
 describe('WorkerEngine', () => {
-  it('generates the same tokens as the engine run on this thread, with logits moved not copied', async () => {
+  it('proxies prefill/step with logits moved, not copied, across the thread boundary', async () => {
     const options = { vocabSize: 5000, script: [1, 2, 3, 4, 1, 0] };
     const local = await generate(new ScriptedEngine(options), tok, { inputIds: [1, 2], eosIds: [0] });
     const engine = await start(options);
     expect(engine.vocabSize).toBe(5000);
-    const remote = await generate(engine, tok, { inputIds: [1, 2], eosIds: [0], topLogprobs: 1 });
+    const remote = await generate(engine, tok, { inputIds: [1, 2], eosIds: [0], decodeInEngine: false });
     expect(remote.tokenIds).toEqual(local.tokenIds);
     expect(remote.text).toBe('abcda');
     // per step: the engine's own bytes (one int64 id in, logits out) plus the 8-byte id posted
-    // to the worker; the logits cross the thread boundary without a copy
-    expect(remote.stepTransferBytes / 5).toBe(8 + 5000 * 4 + 8);
+    // to the worker; the logits themselves are moved
     expect(local.stepTransferBytes / 5).toBe(8 + 5000 * 4);
+    expect(remote.stepTransferBytes / 5).toBe(8 + 5000 * 4 + 8);
   });
 
-  it('keeps the main event loop responsive while the worker blocks in forward passes', async () => {
-    const engine = await start({ vocabSize: 100, script: [1, 1, 1, 1, 1, 1, 1, 1], busyMs: 40 });
-    let maxGap = 0;
-    let last = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      maxGap = Math.max(maxGap, now - last);
-      last = now;
-    }, 5);
-    const r = await generate(engine, tok, { inputIds: [1], maxTokens: 8 });
-    clearInterval(timer);
-    expect(r.tokenIds).toHaveLength(8);
-    // each forward pass blocks its thread for 40 ms; the main loop must never be held that long
-    expect(maxGap).toBeLessThan(35);
+  it('runs the sampling loop in the worker with the same tokens as on this thread', async () => {
+    const options = { vocabSize: 300, script: [1, 2, 3, 4, 1, 2, 3, 4] };
+    const sampling = { temperature: 1.5, topK: 50, seed: 11 };
+    const local = await generate(new ScriptedEngine(options), tok, { inputIds: [1], sampling, maxTokens: 8, topLogprobs: 2, keepFirstLogits: true });
+    const engine = await start(options);
+    const tokens: number[] = [];
+    const remote = await generate(engine, tok, { inputIds: [1], sampling, maxTokens: 8, topLogprobs: 2, keepFirstLogits: true, onToken: (t) => void tokens.push(t.id) });
+    expect(remote.tokenIds).toEqual(local.tokenIds);
+    expect(tokens).toEqual(local.tokenIds);
+    expect(remote.finishReason).toBe('length');
+    expect(remote.firstLogits).toEqual(local.firstLogits);
+    // only ids cross the thread boundary per token: engine bytes + 8
+    expect(remote.stepTransferBytes).toBe(local.stepTransferBytes + 8 * 8);
+  });
+
+  it('stops the worker loop on a stop string and on abort', async () => {
+    const engine = await start({ vocabSize: 10, script: [1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4], delayMs: 5 });
+    const stopped = await generate(engine, tok, { inputIds: [1], stop: ['c'] });
+    expect(stopped.finishReason).toBe('stop');
+    expect(stopped.text).toBe('ab');
+    const controller = new AbortController();
+    const aborted = await generate(engine, tok, {
+      inputIds: [1],
+      signal: controller.signal,
+      onToken: (t) => {
+        if (t.index === 1) controller.abort();
+      },
+    });
+    expect(aborted.finishReason).toBe('abort');
+    expect(aborted.tokenIds).toEqual([1, 2]);
+    // the engine keeps serving after both
+    expect((await generate(engine, tok, { inputIds: [1], maxTokens: 3 })).tokenIds).toEqual([1, 2, 3]);
+  });
+
+  it('keeps the main event loop free while a forward pass blocks the worker', async () => {
+    // Each forward pass blocks its thread for 300 ms, as onnxruntime's session.run does.
+    const firstEvent = async (engine: ScriptedEngine | WorkerEngine) => {
+      const order: string[] = [];
+      const prefill = engine.prefill([1]).then((s) => {
+        order.push('prefill');
+        s.dispose();
+      });
+      setTimeout(() => order.push('timer'), 0);
+      await prefill;
+      await new Promise((r) => setTimeout(r, 0));
+      return order[0];
+    };
+    const options = { vocabSize: 10, script: [1], busyMs: 300 };
+    expect(await firstEvent(new ScriptedEngine(options))).toBe('prefill'); // on this thread: the timer waits
+    expect(await firstEvent(await start(options))).toBe('timer'); // in the worker: it fires at once
   });
 
   it('rejects with the engine error code when loading fails', async () => {

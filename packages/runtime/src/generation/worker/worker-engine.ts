@@ -3,12 +3,20 @@
  * ids and receives logits as moved buffers, so the event loop stays free while the model runs.
  */
 import type { Worker } from 'node:worker_threads';
-import type { DecodeSession, ForwardEngine, VisionInputs } from '../../model/engine.js';
+import type { DecodeSession, VisionInputs } from '../../model/engine.js';
+import type { DecodePlan, DecodeTally, SampledToken, SamplingEngine } from '../decode-loop.js';
+import { EventChannel } from '../model/event-channel.js';
 import { EngineWorkerError, GenerationAbortedError } from '../errors.js';
 import type { EngineFactorySpec, FromWorker, SerializedError, ToWorker } from './protocol.js';
 import { runtimeModuleUrl, spawnEngineWorker } from './spawn.js';
 
 type LogitsReply = Extract<FromWorker, { type: 'logits' }>;
+type DecodeDone = Extract<FromWorker, { type: 'decode-done' }>;
+
+interface RunningDecode {
+  channel: EventChannel<SampledToken>;
+  done: (reply: DecodeDone) => void;
+}
 
 interface Pending {
   resolve: (reply: LogitsReply) => void;
@@ -20,8 +28,9 @@ export interface OnnxWorkerOptions {
   dtype?: string;
 }
 
-export class WorkerEngine implements ForwardEngine {
+export class WorkerEngine implements SamplingEngine {
   private readonly pending = new Map<number, Pending>();
+  private readonly decodes = new Map<number, RunningDecode>();
   private nextReq = 1;
   private closed = false;
   private exited = false;
@@ -89,6 +98,66 @@ export class WorkerEngine implements ForwardEngine {
     }
   }
 
+  /**
+   * Runs the sampling loop inside the worker: the worker goes on to the next forward pass as soon
+   * as a token is sampled, without waiting for this thread, and only token ids (and
+   * log-probabilities when asked for) cross the thread boundary. Stopping the iteration (or
+   * aborting) ends the loop in the worker after its current forward pass.
+   */
+  async *decode(plan: DecodePlan, tally: DecodeTally, options: { signal?: AbortSignal } = {}): AsyncGenerator<SampledToken> {
+    const signal = options.signal;
+    if (signal?.aborted) {
+      tally.finishReason = 'abort';
+      return;
+    }
+    if (this.exitError) throw this.exitError;
+    if (this.closed) throw new EngineWorkerError('ENGINE_DISPOSED', 'The engine was disposed; load the model again.');
+    const req = this.nextReq++;
+    const channel = new EventChannel<SampledToken>();
+    let finished = false;
+    const done = new Promise<DecodeDone | undefined>((resolve) => {
+      this.decodes.set(req, {
+        channel,
+        done: (reply) => {
+          finished = true;
+          resolve(reply);
+        },
+      });
+      // A worker-side error (or the worker dying) fails the token stream.
+      this.pending.set(req, {
+        resolve: () => {},
+        reject: (error) => {
+          finished = true;
+          this.decodes.delete(req);
+          channel.fail(error);
+          resolve(undefined);
+        },
+      });
+    });
+    const stop = () => this.post({ type: 'stop-decode', req });
+    signal?.addEventListener('abort', stop, { once: true });
+    this.worker.postMessage({ type: 'decode', req, plan } satisfies ToWorker);
+    let tokens = 0;
+    try {
+      for await (const token of channel) {
+        tokens++;
+        yield token;
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      if (!finished) stop();
+      const reply = await done;
+      if (reply) {
+        tally.finishReason = reply.finishReason;
+        tally.eosId = reply.eosId;
+        tally.firstLogits = reply.firstLogits;
+        // The engine's own bytes, plus the 8-byte ids that crossed the thread boundary.
+        tally.transferBytes += reply.transferBytes + tokens * 8;
+        tally.stepTransferBytes += reply.stepTransferBytes + tokens * 8;
+      }
+    }
+  }
+
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -133,6 +202,18 @@ export class WorkerEngine implements ForwardEngine {
   }
 
   private onMessage(msg: FromWorker): void {
+    if (msg.type === 'token') {
+      this.decodes.get(msg.req)?.channel.push(msg.token);
+      return;
+    }
+    if (msg.type === 'decode-done') {
+      const running = this.decodes.get(msg.req);
+      this.decodes.delete(msg.req);
+      this.pending.delete(msg.req);
+      running?.channel.close();
+      running?.done(msg);
+      return;
+    }
     if (msg.type !== 'logits' && msg.type !== 'error') return;
     const pending = this.pending.get(msg.req);
     if (!pending) return;
