@@ -131,6 +131,11 @@ describe('lookout serve request handling', () => {
       [await post(url, { model: 'llama-vision', messages: [{ role: 'robot', content: 'x' }] }), 400, /^messages\.0\.role/],
       [await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: 'x' }], temperature: 9 }), 400, /^temperature:/],
       [await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: 'x' }], n: 2 }), 400, /only n = 1/],
+      [
+        await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } }),
+        400,
+        /^response_format\.type: only "text" is supported/,
+      ],
       [await post(url, { model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }), 404, /serves "llama-vision"/],
       [
         await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://169.254.169.254/x.png' } }] }] }),

@@ -59,6 +59,9 @@ export const chatCompletionRequestSchema = z.looseObject({
   tool_choice: z.union([z.literal('auto'), z.literal('none')], { message: 'tool_choice must be "auto" or "none"' }).optional(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
+  response_format: z
+    .object({ type: z.literal('text', { message: 'only "text" is supported; for structured output give a tool and read its call' }) })
+    .nullish(),
 });
 
 export const completionRequestSchema = z.looseObject({

@@ -128,10 +128,12 @@ async function repl(agent: Agent, io: CliIo, showGuards: boolean): Promise<numbe
     }
     const input: string | ContentPart[] = images.length ? [...images, { type: 'text', text: line }] : line;
     images = [];
+    let reported: Error | undefined;
     try {
       const events = agent.stream(input, { sessionId });
       let step = await events.next();
       while (!step.done) {
+        if (step.value.type === 'error') reported = step.value.error;
         show(step.value, io, showGuards);
         step = await events.next();
       }
@@ -140,7 +142,8 @@ async function repl(agent: Agent, io: CliIo, showGuards: boolean): Promise<numbe
     } catch (err) {
       failures++;
       const e = err as Error & { code?: string };
-      io.stderr.write(`[error${e.code ? ` ${e.code}` : ''}: ${e.message}]\n`);
+      // The loop already reported it as an 'error' event; do not print it twice.
+      if (e !== reported && e.message !== reported?.message) io.stderr.write(`[error${e.code ? ` ${e.code}` : ''}: ${e.message}]\n`);
     }
     prompt();
   }
