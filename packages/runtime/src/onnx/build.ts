@@ -6,6 +6,7 @@ import { ExternalDataWriter } from './external-data.js';
 import { GraphBuilder } from './graph-builder.js';
 import { WeightWriter, type BuildDtype, type BuildProgress } from './weights.js';
 import { buildDecoderGraph } from './text-graph.js';
+import { addGreedyLoop, LoopIO } from './decode-loop.js';
 import { buildVisionGraph } from './vision-graph.js';
 import { OnnxError } from './errors.js';
 
@@ -24,6 +25,8 @@ export interface BuildOptions {
    * SimplifiedLayerNormalization (default true); false keeps plain ONNX ops throughout.
    */
   fused?: boolean;
+  /** Add the in-graph greedy decode loop (several tokens per run; default true). */
+  greedyLoop?: boolean;
 }
 
 /** What a build wrote; saved as lookout-onnx.json next to the graphs. */
@@ -36,6 +39,8 @@ export interface BuildManifest {
   data: string;
   hiddenStates: boolean;
   fused: boolean;
+  /** The decoder takes `greedy_steps` and can decode several greedy tokens per run. */
+  greedyLoop: boolean;
   /** How text-only prompts run the Mllama cross layers (see docs/run-llama-vision.md). */
   textOnlyCross: 'zero-kv-identity';
 }
@@ -57,6 +62,7 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
   const dtype = options.dtype ?? 'fp32';
   if (!DTYPES.includes(dtype)) throw new OnnxError('ONNX_BAD_DTYPE', `dtype "${String(dtype)}" is not supported; use one of ${DTYPES.join(', ')}`);
   const fused = options.fused ?? true;
+  const greedyLoop = options.greedyLoop ?? true;
   const spec = await readModelSpec(modelDir);
   const src = await SafetensorsIndex.open(modelDir);
   const outDir = options.outDir ?? join(modelDir, `onnx-${dtype}`);
@@ -74,7 +80,12 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
       writeAtomic(join(outDir, vision), vg.toBytes());
     }
     const dg = new GraphBuilder(spec.arch === 'mllama' ? 'mllama_decoder' : 'llama_decoder', data);
+    if (greedyLoop) dg.names = (n) => (n.startsWith('present.') ? LoopIO.stepPresent(n) : n);
     await buildDecoderGraph(dg, spec.text, weights, { hiddenStates: options.hiddenStates, fused });
+    if (greedyLoop) {
+      dg.names = (n) => n;
+      await addGreedyLoop(dg, data, spec.text, weights, { fused });
+    }
     writeAtomic(join(outDir, 'decoder.onnx'), dg.toBytes());
     const manifest: BuildManifest = {
       format: 1,
@@ -85,6 +96,7 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
       data: DATA_FILE,
       hiddenStates: options.hiddenStates === true,
       fused,
+      greedyLoop,
       textOnlyCross: 'zero-kv-identity',
     };
     writeFileSync(join(outDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2));

@@ -5,6 +5,7 @@ import type { DecodeSession, ForwardEngine, VisionInputs } from '../model/engine
 import { MANIFEST_FILE, type BuildManifest } from './build.js';
 import type { BuildDtype } from './weights.js';
 import { DecoderIO } from './text-graph.js';
+import { LoopIO } from './decode-loop.js';
 import { VisionIO } from './vision-io.js';
 import { crossAttentionMask4d } from './cross-mask.js';
 import { OnnxError } from './errors.js';
@@ -175,8 +176,32 @@ export class OnnxDecodeSession implements DecodeSession {
     return this.position;
   }
 
+  /**
+   * Greedy decoding of `count` tokens in one onnxruntime run (the KV cache crosses once, not per
+   * token): the first is the argmax of the current logits, the rest are chosen in the graph.
+   * Afterwards the session is where `count` step() calls with those tokens would leave it.
+   */
+  async greedy(count: number): Promise<number[]> {
+    if (!Number.isInteger(count) || count < 1) throw new OnnxError('ONNX_BAD_INPUT', `greedy count ${count} must be a positive integer`);
+    let first = 0;
+    for (let i = 1; i < this.logits.length; i++) if (this.logits[i] > this.logits[first]) first = i;
+    if (!this.engine.manifest.greedyLoop) {
+      const out = [first];
+      let logits = await this.step(first);
+      for (let i = 1; i < count; i++) {
+        let best = 0;
+        for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
+        out.push(best);
+        logits = await this.step(best);
+      }
+      return out;
+    }
+    const tokens = await this.run([first], false, 0, count - 1);
+    return [first, ...tokens];
+  }
+
   /** Feeds `ids` after everything so far. Internal: prefill calls it with the prompt. */
-  async run(ids: number[], allLogits: boolean, extraBytes = 0): Promise<Float32Array> {
+  async run(ids: number[], allLogits: boolean, extraBytes = 0, greedySteps = 0): Promise<number[]> {
     if (this.disposed) throw new OnnxError('ONNX_SESSION_DISPOSED', 'the decode session was disposed');
     const T = ids.length;
     const feeds: Feeds = {
@@ -185,6 +210,7 @@ export class OnnxDecodeSession implements DecodeSession {
       [DecoderIO.positionIds]: new ort.Tensor('int64', BigInt64Array.from(ids.map((_, i) => BigInt(this.position + i))), [1, T]),
       [DecoderIO.logitsFrom]: new ort.Tensor('int64', BigInt64Array.from([BigInt(allLogits ? 0 : T - 1)]), [1]),
     };
+    if (this.engine.manifest.greedyLoop) feeds[LoopIO.steps] = new ort.Tensor('int64', BigInt64Array.from([BigInt(greedySteps)]), []);
     if (this.cross) {
       const c = this.cross;
       Object.assign(feeds, c.kv);
@@ -202,29 +228,43 @@ export class OnnxDecodeSession implements DecodeSession {
       feeds[DecoderIO.crossMask] = new ort.Tensor('float32', mask, [1, 1, T, c.width]);
       feeds[DecoderIO.rowMask] = new ort.Tensor('float32', rows, [1, 1, T, 1]);
     }
-    const out = await this.decoder.run(feeds);
+    // Fetch only what this run needs (each fetched output is copied out of onnxruntime).
+    const fetches: string[] = [];
+    const crossSet = new Set(this.spec.crossAttentionLayers);
+    for (let i = 0; i < this.spec.numLayers; i++) if (!crossSet.has(i)) fetches.push(DecoderIO.presentKey(i), DecoderIO.presentValue(i));
+    if (greedySteps > 0) fetches.push(LoopIO.logits, LoopIO.tokens);
+    else fetches.push(DecoderIO.logits);
+    if (this.engine.manifest.hiddenStates && greedySteps === 0) for (let i = 0; i <= this.spec.numLayers; i++) fetches.push(DecoderIO.hidden(i));
+    const out = await this.decoder.run(feeds, fetches);
     const crossLayers = new Set(this.spec.crossAttentionLayers);
     for (let i = 0; i < this.spec.numLayers; i++) {
       if (crossLayers.has(i)) continue;
       this.past[DecoderIO.pastKey(i)] = out[DecoderIO.presentKey(i)];
       this.past[DecoderIO.pastValue(i)] = out[DecoderIO.presentValue(i)];
     }
-    this.position += T;
-    const logits = out[DecoderIO.logits].data as Float32Array;
+    this.position += T + greedySteps;
     const V = this.spec.vocabSize;
-    this.allLogits = logits;
-    this.logits = logits.slice(logits.length - V);
-    if (this.engine.manifest.hiddenStates) {
+    if (greedySteps > 0) {
+      this.logits = (out[LoopIO.logits].data as Float32Array).slice();
+      this.allLogits = this.logits;
+    } else {
+      const logits = out[DecoderIO.logits].data as Float32Array;
+      this.allLogits = logits;
+      this.logits = logits.slice(logits.length - V);
+    }
+    const generated = greedySteps > 0 ? Array.from(out[LoopIO.tokens].data as BigInt64Array, Number) : [];
+    if (this.engine.manifest.hiddenStates && greedySteps === 0) {
       this.hiddenStates = [];
       for (let i = 0; i <= this.spec.numLayers; i++) this.hiddenStates.push(out[DecoderIO.hidden(i)].data as Float32Array);
     }
     this.lastTransferBytes = extraBytes + tensorBytes(feeds) + tensorBytes(out);
-    return this.logits;
+    return generated;
   }
 
   async step(tokenId: number): Promise<Float32Array> {
     if (!Number.isInteger(tokenId) || tokenId < 0) throw new OnnxError('ONNX_BAD_INPUT', `token id ${tokenId} is not a non-negative integer`);
-    return this.run([tokenId], false);
+    await this.run([tokenId], false);
+    return this.logits;
   }
 
   dispose(): void {

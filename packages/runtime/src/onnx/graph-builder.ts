@@ -21,7 +21,8 @@ export type Attr =
   | { kind: 'f'; v: number }
   | { kind: 'ints'; v: number[] }
   | { kind: 'floats'; v: number[] }
-  | { kind: 's'; v: string };
+  | { kind: 's'; v: string }
+  | { kind: 'g'; v: GraphBuilder };
 
 export const A = {
   i: (v: number): Attr => ({ kind: 'i', v }),
@@ -29,6 +30,7 @@ export const A = {
   ints: (v: number[]): Attr => ({ kind: 'ints', v }),
   floats: (v: number[]): Attr => ({ kind: 'floats', v }),
   s: (v: string): Attr => ({ kind: 's', v }),
+  g: (v: GraphBuilder): Attr => ({ kind: 'g', v }),
 };
 
 type Dim = number | string;
@@ -50,21 +52,77 @@ export class GraphBuilder {
   private domains = new Set<string>();
   /** Current name prefix, e.g. "layers.3.self_attn". */
   scope = '';
+  /**
+   * Subgraphs (a Loop body) set these: `names` renames the fixed graph I/O names, `bound` lists
+   * values that come from the enclosing graph (not declared as inputs), `declareOutputs` off
+   * lets the caller list the body outputs itself.
+   */
+  names: (name: string) => string = (n) => n;
+  readonly bound = new Set<string>();
+  declareOutputs = true;
 
-  constructor(readonly name: string, private readonly data: ExternalDataWriter) {}
+  /**
+   * @param parent the enclosing graph of a subgraph: weights and shared constants live there
+   * @param prefix prepended to generated names so they never collide with the parent's
+   */
+  constructor(
+    readonly name: string,
+    private readonly data: ExternalDataWriter,
+    readonly parent?: GraphBuilder,
+    private readonly prefix = '',
+  ) {}
+
+  /** The outermost graph: where weight initializers go. */
+  get root(): GraphBuilder {
+    return this.parent ? this.parent.root : this;
+  }
+
+  /** A fixed I/O name as this graph spells it. */
+  io(name: string): string {
+    return this.names(name);
+  }
 
   input(name: string, elem: Elem, dims: Dim[]): string {
+    if (this.bound.has(name)) return name;
     this.inputs.push(valueInfo(name, elem, dims));
     return name;
   }
 
   output(name: string, elem: Elem, dims: Dim[]): void {
+    if (!this.declareOutputs) return;
     this.outputs.push(valueInfo(name, elem, dims));
+  }
+
+  /** Replaces the declared inputs / outputs (a Loop body's order is fixed by the Loop op). */
+  setIO(inputs: Array<[string, Elem, Dim[]]>, outputs: Array<[string, Elem, Dim[]]>): void {
+    this.inputs = inputs.map(([n, e, d]) => valueInfo(n, e, d));
+    this.outputs = outputs.map(([n, e, d]) => valueInfo(n, e, d));
+  }
+
+  /** Removes a declared output (its value stays usable inside the graph). */
+  dropOutput(name: string): void {
+    this.outputs = this.outputs.filter((o) => o.name !== name);
+  }
+
+  private rootNames = new Set<string>();
+  /** An initializer created once in the root graph and shared by its subgraphs. */
+  rootInitializer(name: string, elem: Elem, dims: number[], bytes: () => Uint8Array): string {
+    const root = this.root;
+    if (!root.rootNames.has(name)) {
+      root.rootNames.add(name);
+      root.initializer(name, elem, dims, bytes());
+    }
+    return name;
+  }
+
+  /** A new unique value name in this graph. */
+  freshName(op: string): string {
+    return this.fresh(op);
   }
 
   private fresh(op: string): string {
     this.counter += 1;
-    return `${this.scope ? this.scope + '/' : ''}${op}_${this.counter}`;
+    return `${this.prefix}${this.scope ? this.scope + '/' : ''}${op}_${this.counter}`;
   }
 
   /** Adds a node with `nOut` outputs (or the given output names) and returns the output names. */
@@ -72,6 +130,7 @@ export class GraphBuilder {
     const nodeName = this.fresh(opType);
     const outs = typeof nOut === 'number' ? Array.from({ length: nOut }, (_, i) => `${nodeName}:${i}`) : nOut;
     if (domain) this.domains.add(domain);
+    for (const a of Object.values(attrs)) if (a.kind === 'g') for (const d of a.v.usedDomains()) this.domains.add(d);
     this.nodes.push({
       name: nodeName,
       opType,
@@ -136,7 +195,7 @@ export class GraphBuilder {
     const hit = this.constCache.get(key);
     if (hit) return hit;
     const arr = new BigInt64Array(values.map((v) => BigInt(v)));
-    const name = this.initializer(`const_i64_${this.constCache.size}`, 'int64', dims, new Uint8Array(arr.buffer));
+    const name = this.initializer(`${this.prefix}const_i64_${this.constCache.size}`, 'int64', dims, new Uint8Array(arr.buffer));
     this.constCache.set(key, name);
     return name;
   }
@@ -146,13 +205,23 @@ export class GraphBuilder {
     const key = `f32:${dims.join(',')}:${Array.from(new Uint32Array(arr.buffer, arr.byteOffset, arr.length)).join(',')}`;
     const hit = key.length < 4096 ? this.constCache.get(key) : undefined;
     if (hit) return hit;
-    const name = this.initializer(`const_f32_${this.constCache.size}`, 'float32', dims, new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
+    const name = this.initializer(`${this.prefix}const_f32_${this.constCache.size}`, 'float32', dims, new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
     if (key.length < 4096) this.constCache.set(key, name);
     return name;
   }
 
   get nodeCount(): number {
     return this.nodes.length;
+  }
+
+  /** The GraphProto (for a subgraph attribute, or inside toBytes). */
+  toGraph(): onnxProto.onnx.IGraphProto {
+    return { name: this.name, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs };
+  }
+
+  /** Domains used here and in subgraphs added so far. */
+  usedDomains(): Set<string> {
+    return this.domains;
   }
 
   /** Serialises the graph as a ModelProto (opset 17 plus com.microsoft when used). */
@@ -164,13 +233,7 @@ export class GraphBuilder {
       producerName: 'lookout',
       producerVersion: '0.1.0',
       opsetImport,
-      graph: {
-        name: this.name,
-        node: this.nodes,
-        initializer: this.initializers,
-        input: this.inputs,
-        output: this.outputs,
-      },
+      graph: this.toGraph(),
     };
     return onnx.ModelProto.encode(model).finish();
   }
@@ -201,5 +264,7 @@ function attrProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
       return { name, type: T.FLOATS, floats: a.v };
     case 's':
       return { name, type: T.STRING, s: new TextEncoder().encode(a.v) };
+    case 'g':
+      return { name, type: T.GRAPH, g: a.v.toGraph() };
   }
 }

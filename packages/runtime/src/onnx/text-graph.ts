@@ -45,14 +45,14 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   const cross = new Set(spec.crossAttentionLayers);
   const attnDims = { numHeads, numKvHeads, headDim };
 
-  const ids = g.input(DecoderIO.inputIds, 'int64', [1, 'sequence_length']);
-  const pos = g.input(DecoderIO.positionIds, 'int64', [1, 'sequence_length']);
-  const logitsFrom = g.input(DecoderIO.logitsFrom, 'int64', [1]);
+  const ids = g.input(g.io(DecoderIO.inputIds), 'int64', [1, 'sequence_length']);
+  const pos = g.input(g.io(DecoderIO.positionIds), 'int64', [1, 'sequence_length']);
+  const logitsFrom = g.input(g.io(DecoderIO.logitsFrom), 'int64', [1]);
   let crossMask = '';
   let rowMask = '';
   if (cross.size > 0) {
-    crossMask = g.input(DecoderIO.crossMask, 'float32', [1, 1, 'sequence_length', 'vision_length']);
-    const rm = g.input(DecoderIO.rowMask, 'float32', [1, 1, 'sequence_length', 1]);
+    crossMask = g.input(g.io(DecoderIO.crossMask), 'float32', [1, 1, 'sequence_length', 'vision_length']);
+    const rm = g.input(g.io(DecoderIO.rowMask), 'float32', [1, 1, 'sequence_length', 1]);
     rowMask = reshape(g, rm, [1, -1, 1]); // HF: full_text_row_masked_out_mask[:, 0]
   }
 
@@ -60,7 +60,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   const emb = await w.embeddingTable(g, `${p}.embed_tokens.weight`);
   let h = g.op('Gather', [emb.table, ids], { axis: A.i(0) });
   if (emb.half) h = g.op('Cast', [h], { to: A.i(1) });
-  if (opts.hiddenStates) g.op('Identity', [h], {}, DecoderIO.hidden(0));
+  if (opts.hiddenStates) g.op('Identity', [h], {}, g.io(DecoderIO.hidden(0)));
 
   // Rotary cos/sin for these positions: freqs = pos * inv_freq (f32, as HF's K=1 matmul).
   const invFreq = g.constF32(ropeInvFreq(spec), [1, 1, headDim / 2]);
@@ -73,7 +73,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   // Causal additive mask [1, 1, T, past+T]: query i (at past+i) sees keys j <= past+i.
   const firstSelf = [...Array(spec.numLayers).keys()].find((i) => !cross.has(i)) ?? 0;
   const selfMask = (() => {
-    const past = g.input(DecoderIO.pastKey(firstSelf), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
+    const past = g.input(g.io(DecoderIO.pastKey(firstSelf)), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
     const pastLen = g.op('Gather', [g.op('Shape', [past]), g.constI64([2], [])], { axis: A.i(0) });
     const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.constI64([1], [])], { axis: A.i(0) });
     const total = g.op('Add', [pastLen, seqLen]);
@@ -94,14 +94,16 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   // (the tiny test models use 8) fall back to the plain-op attention below.
   let gqa: { seqlensK: string; total: string; cos: string; sin: string } | undefined;
   if (opts.fused && headDim % 16 === 0) {
-    const pastLen = g.op('Gather', [g.op('Shape', [DecoderIO.pastKey(firstSelf)]), g.constI64([2], [])], { axis: A.i(0) });
+    const pastLen = g.op('Gather', [g.op('Shape', [g.io(DecoderIO.pastKey(firstSelf))]), g.constI64([2], [])], { axis: A.i(0) });
     const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.constI64([1], [])], { axis: A.i(0) });
     const total = g.op('Cast', [g.op('Add', [pastLen, seqLen])], { to: A.i(6) });
-    const seqlensK = g.op('Reshape', [g.op('Sub', [total, g.initializer('gqa_one_i32', 'int32', [], new Uint8Array(new Int32Array([1]).buffer))]), g.constI64([1])]);
-    const caches = ropeCaches(ropeInvFreq(spec), Math.min(spec.maxPositionEmbeddings, 131072));
+    const seqlensK = g.op('Reshape', [g.op('Sub', [total, g.rootInitializer('gqa_one_i32', 'int32', [], () => new Uint8Array(new Int32Array([1]).buffer))]), g.constI64([1])]);
+    const positions = Math.min(spec.maxPositionEmbeddings, 131072);
     const half = headDim / 2;
-    const cosName = g.initializer('rope_cos_cache', 'float32', [caches.cos.length / half, half], new Uint8Array(caches.cos.buffer));
-    const sinName = g.initializer('rope_sin_cache', 'float32', [caches.sin.length / half, half], new Uint8Array(caches.sin.buffer));
+    let caches: ReturnType<typeof ropeCaches> | undefined;
+    const make = () => (caches ??= ropeCaches(ropeInvFreq(spec), positions));
+    const cosName = g.rootInitializer('rope_cos_cache', 'float32', [positions, half], () => new Uint8Array(make().cos.buffer));
+    const sinName = g.rootInitializer('rope_sin_cache', 'float32', [positions, half], () => new Uint8Array(make().sin.buffer));
     gqa = { seqlensK, total, cos: cosName, sin: sinName };
   }
 
@@ -123,8 +125,8 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     const lp = `${p}.layers.${i}`;
     g.scope = `layers.${i}`;
     if (cross.has(i)) {
-      const ck = g.input(DecoderIO.crossKey(i), 'float32', [1, numKvHeads, 'vision_length', headDim]);
-      const cv = g.input(DecoderIO.crossValue(i), 'float32', [1, numKvHeads, 'vision_length', headDim]);
+      const ck = g.input(g.io(DecoderIO.crossKey(i)), 'float32', [1, numKvHeads, 'vision_length', headDim]);
+      const cv = g.input(g.io(DecoderIO.crossValue(i)), 'float32', [1, numKvHeads, 'vision_length', headDim]);
       const a = `${lp}.cross_attn`;
       const x = norm(h, await w.f32(g, `${lp}.input_layernorm.weight`));
       let q = splitHeads(g, await w.linear(g, x, `${a}.q_proj.weight`), numHeads, headDim);
@@ -136,32 +138,32 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       const masked = g.op('Mul', [rowMask, m]);
       h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.f32(g, `${lp}.cross_attn_mlp_gate`)), masked])]);
     } else {
-      const pastK = i === firstSelf ? DecoderIO.pastKey(i) : g.input(DecoderIO.pastKey(i), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
-      const pastV = g.input(DecoderIO.pastValue(i), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
+      const pastK = i === firstSelf ? g.io(DecoderIO.pastKey(i)) : g.input(g.io(DecoderIO.pastKey(i)), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
+      const pastV = g.input(g.io(DecoderIO.pastValue(i)), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
       const a = `${lp}.self_attn`;
       const x = norm(h, await w.f32(g, `${lp}.input_layernorm.weight`));
       if (gqa) {
         const q = await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`));
         const k = await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`));
         const v = await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`));
-        const [att] = g.opN('GroupQueryAttention', [q, k, v, pastK, pastV, gqa.seqlensK, gqa.total, gqa.cos, gqa.sin], [g.scope + '/gqa_out', DecoderIO.presentKey(i), DecoderIO.presentValue(i)], {
+        const [att] = g.opN('GroupQueryAttention', [q, k, v, pastK, pastV, gqa.seqlensK, gqa.total, gqa.cos, gqa.sin], [g.freshName('gqa_out'), g.io(DecoderIO.presentKey(i)), g.io(DecoderIO.presentValue(i))], {
           num_heads: A.i(numHeads),
           kv_num_heads: A.i(numKvHeads),
           do_rotary: A.i(1),
           rotary_interleaved: A.i(0),
         }, 'com.microsoft');
-        g.output(DecoderIO.presentKey(i), 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
-        g.output(DecoderIO.presentValue(i), 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
+        g.output(g.io(DecoderIO.presentKey(i)), 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
+        g.output(g.io(DecoderIO.presentValue(i)), 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
         h = g.op('Add', [h, await w.linear(g, att, `${a}.o_proj.weight`)]);
         h = g.op('Add', [h, await mlp(norm(h, await w.f32(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
-        if (opts.hiddenStates && i < spec.numLayers - 1) g.op('Identity', [h], {}, DecoderIO.hidden(i + 1));
+        if (opts.hiddenStates && i < spec.numLayers - 1) g.op('Identity', [h], {}, g.io(DecoderIO.hidden(i + 1)));
         continue;
       }
       const q = rope(splitHeads(g, await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`)), numHeads, headDim));
       const k = rope(splitHeads(g, await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`)), numKvHeads, headDim));
       const v = splitHeads(g, await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`)), numKvHeads, headDim);
-      const kAll = g.op('Concat', [pastK, k], { axis: A.i(2) }, DecoderIO.presentKey(i));
-      const vAll = g.op('Concat', [pastV, v], { axis: A.i(2) }, DecoderIO.presentValue(i));
+      const kAll = g.op('Concat', [pastK, k], { axis: A.i(2) }, g.io(DecoderIO.presentKey(i)));
+      const vAll = g.op('Concat', [pastV, v], { axis: A.i(2) }, g.io(DecoderIO.presentValue(i)));
       g.output(kAll, 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
       g.output(vAll, 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
       const att = groupedAttention(g, q, kAll, vAll, selfMask, attnDims);
@@ -169,17 +171,17 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       h = g.op('Add', [h, await mlp(norm(h, await w.f32(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
     }
     if (opts.hiddenStates && i < spec.numLayers - 1) {
-      g.op('Identity', [h], {}, DecoderIO.hidden(i + 1));
+      g.op('Identity', [h], {}, g.io(DecoderIO.hidden(i + 1)));
     }
   }
   g.scope = 'head';
   const normed = norm(h, await w.f32(g, `${p}.norm.weight`));
   if (opts.hiddenStates) {
-    g.op('Identity', [normed], {}, DecoderIO.hidden(spec.numLayers));
-    for (let i = 0; i <= spec.numLayers; i++) g.output(DecoderIO.hidden(i), 'float32', [1, 'sequence_length', H]);
+    g.op('Identity', [normed], {}, g.io(DecoderIO.hidden(spec.numLayers)));
+    for (let i = 0; i <= spec.numLayers; i++) g.output(g.io(DecoderIO.hidden(i)), 'float32', [1, 'sequence_length', H]);
   }
   const kept = g.op('Slice', [normed, logitsFrom, g.constI64([2 ** 62]), g.constI64([1])]);
   // lm_head: int4 builds keep it in fp16 (4-bit logits lose too much; see docs).
-  g.op('Identity', [await w.linear(g, kept, spec.lmHead, undefined, { atMost: 'fp16' })], {}, DecoderIO.logits);
-  g.output(DecoderIO.logits, 'float32', [1, 'logits_length', spec.vocabSize]);
+  g.op('Identity', [await w.linear(g, kept, spec.lmHead, undefined, { atMost: 'fp16' })], {}, g.io(DecoderIO.logits));
+  g.output(g.io(DecoderIO.logits), 'float32', [1, 'logits_length', spec.vocabSize]);
 }

@@ -42,7 +42,9 @@ export class WeightWriter {
   }
 
   /** Adds `key` to graph g, producing it with `make` only the first time across graphs. */
-  private async use(g: GraphBuilder, key: string, make: () => Promise<{ elem: Elem; dims: number[]; bytes: Uint8Array }>): Promise<string> {
+  private async use(graph: GraphBuilder, key: string, make: () => Promise<{ elem: Elem; dims: number[]; bytes: Uint8Array }>): Promise<string> {
+    // Subgraphs (Loop bodies) read the enclosing graph's initializers by name.
+    const g = graph.root;
     let names = this.perGraph.get(g);
     if (!names) this.perGraph.set(g, (names = new Set()));
     if (names.has(key)) return key;

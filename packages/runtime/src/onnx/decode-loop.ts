@@ -1,0 +1,116 @@
+import { A, GraphBuilder } from './graph-builder.js';
+import type { ExternalDataWriter } from './external-data.js';
+import type { TextSpec } from './config.js';
+import type { WeightWriter } from './weights.js';
+import { DecoderIO, buildDecoderGraph } from './text-graph.js';
+import { slice } from './nn.js';
+
+/** Extra I/O of a decoder graph that carries the greedy decode loop. */
+export const LoopIO = {
+  steps: 'greedy_steps',
+  tokens: 'greedy_tokens',
+  logits: 'greedy_logits',
+  /** What the decoder part writes before the loop takes over the cache. */
+  stepPresent: (name: string) => `step_${name}`,
+};
+
+/**
+ * Appends a Loop to a decoder graph: after the fed tokens, `greedy_steps` more tokens are chosen
+ * (argmax) and fed inside onnxruntime, with the self-attention KV cache as loop state. The cache
+ * therefore crosses between JS and the device once per run instead of once per token, which is
+ * what matters on CUDA (the Node binding copies every input and output through host memory).
+ * The loop body is the same decoder reading the outer graph's weights, so nothing is duplicated.
+ * With greedy_steps = 0 the graph behaves exactly like the plain decoder.
+ */
+export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWriter, spec: TextSpec, w: WeightWriter, opts: { fused: boolean }): Promise<void> {
+  const cross = new Set(spec.crossAttentionLayers);
+  const selfLayers = [...Array(spec.numLayers).keys()].filter((i) => !cross.has(i));
+  const { numKvHeads: kvh, headDim: hd, vocabSize: V } = spec;
+  const kvDims = [1, kvh, 'total_sequence_length', hd] as (number | string)[];
+
+  outer.scope = 'greedy';
+  const steps = outer.input(LoopIO.steps, 'int64', []);
+  for (const i of selfLayers) {
+    outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentKey(i)));
+    outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentValue(i)));
+  }
+  const lastLogits = slice(outer, DecoderIO.logits, 1, -1, 2 ** 62); // [1, 1, V]
+  const firstToken = outer.op('ArgMax', [lastLogits], { axis: A.i(-1), keepdims: A.i(0) }); // [1, 1]
+  const firstPos = outer.op('Add', [slice(outer, DecoderIO.positionIds, 1, -1, 2 ** 62), outer.constI64([1], [1, 1])]);
+  const condTrue = outer.initializer('greedy_cond_true', 'bool', [], new Uint8Array([1]));
+  outer.initializer('loop_logits_from', 'int64', [1], new Uint8Array(new BigInt64Array([0n]).buffer));
+  if (cross.size > 0) {
+    // Every generated row repeats the prompt's last cross-attention mask row (as HF does).
+    outer.op('Identity', [slice(outer, DecoderIO.crossMask, 2, -1, 2 ** 62)], {}, 'loop_cross_mask');
+    outer.op('Identity', [slice(outer, DecoderIO.rowMask, 2, -1, 2 ** 62)], {}, 'loop_row_mask');
+  }
+
+  // The body: one decoder step on the carried token.
+  const body = new GraphBuilder('greedy_step', data, outer, 'loop/');
+  const rename: Record<string, string> = {
+    [DecoderIO.inputIds]: 'loop.token',
+    [DecoderIO.positionIds]: 'loop.position',
+    [DecoderIO.logitsFrom]: 'loop_logits_from',
+    [DecoderIO.crossMask]: 'loop_cross_mask',
+    [DecoderIO.rowMask]: 'loop_row_mask',
+    [DecoderIO.logits]: 'loop.logits',
+  };
+  for (const i of selfLayers) {
+    rename[DecoderIO.pastKey(i)] = `loop.past.${i}.key`;
+    rename[DecoderIO.pastValue(i)] = `loop.past.${i}.value`;
+    rename[DecoderIO.presentKey(i)] = `loop.present.${i}.key`;
+    rename[DecoderIO.presentValue(i)] = `loop.present.${i}.value`;
+  }
+  body.names = (n) => rename[n] ?? n;
+  for (const n of Object.values(rename)) body.bound.add(n);
+  for (const i of cross) {
+    body.bound.add(DecoderIO.crossKey(i));
+    body.bound.add(DecoderIO.crossValue(i));
+  }
+  body.declareOutputs = false;
+  await buildDecoderGraph(body, spec, w, { fused: opts.fused });
+  body.scope = 'greedy';
+  const next = body.op('ArgMax', ['loop.logits'], { axis: A.i(-1), keepdims: A.i(0) });
+  const nextPos = body.op('Add', ['loop.position', body.constI64([1], [1, 1])]);
+  const condOut = body.op('Identity', ['loop.cond']);
+  const fed = body.op('Identity', ['loop.token']);
+  const logitsOut = body.op('Identity', ['loop.logits']);
+  body.setIO(
+    [
+      ['loop.iter', 'int64', []],
+      ['loop.cond', 'bool', []],
+      ['loop.token', 'int64', [1, 1]],
+      ['loop.position', 'int64', [1, 1]],
+      ['loop.prev_logits', 'float32', [1, 1, V]],
+      ...selfLayers.flatMap((i) => [
+        [`loop.past.${i}.key`, 'float32', [1, kvh, 'past_sequence_length', hd]],
+        [`loop.past.${i}.value`, 'float32', [1, kvh, 'past_sequence_length', hd]],
+      ]) as Array<[string, 'float32', (number | string)[]]>,
+    ],
+    [
+      [condOut, 'bool', []],
+      [next, 'int64', [1, 1]],
+      [nextPos, 'int64', [1, 1]],
+      [logitsOut, 'float32', [1, 1, V]],
+      ...selfLayers.flatMap((i) => [
+        [`loop.present.${i}.key`, 'float32', kvDims],
+        [`loop.present.${i}.value`, 'float32', kvDims],
+      ]) as Array<[string, 'float32', (number | string)[]]>,
+      [fed, 'int64', [1, 1]],
+    ],
+  );
+
+  outer.scope = 'greedy';
+  outer.opN(
+    'Loop',
+    [steps, condTrue, firstToken, firstPos, lastLogits, ...selfLayers.flatMap((i) => [LoopIO.stepPresent(DecoderIO.presentKey(i)), LoopIO.stepPresent(DecoderIO.presentValue(i))])],
+    ['greedy_next_token', 'greedy_next_position', LoopIO.logits, ...selfLayers.flatMap((i) => [DecoderIO.presentKey(i), DecoderIO.presentValue(i)]), LoopIO.tokens],
+    { body: A.g(body) },
+  );
+  for (const i of selfLayers) {
+    outer.output(DecoderIO.presentKey(i), 'float32', kvDims);
+    outer.output(DecoderIO.presentValue(i), 'float32', kvDims);
+  }
+  outer.output(LoopIO.logits, 'float32', [1, 1, V]);
+  outer.output(LoopIO.tokens, 'int64', ['greedy_steps', 1, 1]);
+}
