@@ -174,8 +174,12 @@ export function generationConfig(): Record<string, unknown> {
   };
 }
 
-/** The released Llama 3.2 Vision image processor settings (560 px tiles, CLIP mean/std). */
-export function preprocessorConfig(maxImageTiles: number): Record<string, unknown> {
+/**
+ * The released Llama 3.2 Vision image processor settings (CLIP mean/std, bilinear), with the tile
+ * size of this checkpoint's vision model: tiles must be exactly `vision_config.image_size` pixels
+ * (560 for the real models) or the vision graph rejects them.
+ */
+export function preprocessorConfig(maxImageTiles: number, tileSize: number): Record<string, unknown> {
   return {
     do_convert_rgb: true,
     do_normalize: true,
@@ -188,7 +192,7 @@ export function preprocessorConfig(maxImageTiles: number): Record<string, unknow
     max_image_tiles: maxImageTiles,
     resample: 2,
     rescale_factor: 0.00392156862745098,
-    size: { height: 560, width: 560 },
+    size: { height: tileSize, width: tileSize },
   };
 }
 

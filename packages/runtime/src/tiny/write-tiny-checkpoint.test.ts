@@ -145,7 +145,8 @@ describe('writeTinyCheckpoint', () => {
     const t = await tiny({ arch: 'mllama', seed: 2, vision: { maxNumTiles: 2 } });
     const m = await loadModelDirectory(t.dir, { require: ['tokenizer', 'generation', 'preprocessor', 'weights'] });
     expect(m.config.vision!.supportedAspectRatios).toEqual([[1, 1], [1, 2], [2, 1]]);
-    expect(m.preprocessor).toMatchObject({ size: { height: 560, width: 560 }, maxImageTiles: 2, imageMean: [0.48145466, 0.4578275, 0.40821073] });
+    expect(m.preprocessor).toMatchObject({ size: { height: m.config.vision!.imageSize, width: m.config.vision!.imageSize }, maxImageTiles: 2, imageMean: [0.48145466, 0.4578275, 0.40821073] });
+    expect(m.config.vision!.imageSize).toBe(28);
     const st = await SafetensorsFile.open(path.join(t.dir, 'model.safetensors'));
     expect(st.info('vision_model.gated_positional_embedding.tile_embedding.weight').shape).toEqual([4, 2 * 5 * 32]);
     expect(st.info('language_model.model.embed_tokens.weight').shape).toEqual([128264, 32]);

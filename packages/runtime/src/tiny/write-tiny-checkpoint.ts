@@ -39,7 +39,7 @@ export async function writeTinyCheckpoint(dir: string, options: TinyCheckpointOp
 
   await put('config.json', toConfigJson(config));
   await put('generation_config.json', toConfigJson(generationConfig()));
-  if (sizes.arch === 'mllama') await put('preprocessor_config.json', toConfigJson(preprocessorConfig(sizes.vision!.maxNumTiles)));
+  if (sizes.arch === 'mllama') await put('preprocessor_config.json', toConfigJson(preprocessorConfig(sizes.vision!.maxNumTiles, sizes.vision!.imageSize)));
 
   const params = expectedParameters(modelConfig);
   const dtype = SAFETENSORS_DTYPE[sizes.dtype];
