@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { processImage } from './processor.js';
 import { EXTRA_CASES, pixelHash, sha256 } from './testing/extra-cases.js';
@@ -17,6 +18,11 @@ const expected = JSON.parse(readFileSync(new URL('./testing/hf-extra-cases.json'
 describe('HF MllamaImageProcessor on extra cases (gray, LA, palette, RGBA, wide/tall, noise, JPEG/GIF/WebP)', () => {
   it('covers every generated case', () => {
     expect(expected.cases.map((c) => c.name)).toEqual(EXTRA_CASES.map((c) => c.name));
+  });
+
+  it('really has two frames in the animated GIF case', async () => {
+    const gif = await EXTRA_CASES.find((c) => c.name === 'gif_two_frames_300x200')!.make();
+    expect((await sharp(gif).metadata()).pages).toBe(2);
   });
 
   for (const c of EXTRA_CASES) {

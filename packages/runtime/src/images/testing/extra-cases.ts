@@ -73,6 +73,12 @@ function bilevel(width: number, height: number): Buffer {
   return encodePngRaw(width, height, 1, 0, rows);
 }
 
+/** An animated GIF of two different frames; only the first is the image. */
+function twoFrameGif(width: number, height: number): Promise<Buffer> {
+  const frames = Buffer.concat([Buffer.from(gradientPixels(width, height, 3, 3)), Buffer.from(gradientPixels(width, height, 3, 9))]);
+  return sharp(frames, { raw: { width, height: height * 2, channels: 3, pageHeight: height } }).gif().toBuffer();
+}
+
 export const EXTRA_CASES: ExtraCase[] = [
   { name: 'gray_400x1200', ext: 'png', make: () => raw(gradientPixels(400, 1200, 1, 2), 400, 1200, 1).png().toBuffer() },
   { name: 'gray_noise_333x777', ext: 'png', make: () => raw(noisePixels(333, 777, 1, 11), 333, 777, 1).png().toBuffer() },
@@ -95,6 +101,12 @@ export const EXTRA_CASES: ExtraCase[] = [
   { name: 'rgba16_60x40', ext: 'png', make: async () => png16(60, 40, 4, 32) },
   { name: 'bilevel_61x40', ext: 'png', make: async () => bilevel(61, 40) },
   { name: 'cmyk_jpeg_90x70', ext: 'jpg', make: () => raw(gradientPixels(90, 70, 3, 9), 90, 70, 3).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer() },
+  { name: 'gray_jpeg_300x200', ext: 'jpg', make: () => raw(gradientPixels(300, 200, 1, 4), 300, 200, 1).jpeg({ quality: 85 }).toBuffer() },
+  { name: 'progressive_jpeg_300x200', ext: 'jpg', make: () => raw(gradientPixels(300, 200, 3, 3), 300, 200, 3).jpeg({ quality: 75, progressive: true }).toBuffer() },
+  { name: 'jpeg444_300x200', ext: 'jpg', make: () => raw(gradientPixels(300, 200, 3, 3), 300, 200, 3).jpeg({ quality: 75, chromaSubsampling: '4:4:4' }).toBuffer() },
+  { name: 'webp_lossy_300x200', ext: 'webp', make: () => raw(gradientPixels(300, 200, 3, 3), 300, 200, 3).webp({ quality: 80 }).toBuffer() },
+  { name: 'webp_lossy_alpha_120x80', ext: 'webp', make: () => raw(noisePixels(120, 80, 4, 5), 120, 80, 4).webp({ quality: 80 }).toBuffer() },
+  { name: 'gif_two_frames_300x200', ext: 'gif', make: () => twoFrameGif(300, 200) },
   { name: 'webp_lossless_640x480', ext: 'webp', make: () => raw(noisePixels(640, 480, 3, 21), 640, 480, 3).webp({ lossless: true }).toBuffer() },
 ];
 
