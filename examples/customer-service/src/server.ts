@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent, AgentEvent, AgentResult, RunState, VerdictAuditEntry } from '@lookout/core';
+import { politeRefusal } from './agent.js';
 import type { Customer, ShopDb } from './db.js';
 import { MESSAGE_LIMITS } from './guards.js';
 import { cookies, HttpError, readForm, readJson, redirect, sendHtml, sendJson, SseWriter } from './http.js';
@@ -12,7 +13,7 @@ import { moderationPage } from './pages/moderation.js';
 import { signInPage } from './pages/signin.js';
 import { staffPage } from './pages/staff.js';
 import type { ShopContext } from './tools.js';
-import { showMessages, toContentParts, toolLabel } from './transcript.js';
+import { showMessages, showTurns, toContentParts, toolLabel } from './transcript.js';
 
 export interface ShopServerOptions {
   agent: Agent<ShopContext>;
@@ -122,11 +123,11 @@ export class ShopServer {
   }
 
   private async history(c: Customer & { sessionId: string }) {
-    const stored = await this.options.agent.history(c.sessionId);
+    const { turns } = await this.options.agent.sessions.load(c.sessionId);
     const pending = this.options.db.pendingApprovalFor(c.sessionId);
     // A run waiting for staff is not stored yet; show its messages from the paused state.
     const waiting = pending ? pausedMessages(pending.state) : [];
-    return { customer: { id: c.id, name: c.name }, messages: showMessages([...stored, ...waiting]), pendingApproval: pending ? { tool: pending.tool, arguments: pending.arguments } : null };
+    return { customer: { id: c.id, name: c.name }, messages: [...showTurns(turns, politeRefusal), ...showMessages(waiting)], pendingApproval: pending ? { tool: pending.tool, arguments: pending.arguments } : null };
   }
 
   private async chat(req: IncomingMessage, res: ServerResponse, c: Customer & { sessionId: string }): Promise<void> {

@@ -1,5 +1,6 @@
 // Turns stored conversation messages into what the chat page shows, and the customer's upload
 // into content parts the agent accepts.
+import type { BlockInfo, TurnRecord } from '@lookout/core';
 import type { ChatMessage, ContentPart } from '@lookout/runtime';
 import { HttpError } from './http.js';
 
@@ -8,6 +9,8 @@ export interface ShownMessage {
   text: string;
   /** data: URLs of the customer's photos. */
   images: string[];
+  /** A message a guard withheld, or the refusal that replaced it. */
+  blocked?: boolean;
 }
 
 const SHOWN_IMAGE = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/;
@@ -40,6 +43,35 @@ export function showMessages(messages: ChatMessage[]): ShownMessage[] {
       for (const call of m.toolCalls ?? []) shown.push({ role: 'tool', text: toolLabel(call.name), images: [] });
       if (m.content) shown.push({ role: 'bot', text: m.content, images: [] });
     }
+  }
+  return shown;
+}
+
+/**
+ * Stored turns as the page shows them. Blocked input is not kept in the conversation (by design),
+ * so a blocked turn shows a placeholder and the refusal the customer got.
+ */
+export function showTurns(turns: TurnRecord[], refusal: (info: BlockInfo) => string): ShownMessage[] {
+  const shown: ShownMessage[] = [];
+  for (const turn of turns) {
+    const messages = showMessages(turn.messages);
+    if (turn.status !== 'blocked') {
+      shown.push(...messages);
+      continue;
+    }
+    const entry = turn.audit.find((e) => e.kind === 'verdict' && !e.safe && (e.stage === 'input' || e.stage === 'output'));
+    const info: BlockInfo | undefined =
+      entry?.kind === 'verdict'
+        ? { stage: entry.stage, verdict: { safe: false, categories: entry.categories, guard: entry.guard, latencyMs: entry.latencyMs, score: entry.score } }
+        : undefined;
+    if (info?.stage === 'input' || messages.length === 0) {
+      shown.push({ role: 'customer', text: '(message withheld by moderation)', images: [], blocked: true });
+      shown.push({ role: 'bot', text: refusal(info ?? { stage: 'input', verdict: { safe: false, categories: [], guard: 'unknown', latencyMs: 0 } }), images: [], blocked: true });
+      continue;
+    }
+    const last = messages.findLastIndex((m) => m.role === 'bot');
+    if (last >= 0) messages[last] = { ...messages[last]!, blocked: true };
+    shown.push(...messages);
   }
   return shown;
 }

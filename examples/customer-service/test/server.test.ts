@@ -58,6 +58,10 @@ describe('customer-service server', () => {
     const { events } = await ada.send('this shop is a scam');
     expect(replyText(events)).toBe('');
     expect(events.find((e) => e.event === 'blocked')?.data).toMatchObject({ stage: 'input', categories: ['abuse'], text: expect.stringContaining("Sorry, I can't help") });
+    expect((await ada.history()).messages).toEqual([
+      { role: 'customer', text: '(message withheld by moderation)', images: [], blocked: true },
+      { role: 'bot', text: expect.stringContaining("Sorry, I can't help with that message"), images: [], blocked: true },
+    ]);
     const { verdicts } = (await (await fetch(new URL('/api/verdicts', shop.url))).json()) as any;
     expect(verdicts.find((v: any) => v.guard === 'shop-blocklist')).toMatchObject({ stage: 'input', safe: false, categories: ['abuse'], customer: 'Ada Lovelace' });
     expect(verdicts.find((v: any) => v.guard === 'shop-blocklist').latencyMs).toBeGreaterThanOrEqual(0);

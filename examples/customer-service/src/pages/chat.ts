@@ -4,10 +4,11 @@ import type { Customer } from '../db.js';
 import { escapeHtml, layout, type PageInfo } from './layout.js';
 
 const STYLE = `
-#messages{display:flex;flex-direction:column;gap:10px;min-height:320px;max-height:60vh;overflow-y:auto;padding:4px}
+#messages{display:flex;flex-direction:column;gap:10px;min-height:320px;max-height:70vh;overflow-y:auto;padding:4px}
 .msg{max-width:78%;padding:9px 13px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word}
 .msg.customer{align-self:flex-end;background:#1f5fbf;color:#fff;border-bottom-right-radius:4px}
 .msg.bot{align-self:flex-start;background:#fff;border:1px solid #dde1e8;border-bottom-left-radius:4px}
+.msg.customer.blocked{background:#9aa7ba;font-style:italic}
 .msg.bot.blocked{background:#fdecea;border-color:#f1b8b3;color:#7a1c16}
 .msg.tool,.msg.notice{align-self:center;background:none;color:#667085;font-size:12.5px;padding:2px}
 .msg.notice{color:#8a5a00} .msg img{display:block;max-width:220px;max-height:160px;border-radius:8px;margin-top:6px}
@@ -20,9 +21,9 @@ const $ = (s) => document.querySelector(s);
 const list = $('#messages');
 let pollTimer = null;
 
-function add(role, text, images) {
+function add(role, text, images, blocked) {
   const div = document.createElement('div');
-  div.className = 'msg ' + role;
+  div.className = 'msg ' + role + (blocked ? ' blocked' : '');
   div.textContent = text || '';
   for (const src of images || []) { const img = document.createElement('img'); img.src = src; img.alt = 'photo'; div.appendChild(img); }
   list.appendChild(div);
@@ -32,7 +33,7 @@ function add(role, text, images) {
 
 function render(history) {
   list.textContent = '';
-  for (const m of history.messages) add(m.role, m.text, m.images);
+  for (const m of history.messages) add(m.role, m.text, m.images, m.blocked);
   if (history.pendingApproval) {
     add('notice', 'Waiting for a member of staff to approve the refund ...');
     if (!pollTimer) pollTimer = setInterval(refresh, 2000);
