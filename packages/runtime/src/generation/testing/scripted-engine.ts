@@ -15,6 +15,8 @@ export interface ScriptedEngineOptions {
   delayMs?: number;
   /** Ends the whole thread (process.exit) at this step: simulates a crashing native engine. */
   exitAtStep?: number;
+  /** Throws an error with code ENGINE_TEST_FAILURE at this step. */
+  failAtStep?: number;
 }
 
 export class ScriptedEngine implements ForwardEngine {
@@ -56,6 +58,7 @@ export class ScriptedEngine implements ForwardEngine {
         if (tokenId < 0) throw Object.assign(new Error(`token id must be >= 0, got ${tokenId}`), { code: 'BAD_TOKEN' });
         engine.steps++;
         if (engine.options.exitAtStep === engine.steps) process.exit(3);
+        if (engine.options.failAtStep === engine.steps) throw Object.assign(new Error(`scripted failure at step ${engine.steps}`), { code: 'ENGINE_TEST_FAILURE' });
         busyWait(engine.options.busyMs ?? 0);
         await delay(engine.options.delayMs ?? 0);
         logits = engine.logitsAt(++position);

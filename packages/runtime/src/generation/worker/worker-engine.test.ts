@@ -107,6 +107,13 @@ describe('WorkerEngine', () => {
     await expect(session.step(1)).rejects.toMatchObject({ code: 'SESSION_DISPOSED' });
   });
 
+  it('fails a worker-side decode with the engine error code and keeps serving', async () => {
+    const engine = await start({ vocabSize: 10, script: [1, 2, 3, 4], failAtStep: 2 });
+    await expect(generate(engine, tok, { inputIds: [1], maxTokens: 4 })).rejects.toMatchObject({ code: 'ENGINE_TEST_FAILURE' });
+    const again = await generate(engine, tok, { inputIds: [1], maxTokens: 1 });
+    expect(again.tokenIds).toEqual([1]);
+  });
+
   it('fails the running and every later call when the worker thread dies', async () => {
     const engine = await start({ vocabSize: 10, script: [1, 2, 3], exitAtStep: 2 });
     const session = await engine.prefill([1]);
