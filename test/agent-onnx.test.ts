@@ -1,6 +1,6 @@
 // The guarded loop over a real in-process model: OnnxModel (worker thread, CPU) on a tiny
 // randomly initialised Llama 3.2 Vision checkpoint written and built by the project itself.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { deflateSync, crc32 } from 'node:zlib';
@@ -15,12 +15,6 @@ let model: OnnxModel;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'lookout-agent-onnx-'));
   await writeTinyCheckpoint(dir, { arch: 'mllama' });
-  // The tiny checkpoint's preprocessor config asks for 560 px tiles while its vision tower takes
-  // image_size px tiles; align them so images reach the graph in the size it was built for.
-  const config = JSON.parse(await readFile(path.join(dir, 'config.json'), 'utf8'));
-  const pre = JSON.parse(await readFile(path.join(dir, 'preprocessor_config.json'), 'utf8'));
-  const side = config.vision_config.image_size;
-  await writeFile(path.join(dir, 'preprocessor_config.json'), JSON.stringify({ ...pre, size: { height: side, width: side } }));
   model = await OnnxModel.load(dir, { intraOpThreads: 1 });
 });
 
