@@ -122,7 +122,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
       break;
     }
   }
-  result.finishReason = ended ?? tally.finishReason ?? 'length';
+  result.finishReason = ended ?? tally.finishReason ?? (signal?.aborted ? 'abort' : 'length');
   if (tally.eosId !== undefined && result.finishReason === 'eos') result.eosId = tally.eosId;
   if (result.finishReason !== 'stop') {
     const tail = stops.push(decoder.flush());

@@ -79,7 +79,10 @@ async function handle(engine: ForwardEngine, msg: ToWorker): Promise<void> {
           post({ type: 'token', req: msg.req, token });
           // Let a stop-decode message in between forward passes.
           await new Promise<void>((resolve) => setImmediate(resolve));
-          if (controller.signal.aborted) break;
+          if (controller.signal.aborted) {
+            tally.finishReason ??= 'abort';
+            break;
+          }
         }
       } finally {
         aborts.delete(msg.req);

@@ -69,6 +69,12 @@ describe('WorkerEngine', () => {
     });
     expect(aborted.finishReason).toBe('abort');
     expect(aborted.tokenIds).toEqual([1, 2]);
+    // an abort that lands while the worker is inside a forward pass
+    const slow = await start({ vocabSize: 10, script: [1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4], delayMs: 100 });
+    const timed = generate(slow, tok, { inputIds: [1], maxTokens: 12, signal: AbortSignal.timeout(50) });
+    const timedResult = await timed;
+    expect(timedResult.finishReason).toBe('abort');
+    expect(timedResult.tokenIds.length).toBeLessThan(12);
     // the engine keeps serving after both
     expect((await generate(engine, tok, { inputIds: [1], maxTokens: 3 })).tokenIds).toEqual([1, 2, 3]);
   });
