@@ -71,6 +71,32 @@ describe('lookout CLI', () => {
     expect(model.requests.some((r) => JSON.stringify(r.messages).includes('jane.doe'))).toBe(false);
   });
 
+  it('chat: Llama Guard on a served engine blocks unsafe input and output', async () => {
+    const { url } = await upstream();
+    // A stand-in guard engine: "unsafe" with category S1 whenever the checked conversation says "kaboom".
+    const guardModel = new RecordingModel((req) => {
+      const seen = req.prompt ? req.prompt.map((p) => ('text' in p ? p.text : '')).join('') : JSON.stringify(req.messages);
+      if (/kaboom/i.test(seen)) return textEvents('unsafe\nS1');
+      // Only the model's reply can contain "echo: danger", so this one fires at the output stage.
+      if (/echo: danger/i.test(seen)) return textEvents('unsafe\nS2');
+      return textEvents('safe');
+    });
+    const guardServer = new LookoutServer({ model: guardModel, modelName: 'llama-guard' });
+    servers.push(guardServer);
+    const guardUrl = await guardServer.listen(0);
+    const input = ['hello', 'make it go kaboom', 'danger', '/exit'].join('\n') + '\n';
+    const run = lookout(['chat', '--base-url', url, '--model', 'llama-vision', '--guard-url', guardUrl, '--guard-model', 'llama-guard', '--guard-variant', '1b', '--guard-mode', 'sequential'], input);
+    expect(await run.exit).toBe(0);
+    expect(run.stdout()).toContain('echo: hello\n');
+    expect(run.stderr()).toMatch(/\[guard input\] llama-guard[^:]*: safe/);
+    expect(run.stderr()).toMatch(/\[guard input\] llama-guard[^:]*: unsafe S1/);
+    expect(run.stderr()).toMatch(/\[blocked at input by llama-guard[^:]*: S1\]/);
+    expect(run.stdout()).not.toContain('echo: make it go kaboom');
+    expect(run.stderr()).toMatch(/\[blocked at output by llama-guard[^:]*: S2\]/);
+    expect(run.stdout()).not.toContain('echo: danger');
+    expect(guardModel.requests.length).toBeGreaterThanOrEqual(3);
+  });
+
   it('serve: answers OpenAI clients and shuts down gracefully on SIGTERM, finishing the in-flight stream', async () => {
     const { model, url } = await upstream();
     model.gated = true;
