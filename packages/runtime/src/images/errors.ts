@@ -14,7 +14,8 @@ export type ImageErrorCode =
   | 'IMAGE_FETCH_TIMEOUT'
   | 'IMAGE_ABORTED'
   | 'IMAGE_CONFIG_INVALID'
-  | 'IMAGE_PROMPT_MISMATCH';
+  | 'IMAGE_PROMPT_MISMATCH'
+  | 'IMAGE_WORKER_FAILED';
 
 export class ImageError extends Error {
   readonly code: ImageErrorCode;
@@ -74,5 +75,13 @@ export class VisionPromptError extends ImageError {
   constructor(message: string) {
     super('IMAGE_PROMPT_MISMATCH', message);
     this.name = 'VisionPromptError';
+  }
+}
+
+/** The image worker thread died or was closed while a request was pending. */
+export class ImageWorkerError extends ImageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('IMAGE_WORKER_FAILED', message, options);
+    this.name = 'ImageWorkerError';
   }
 }

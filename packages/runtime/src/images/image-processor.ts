@@ -5,6 +5,7 @@ import { loadPreprocessorConfig, MLLAMA_PROCESSOR_CONFIG, type ImageProcessorCon
 import type { ImageLimits } from './limits.js';
 import { prepareVisionInputs, processImage, type ProcessedImage } from './processor.js';
 import type { ImageSource } from './source.js';
+import { ImageWorker } from './worker/image-worker.js';
 
 export interface ImageProcessorOptions {
   limits?: Partial<ImageLimits>;
@@ -12,6 +13,8 @@ export interface ImageProcessorOptions {
   fetch?: typeof fetch;
   /** Id of <|image|>; default 128256. */
   imageTokenId?: number;
+  /** Resize/normalise on a worker thread so the event loop stays free (call close() when done). */
+  offThread?: boolean;
 }
 
 /**
@@ -31,12 +34,19 @@ export class ImageProcessor {
     return new ImageProcessor(present ? await loadPreprocessorConfig(file) : MLLAMA_PROCESSOR_CONFIG, options);
   }
 
+  private worker: ImageWorker | undefined;
+
   process(input: ImageSource, call: { signal?: AbortSignal } = {}): Promise<ProcessedImage> {
-    return processImage(input, { config: this.config, limits: this.options.limits, fetch: this.options.fetch, signal: call.signal });
+    const options = { config: this.config, limits: this.options.limits, fetch: this.options.fetch, signal: call.signal };
+    if (this.options.offThread) return (this.worker ??= new ImageWorker()).process(input, options);
+    return processImage(input, options);
   }
 
-  prepare(images: ReadonlyArray<ImageSource | ProcessedImage>, inputIds: ArrayLike<number>, call: { signal?: AbortSignal } = {}): Promise<VisionInputs> {
-    return prepareVisionInputs(images, inputIds, {
+  async prepare(images: ReadonlyArray<ImageSource | ProcessedImage>, inputIds: ArrayLike<number>, call: { signal?: AbortSignal } = {}): Promise<VisionInputs> {
+    // Process here (possibly off-thread); prepareVisionInputs then only packs and builds the mask.
+    const processed: ProcessedImage[] = [];
+    for (const image of images) processed.push(isProcessed(image) ? image : await this.process(image, call));
+    return prepareVisionInputs(processed, inputIds, {
       config: this.config,
       limits: this.options.limits,
       fetch: this.options.fetch,
@@ -44,4 +54,14 @@ export class ImageProcessor {
       signal: call.signal,
     });
   }
+
+  /** Stops the worker thread, if one was started. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+    this.worker = undefined;
+  }
+}
+
+function isProcessed(x: unknown): x is ProcessedImage {
+  return typeof x === 'object' && x !== null && (x as ProcessedImage).pixelValues instanceof Float32Array;
 }

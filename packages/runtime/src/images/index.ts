@@ -13,3 +13,4 @@ export * from './cross-attention-mask.js';
 export * from './processor.js';
 export * from './image-processor.js';
 export * from './reference-check.js';
+export { ImageWorker } from './worker/image-worker.js';

@@ -154,6 +154,13 @@ describe('ImageProcessor', () => {
       expect(v.pixelValues.length).toBe(4 * 3 * 28 * 28);
       expect(v.crossAttentionMask[2]).toEqual([[1, 1, 0, 0]]);
       await expect(proc.process(Buffer.alloc(2_000_000))).rejects.toMatchObject({ code: 'IMAGE_TOO_MANY_BYTES' });
+      const offThread = await ImageProcessor.fromModelDir(dir, { offThread: true });
+      try {
+        const viaWorker = await offThread.prepare([png], [128000, 128256, 5]);
+        expect(Buffer.from(viaWorker.pixelValues.buffer).equals(Buffer.from(v.pixelValues.buffer))).toBe(true);
+      } finally {
+        await offThread.close();
+      }
       const defaults = await ImageProcessor.fromModelDir(path.join(dir, 'missing'));
       expect(defaults.config.tileSize).toBe(560);
     } finally {

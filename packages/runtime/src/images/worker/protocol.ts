@@ -1,0 +1,16 @@
+import type { ImageProcessorConfig } from '../config.js';
+import type { ProcessedImage } from '../processor.js';
+
+/** Main thread -> image worker: decoded RGB pixels to resize, normalise and tile. */
+export interface ImageWorkerRequest {
+  id: number;
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  config: ImageProcessorConfig;
+}
+
+/** Image worker -> main thread. */
+export type ImageWorkerResponse =
+  | { id: number; ok: true; result: ProcessedImage }
+  | { id: number; ok: false; error: { name: string; message: string } };
