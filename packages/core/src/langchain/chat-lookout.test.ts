@@ -5,7 +5,7 @@ import { AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolMessage } f
 import { tool } from '@langchain/core/tools';
 import { z } from 'zod';
 import { defineTool } from '@lookout/tools';
-import type { ContentPart, ImagePart } from '@lookout/runtime';
+import type { ContentPart, ImagePart, LanguageModel } from '@lookout/runtime';
 import { ScriptedModel, callTool, say } from '../testing/index.js';
 import { ChatLookout } from './chat-lookout.js';
 import { StructuredOutputError } from './errors.js';
@@ -128,6 +128,28 @@ describe('ChatLookout', () => {
     expect(err).toBeInstanceOf(Error);
     expect(seen.length).toBeLessThan(5);
     await expect.poll(() => model.aborted).toBe(1);
+  });
+
+  it('asks for log-probabilities when configured and returns them in generationInfo', async () => {
+    const requests: unknown[] = [];
+    const model: LanguageModel = {
+      id: 'lp',
+      capabilities: { images: false, tools: false, logprobs: true, rawPrompt: false },
+      async *stream(request) {
+        requests.push(request.topLogprobs);
+        yield { type: 'token', token: { token: 'safe', id: 19193, logprob: -0.1 }, top: [{ token: 'safe', id: 19193, logprob: -0.1 }, { token: 'unsafe', id: 39257, logprob: -2.4 }] };
+        yield { type: 'text-delta', text: 'safe' };
+        yield { type: 'finish', reason: 'stop', usage: { inputTokens: 3, outputTokens: 1 } };
+      },
+    };
+    const chat = new ChatLookout({ model });
+    const result = await chat.withConfig({ topLogprobs: 2 }).invoke('x');
+    expect(requests).toEqual([2]);
+    expect(result.content).toBe('safe');
+    const gen = await chat.generate([[new HumanMessage('x')]], { topLogprobs: 2 } as never);
+    expect(gen.generations[0][0].generationInfo?.logprobs).toEqual({
+      content: [{ token: 'safe', logprob: -0.1, top_logprobs: [{ token: 'safe', logprob: -0.1 }, { token: 'unsafe', logprob: -2.4 }] }],
+    });
   });
 
   it('has a model profile saying it takes images and tools', () => {
