@@ -25,6 +25,7 @@ interface Written {
  */
 export class WeightWriter {
   private written = new Map<string, Written>();
+  private casts = new WeakMap<GraphBuilder, Map<string, string>>();
   private perGraph = new WeakMap<GraphBuilder, Set<string>>();
   tensorsDone = 0;
   bytesRead = 0;
@@ -116,7 +117,16 @@ export class WeightWriter {
     } else if (dtype === 'fp16' || dtype === 'int4') {
       const key = `${name}.T.f16`;
       const w = await this.use(g, key, async () => ({ elem: 'float16', dims: [inF, out], bytes: bytesOf(f32ToF16Bits(transpose(await this.read(name), out, inF))) }));
-      y = g.op('MatMul', [x, g.op('Cast', [w], { to: A.i(1) })]);
+      // The Cast lives in the root graph, once per weight: onnxruntime folds it at load time
+      // and Loop bodies read the folded tensor instead of casting on every iteration.
+      let casts = this.casts.get(g.root);
+      if (!casts) this.casts.set(g.root, (casts = new Map()));
+      let wide = casts.get(key);
+      if (!wide) {
+        wide = g.root.op('Cast', [w], { to: A.i(1) }, `${key}.as_f32`);
+        casts.set(key, wide);
+      }
+      y = g.op('MatMul', [x, wide]);
     } else {
       const key = `${name}.T`;
       const w = await this.use(g, key, async () => ({ elem: 'float32', dims: [inF, out], bytes: bytesOf(transpose(await this.read(name), out, inF)) }));
