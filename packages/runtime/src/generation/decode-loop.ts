@@ -38,7 +38,8 @@ export interface DecodeTally {
 
 /** An engine that runs the whole decode loop itself (e.g. in its worker, next to the model). */
 export interface SamplingEngine extends ForwardEngine {
-  decode(plan: DecodePlan, tally: DecodeTally, options?: { signal?: AbortSignal }): AsyncIterable<SampledToken>;
+  /** `transferInputs`: the engine may take ownership of the plan's pixel buffer (no copy). */
+  decode(plan: DecodePlan, tally: DecodeTally, options?: { signal?: AbortSignal; transferInputs?: boolean }): AsyncIterable<SampledToken>;
 }
 
 export function isSamplingEngine(engine: ForwardEngine): engine is SamplingEngine {

@@ -52,6 +52,12 @@ export interface GenerateOptions {
    * thread round trip per token) do so. Default true; false forces prefill/step from here.
    */
   decodeInEngine?: boolean;
+  /**
+   * The caller hands over `vision.pixelValues`: an engine in another thread may move the buffer
+   * instead of copying it (the array is unusable afterwards). OnnxModel sets it for the inputs
+   * it prepares itself.
+   */
+  transferInputs?: boolean;
   /** Decode special tokens as text or drop them (default false: keep them, parsers may need them). */
   skipSpecial?: boolean;
 }
@@ -89,7 +95,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
   const stops = new StopStringMatcher([...(sampling.stop ?? []), ...(options.stop ?? [])].filter((s) => s.length > 0));
   const tally = newTally();
   const useEngineLoop = options.decodeInEngine !== false && isSamplingEngine(engine);
-  const tokens = useEngineLoop ? engine.decode(plan, tally, { signal }) : decodeTokens(engine, plan, tally, signal);
+  const tokens = useEngineLoop ? engine.decode(plan, tally, { signal, transferInputs: options.transferInputs }) : decodeTokens(engine, plan, tally, signal);
 
   const result: GenerationResult = {
     tokenIds: [],

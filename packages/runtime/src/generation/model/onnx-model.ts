@@ -127,6 +127,8 @@ export class OnnxModel implements LanguageModel {
       eosIds: this.parts.eosIds,
       signal,
       topLogprobs: request.topLogprobs,
+      // The vision inputs were prepared for this request alone: let the worker take them.
+      transferInputs: true,
       // Tool-call parsers may need markers such as <|python_tag|>; plain replies leave them out.
       skipSpecial: parser === undefined,
       onText: (delta) => (parser ? emit(parser.push(delta)) : channel.push({ type: 'text-delta', text: delta })),

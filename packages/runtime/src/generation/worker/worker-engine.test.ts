@@ -54,6 +54,19 @@ describe('WorkerEngine', () => {
     expect(remote.stepTransferBytes).toBe(local.stepTransferBytes + 8 * 8);
   });
 
+  it('moves the pixel buffer to the worker when the caller hands it over, copies it otherwise', async () => {
+    const engine = await start({ vocabSize: 10, script: [1, 0] });
+    const vision = () => ({ pixelValues: new Float32Array(1000), numImages: 1, maxTiles: 1, tileSize: 1, aspectRatioIds: [1], aspectRatioMask: [[1]], crossAttentionMask: [[[1]]] });
+    const kept = vision();
+    const copied = await generate(engine, tok, { inputIds: [1], vision: kept, eosIds: [0] });
+    expect(kept.pixelValues.length).toBe(1000);
+    const handed = vision();
+    const moved = await generate(engine, tok, { inputIds: [1], vision: handed, eosIds: [0], transferInputs: true });
+    expect(handed.pixelValues.length).toBe(0); // detached: now owned by the worker
+    expect(moved.tokenIds).toEqual(copied.tokenIds);
+    expect(copied.transferBytes - moved.transferBytes).toBe(4000);
+  });
+
   it('stops the worker loop on a stop string and on abort', async () => {
     const engine = await start({ vocabSize: 10, script: [1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4], delayMs: 5 });
     const stopped = await generate(engine, tok, { inputIds: [1], stop: ['c'] });

@@ -104,7 +104,7 @@ export class WorkerEngine implements SamplingEngine {
    * log-probabilities when asked for) cross the thread boundary. Stopping the iteration (or
    * aborting) ends the loop in the worker after its current forward pass.
    */
-  async *decode(plan: DecodePlan, tally: DecodeTally, options: { signal?: AbortSignal } = {}): AsyncGenerator<SampledToken> {
+  async *decode(plan: DecodePlan, tally: DecodeTally, options: { signal?: AbortSignal; transferInputs?: boolean } = {}): AsyncGenerator<SampledToken> {
     const signal = options.signal;
     if (signal?.aborted) {
       tally.finishReason = 'abort';
@@ -136,7 +136,11 @@ export class WorkerEngine implements SamplingEngine {
     });
     const stop = () => this.post({ type: 'stop-decode', req });
     signal?.addEventListener('abort', stop, { once: true });
-    this.worker.postMessage({ type: 'decode', req, plan } satisfies ToWorker);
+    // Prompt ids are structured-cloned; pixels are moved when the caller hands them over.
+    const pixels = plan.vision?.pixelValues;
+    const movePixels = options.transferInputs === true && pixels !== undefined && isWholeBuffer(pixels);
+    this.worker.postMessage({ type: 'decode', req, plan } satisfies ToWorker, movePixels ? [pixels.buffer as ArrayBuffer] : []);
+    tally.transferBytes += plan.inputIds.length * 8 + (pixels && !movePixels ? pixels.byteLength : 0);
     let tokens = 0;
     try {
       for await (const token of channel) {
@@ -271,4 +275,8 @@ function remoteError(error: SerializedError): EngineWorkerError {
   const e = new EngineWorkerError(error.code ?? 'ENGINE_ERROR', error.message);
   e.name = error.name === 'Error' ? 'EngineWorkerError' : error.name;
   return e;
+}
+
+function isWholeBuffer(array: Float32Array): boolean {
+  return array.buffer instanceof ArrayBuffer && array.byteOffset === 0 && array.byteLength === array.buffer.byteLength;
 }
