@@ -148,7 +148,7 @@ describe('ChatLookout', () => {
     expect(result.content).toBe('safe');
     const gen = await chat.generate([[new HumanMessage('x')]], { topLogprobs: 2 } as never);
     expect(gen.generations[0][0].generationInfo?.logprobs).toEqual({
-      content: [{ token: 'safe', logprob: -0.1, top_logprobs: [{ token: 'safe', logprob: -0.1 }, { token: 'unsafe', logprob: -2.4 }] }],
+      content: [{ token: 'safe', id: 19193, logprob: -0.1, top_logprobs: [{ token: 'safe', id: 19193, logprob: -0.1 }, { token: 'unsafe', id: 39257, logprob: -2.4 }] }],
     });
   });
 

@@ -194,6 +194,9 @@ function toUsageMetadata(usage: Usage) {
   return { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, total_tokens: usage.inputTokens + usage.outputTokens };
 }
 
+// OpenAI's logprob shape, plus the vocabulary id where the model gives one.
+const oneLogprob = (t: TokenLogprob) => ({ token: t.token, logprob: t.logprob, ...(t.id !== undefined ? { id: t.id } : {}) });
+
 function toLogprob(token: TokenLogprob, top: TokenLogprob[]) {
-  return { token: token.token, logprob: token.logprob, top_logprobs: top.map((t) => ({ token: t.token, logprob: t.logprob })) };
+  return { ...oneLogprob(token), top_logprobs: top.map(oneLogprob) };
 }
