@@ -11,6 +11,12 @@ export interface ShopAgentOptions {
   guards: StageGuards;
   policy?: RefundPolicy;
   sampling?: SamplingSettings;
+  /**
+   * 'parallel' (default) starts the model while input guards run (faster first token; fine for an
+   * in-process model). 'sequential' lets nothing reach the model before the guards passed or
+   * redacted it: use it for a served model, so blocked or personal data never leaves the machine.
+   */
+  inputGuardMode?: 'parallel' | 'sequential';
 }
 
 const SYSTEM = `You are the customer-service assistant of Lookout Home, a small online shop for kitchenware.
@@ -41,5 +47,6 @@ export function createShopAgent(options: ShopAgentOptions): Agent<ShopContext> {
     outputChunkChars: 80,
     sampling: options.sampling,
     maxSteps: 6,
+    inputGuardMode: options.inputGuardMode,
   });
 }

@@ -16,6 +16,7 @@ export interface ShopAppOptions {
   guards?: ShopGuardOptions;
   policy?: Partial<RefundPolicy>;
   sampling?: SamplingSettings;
+  inputGuardMode?: 'parallel' | 'sequential';
   banner?: string[];
   warn?: boolean;
 }
@@ -37,6 +38,7 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     guards: shopGuards(options.guards ?? {}),
     policy: { ...DEFAULT_POLICY, ...options.policy },
     sampling: options.sampling,
+    inputGuardMode: options.inputGuardMode,
   });
   const server = new ShopServer({ agent, db, banner: options.banner, warn: options.warn });
   return {

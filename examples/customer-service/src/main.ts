@@ -29,6 +29,8 @@ async function main(): Promise<number> {
     guards: { moderation: guards.moderation, promptGuard: guards.promptGuard },
     policy: { approvalLimit: config.refundApprovalLimit },
     sampling: chat.sampling,
+    // A served model must not receive input before the guards passed or redacted it.
+    inputGuardMode: config.model.kind === 'served' ? 'sequential' : 'parallel',
     banner,
     warn: chat.notReal,
   });

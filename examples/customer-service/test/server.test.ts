@@ -49,6 +49,17 @@ describe('customer-service server', () => {
     await shop.close();
   });
 
+  it('in sequential mode (served models) no model request ever carries the redacted data', async () => {
+    const model = new ScriptedModel({ steps: [say('Thanks, noted.')] });
+    const shop = await startShop({ model, inputGuardMode: 'sequential' });
+    dirs.push(shop.dataDir);
+    const ada = await ShopClient.signIn(shop.url, 'cus_ada');
+    await ada.send('My card 4111 1111 1111 1111 was charged twice');
+    expect(model.requests).toHaveLength(1);
+    expect(JSON.stringify(model.requests)).not.toContain('4111');
+    await shop.close();
+  });
+
   it('blocks a message a guard flags with a polite refusal, and lists the verdict for moderation', async () => {
     const model = new ScriptedModel({ steps: [[{ type: 'delay', ms: 100 }, ...say('never released')]] });
     const blocklist = new PatternGuard({ blocklist: ['scam'], category: 'abuse', name: 'shop-blocklist' });
