@@ -112,7 +112,15 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits): Promi
     }
     return { ...header, width: info.width, height: info.height, channels: info.channels, data: pixels };
   } catch (err) {
-    if (err instanceof Error && /pixel limit/i.test(err.message)) checkPixels(Number.MAX_SAFE_INTEGER, 1, limits);
+    if (err instanceof Error && /pixel limit/i.test(err.message)) {
+      // The header passed, but libvips counted more (e.g. all frames): report it as a limit all the same.
+      throw new ImageLimitError(
+        'IMAGE_TOO_MANY_PIXELS',
+        `the ${header.format} image (${header.width}x${header.height}) exceeds the decoder's pixel limit of ${limits.maxPixels} (maxPixels)`,
+        limits.maxPixels,
+        header.width * header.height,
+      );
+    }
     throw corrupt(header.format, err);
   }
 }

@@ -95,6 +95,14 @@ describe('processImage', () => {
     }
   });
 
+  it('stops with IMAGE_ABORTED when the signal fires during decoding', async () => {
+    const png = await encodePng(gradientPixels(300, 200, 3), 300, 200, 3);
+    const controller = new AbortController();
+    const pending = processImage(png, { signal: controller.signal });
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: 'IMAGE_ABORTED' });
+  });
+
   it('enforces limits passed through options', async () => {
     const png = await encodePng(gradientPixels(300, 200, 3), 300, 200, 3);
     await expect(processImage(png, { limits: { maxBytes: 10 } })).rejects.toMatchObject({ code: 'IMAGE_TOO_MANY_BYTES' });

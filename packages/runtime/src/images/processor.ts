@@ -6,7 +6,7 @@ import { decodeImage } from './decode.js';
 import { resolveLimits, type ImageLimits } from './limits.js';
 import { resizeBilinearPillow } from './resample.js';
 import { toRgb } from './rgb.js';
-import { readImageBytes, type ImageSource, type ImageSourceOptions } from './source.js';
+import { readImageBytes, throwIfAborted, type ImageSource, type ImageSourceOptions } from './source.js';
 import { channelLookupTables, writeNormalizedTiles } from './tiles.js';
 
 export interface ProcessImageOptions extends ImageSourceOptions {
@@ -68,7 +68,9 @@ export function processRgbPixels(
 export async function processImage(input: ImageSource, options: ProcessImageOptions = {}): Promise<ProcessedImage> {
   const limits = resolveLimits(options.limits);
   const bytes = await readImageBytes(input, limits, options);
+  throwIfAborted(options.signal);
   const decoded = await decodeImage(bytes, limits);
+  throwIfAborted(options.signal);
   const rgb = toRgb(decoded.data, decoded.width * decoded.height, decoded.channels);
   return processRgbPixels(rgb, decoded.width, decoded.height, options.config ?? MLLAMA_PROCESSOR_CONFIG);
 }

@@ -25,7 +25,8 @@ const tooManyBytes = (what: string, actual: number, limit: number, exact = true)
     actual,
   );
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
+/** Throws IMAGE_ABORTED when the caller's signal has fired (checked between processing steps). */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new ImageFetchError('IMAGE_ABORTED', 'image loading was aborted by the caller', { cause: signal.reason });
 }
 

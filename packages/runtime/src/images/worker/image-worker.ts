@@ -5,7 +5,7 @@ import { ImageWorkerError } from '../errors.js';
 import { resolveLimits } from '../limits.js';
 import type { ProcessedImage, ProcessImageOptions } from '../processor.js';
 import { toRgb } from '../rgb.js';
-import { readImageBytes, type ImageSource } from '../source.js';
+import { readImageBytes, throwIfAborted, type ImageSource } from '../source.js';
 import type { ImageWorkerRequest, ImageWorkerResponse } from './protocol.js';
 import { spawnImageWorker } from './spawn-image-worker.js';
 
@@ -30,7 +30,9 @@ export class ImageWorker {
     if (this.closed) throw new ImageWorkerError('the image worker was closed');
     const limits = resolveLimits(options.limits);
     const bytes = await readImageBytes(input, limits, options);
+    throwIfAborted(options.signal);
     const decoded = await decodeImage(bytes, limits);
+    throwIfAborted(options.signal);
     let rgb = toRgb(decoded.data, decoded.width * decoded.height, decoded.channels);
     // Only a buffer that owns its whole ArrayBuffer may be transferred (small Node buffers share a pool).
     if (rgb.byteOffset !== 0 || rgb.byteLength !== rgb.buffer.byteLength) rgb = rgb.slice();
