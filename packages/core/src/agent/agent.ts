@@ -40,9 +40,13 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     this.sessions = options.sessions ?? new MemorySessionStore();
     const maxSteps = options.maxSteps ?? 8;
     const outputChunkChars = options.outputChunkChars ?? 200;
+    const outputOverlapChars = options.outputOverlapChars ?? 64;
     if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new InvalidAgentInput(`maxSteps must be a positive integer, got ${maxSteps}.`);
     if (!Number.isInteger(outputChunkChars) || outputChunkChars < 1) {
       throw new InvalidAgentInput(`outputChunkChars must be a positive integer, got ${outputChunkChars}.`);
+    }
+    if (!Number.isInteger(outputOverlapChars) || outputOverlapChars < 0) {
+      throw new InvalidAgentInput(`outputOverlapChars must be an integer of 0 or more, got ${outputOverlapChars}.`);
     }
     this.settings = {
       model: options.model,
@@ -50,6 +54,7 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
       system: options.system,
       maxSteps,
       outputChunkChars,
+      outputOverlapChars,
       sampling: options.sampling,
       inputGuardMode: options.inputGuardMode ?? 'parallel',
       refusal: typeof refusal === 'string' ? () => refusal : refusal,

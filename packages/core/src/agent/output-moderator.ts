@@ -2,43 +2,50 @@ import type { Verdict } from '@lookout/guards';
 import type { StageDecision } from '../guarding/run-stage.js';
 
 export interface OutputModeratorOptions {
+  /** A mid-stream check is due once this many characters arrived since the last one. */
   chunkChars: number;
+  /** Characters of already-checked text put in front of each new chunk. */
+  overlapChars: number;
   /** False when no output guards are configured: text is released as it arrives. */
   guarded: boolean;
-  /** Checks the whole reply so far (released + held). */
-  check(text: string): Promise<StageDecision>;
+  /** Checks `text`: a new chunk with its overlap, or (final) the whole reply. */
+  check(text: string, final: boolean): Promise<StageDecision>;
   release(text: string): void;
 }
 
 /**
- * Holds a step's streamed text back until an output check covering it passed. Each check sees
- * the whole reply so far, so a guard judges new text in context; on an unsafe verdict the held
- * text is dropped and nothing more is released. After a passing mid-stream check the trailing
- * partial word stays held, so a flagged word split across chunks ("Mega" + "Shop") is never
- * half released.
+ * Holds a step's streamed text back until a check covering it passed.
+ *
+ * Mid-stream checks see only the new chunk plus `overlapChars` of checked text before it (and
+ * any text still held), so the cost grows linearly with the reply while a phrase split at a
+ * chunk border is still seen whole. The final check always sees the whole reply. After a
+ * passing mid-stream check the trailing partial word stays held and goes into the next check,
+ * so a flagged word split across chunks ("Mega" + "Shop") is never half released. On an unsafe
+ * verdict the held text is dropped and nothing more is released.
  */
 export class OutputModerator {
-  private held = '';
-  /** Characters added since the last check. */
-  private unchecked = 0;
-  private releasedText = '';
+  /** The reply so far, with accepted redactions applied. */
+  private reply = '';
+  /** reply[0, releasedLength) went out; reply[0, checkedLength) passed a check. */
+  private releasedLength = 0;
+  private checkedLength = 0;
   private blocking?: Verdict;
 
   constructor(private readonly options: OutputModeratorOptions) {}
 
   push(text: string): void {
     if (this.blocking) return;
-    this.held += text;
-    this.unchecked += text.length;
+    this.reply += text;
   }
 
-  /** Enough text is held for a check (or any text at all when unguarded). */
+  /** Enough unchecked text is held for a check (or any text at all when unguarded). */
   get due(): boolean {
-    return this.options.guarded ? this.unchecked >= this.options.chunkChars : this.held.length > 0;
+    if (!this.options.guarded) return this.reply.length > this.releasedLength;
+    return this.reply.length - this.checkedLength >= this.options.chunkChars;
   }
 
   get released(): string {
-    return this.releasedText;
+    return this.reply.slice(0, this.releasedLength);
   }
 
   get blockedBy(): Verdict | undefined {
@@ -48,43 +55,58 @@ export class OutputModerator {
   /** Checks and releases held text; `final` checks the whole reply even when nothing is held. */
   async checkpoint(final: boolean): Promise<void> {
     if (this.blocking) return;
-    if (!this.options.guarded) {
-      this.emit(this.held);
-      return;
-    }
-    if (!final && this.held.length === 0) return;
-    const checked = this.held;
-    const whole = this.releasedText + checked;
-    if (whole.length === 0) return;
-    this.unchecked = 0;
-    const decision = await this.options.check(whole);
+    if (!this.options.guarded) return this.releaseTo(this.reply.length);
+    if (final) return this.finalCheck();
+    if (this.reply.length === this.checkedLength) return;
+
+    const end = this.reply.length;
+    // Overlap with checked text, and never less than all text still held.
+    const start = Math.max(0, Math.min(this.releasedLength, this.checkedLength - this.options.overlapChars));
+    const decision = await this.options.check(this.reply.slice(start, end), false);
+    if (this.blocking) return;
     if (decision.kind === 'block') return this.block(decision.verdict);
+    let checkedEnd = end;
     if (decision.kind === 'redact') {
       // Released text cannot be taken back: a redaction that rewrites it is treated as a block.
-      if (!decision.text.startsWith(this.releasedText)) return this.block(decision.verdict);
-      this.emit(decision.text.slice(this.releasedText.length), checked.length);
-      return;
+      if (!decision.text.startsWith(this.reply.slice(start, this.releasedLength))) return this.block(decision.verdict);
+      this.reply = this.reply.slice(0, start) + decision.text + this.reply.slice(end);
+      checkedEnd = start + decision.text.length;
     }
-    this.emit(final ? checked : checked.slice(0, this.wordBoundary(checked)));
+    this.checkedLength = checkedEnd;
+    this.releaseTo(this.releasedLength + this.wordBoundary(this.reply.slice(this.releasedLength, checkedEnd)));
   }
 
-  /** Where the held text may be cut: after its last whitespace; all of it once it grew long. */
-  private wordBoundary(text: string): number {
-    if (text.length >= 4 * this.options.chunkChars) return text.length;
-    const match = /\s(?=\S*$)/.exec(text);
+  private async finalCheck(): Promise<void> {
+    if (this.reply.length === 0) return;
+    const end = this.reply.length;
+    const decision = await this.options.check(this.reply, true);
+    if (this.blocking) return;
+    if (decision.kind === 'block') return this.block(decision.verdict);
+    if (decision.kind === 'redact') {
+      if (!decision.text.startsWith(this.released)) return this.block(decision.verdict);
+      this.reply = decision.text + this.reply.slice(end);
+    }
+    this.checkedLength = this.reply.length;
+    this.releaseTo(this.reply.length);
+  }
+
+  /** Where held text may be cut: after its last whitespace; all of it once it grew long. */
+  private wordBoundary(held: string): number {
+    if (held.length >= 4 * this.options.chunkChars) return held.length;
+    const match = /\s(?=\S*$)/.exec(held);
     return match ? match.index + 1 : 0;
   }
 
   private block(verdict: Verdict): void {
     this.blocking = verdict;
-    this.held = '';
+    this.reply = this.released;
+    this.checkedLength = this.releasedLength;
   }
 
-  /** Releases `text`, which replaces the start of the held text (the rest stays held). */
-  private emit(text: string, consumed = text.length): void {
-    this.held = this.held.slice(consumed);
-    if (!text) return;
-    this.releasedText += text;
+  private releaseTo(end: number): void {
+    if (end <= this.releasedLength) return;
+    const text = this.reply.slice(this.releasedLength, end);
+    this.releasedLength = end;
     this.options.release(text);
   }
 }

@@ -20,6 +20,7 @@ export interface TurnSettings {
   system?: string;
   maxSteps: number;
   outputChunkChars: number;
+  outputOverlapChars: number;
   sampling?: SamplingSettings;
   inputGuardMode: 'parallel' | 'sequential';
   refusal: (info: BlockInfo) => string;
@@ -142,6 +143,7 @@ export class Turn {
 
     const moderator = new OutputModerator({
       chunkChars: settings.outputChunkChars,
+      overlapChars: settings.outputOverlapChars,
       guarded: settings.guards.output.length > 0,
       check: (text) =>
         this.checkStage('output', { stage: 'output', conversation: [...state.conversation], content: { text, images: [] } }, parent),

@@ -20,6 +20,11 @@ export interface AgentOptions {
   maxSteps?: number;
   /** Output is held back and checked every this many characters. Default 200. */
   outputChunkChars?: number;
+  /**
+   * Characters of already-checked output put in front of each new chunk, so a phrase split at a
+   * chunk border is still seen whole. Default 64. The whole reply is checked once more at the end.
+   */
+  outputOverlapChars?: number;
   /** Text returned when input or output is blocked. */
   refusal?: string | ((info: BlockInfo) => string);
   /** Text the model sees instead of a tool result that a tool-result guard flagged. */
