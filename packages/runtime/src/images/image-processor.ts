@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { VisionInputs } from '../model/engine.js';
 import { loadPreprocessorConfig, MLLAMA_PROCESSOR_CONFIG, type ImageProcessorConfig } from './config.js';
@@ -27,11 +27,15 @@ export class ImageProcessor {
     readonly options: ImageProcessorOptions = {},
   ) {}
 
-  /** Reads `preprocessor_config.json` from a model directory; the checkpoint defaults when it has none. */
+  /**
+   * Reads `preprocessor_config.json` from a model directory. Without one, the Llama 3.2 Vision
+   * settings, with tile size and tile count taken from config.json's vision_config when it has
+   * them (small test checkpoints use small tiles).
+   */
   static async fromModelDir(dir: string, options: ImageProcessorOptions = {}): Promise<ImageProcessor> {
     const file = path.join(dir, 'preprocessor_config.json');
-    const present = await access(file).then(() => true, () => false);
-    return new ImageProcessor(present ? await loadPreprocessorConfig(file) : MLLAMA_PROCESSOR_CONFIG, options);
+    if (await exists(file)) return new ImageProcessor(await loadPreprocessorConfig(file), options);
+    return new ImageProcessor(await configFromVisionConfig(path.join(dir, 'config.json')), options);
   }
 
   private worker: ImageWorker | undefined;
@@ -60,6 +64,16 @@ export class ImageProcessor {
     await this.worker?.close();
     this.worker = undefined;
   }
+}
+
+const exists = (file: string) => access(file).then(() => true, () => false);
+
+async function configFromVisionConfig(configJson: string): Promise<ImageProcessorConfig> {
+  if (!(await exists(configJson))) return MLLAMA_PROCESSOR_CONFIG;
+  const vision = (JSON.parse(await readFile(configJson, 'utf8')) as { vision_config?: { image_size?: unknown; max_num_tiles?: unknown } }).vision_config;
+  const tileSize = typeof vision?.image_size === 'number' ? vision.image_size : MLLAMA_PROCESSOR_CONFIG.tileSize;
+  const maxImageTiles = typeof vision?.max_num_tiles === 'number' ? vision.max_num_tiles : MLLAMA_PROCESSOR_CONFIG.maxImageTiles;
+  return { ...MLLAMA_PROCESSOR_CONFIG, tileSize, maxImageTiles };
 }
 
 function isProcessed(x: unknown): x is ProcessedImage {

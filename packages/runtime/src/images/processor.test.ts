@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -171,6 +172,10 @@ describe('ImageProcessor', () => {
       }
       const defaults = await ImageProcessor.fromModelDir(path.join(dir, 'missing'));
       expect(defaults.config.tileSize).toBe(560);
+      const tinyA = '/work/shared/reference/mllama/tiny-a';
+      if (existsSync(path.join(tinyA, 'config.json')) && !existsSync(path.join(tinyA, 'preprocessor_config.json'))) {
+        expect((await ImageProcessor.fromModelDir(tinyA)).config).toMatchObject({ tileSize: 28, maxImageTiles: 4 });
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
