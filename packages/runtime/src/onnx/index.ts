@@ -8,5 +8,5 @@ export { readModelSpec, specFromConfig } from './config.js';
 export type { ModelSpec, TextSpec, VisionSpec, RopeScaling } from './config.js';
 export { OnnxError } from './errors.js';
 export type { OnnxErrorCode } from './errors.js';
-export { verifyCase, readCaseInputs, maxAbsDiff, argmax, VERIFY_TOLERANCE } from './verify.js';
+export { verifyCase, readCaseInputs, maxAbsDiff, VERIFY_TOLERANCE } from './verify.js';
 export type { VerifyOptions, VerifyReport } from './verify.js';
