@@ -169,6 +169,7 @@ export class OpenAICompatibleModel implements LanguageModel {
       try {
         response = await this.fetchImpl(url, { method: 'POST', headers, body: payload, signal: attemptController.signal });
       } catch (err) {
+        controller.signal.removeEventListener('abort', forward);
         if (signal?.aborted) throw new ServedAbortError(signal.reason);
         if (timedOut) throw new ServedTimeoutError('response', timeoutMs, url);
         if (attempt >= this.retryPolicy.maxRetries) throw new ServedConnectionError(url, err, attempt);
