@@ -9,8 +9,13 @@ import { scriptedShopModel } from './scripted.js';
 const { values } = parseArgs({ options: { 'base-url': { type: 'string' }, model: { type: 'string' }, 'model-dir': { type: 'string' } } });
 let model: LanguageModel & { dispose?(): Promise<void> };
 if (values['model-dir']) model = await OnnxModel.load(values['model-dir']);
-else if (values['base-url'] && values.model) model = new OpenAICompatibleModel({ baseUrl: values['base-url'], model: values.model });
-else {
+else if (values['base-url']) {
+  if (!values.model) {
+    console.error('langchain example: --base-url needs --model <name>, the model name the engine serves');
+    process.exit(2);
+  }
+  model = new OpenAICompatibleModel({ baseUrl: values['base-url'], model: values.model });
+} else {
   model = scriptedShopModel();
   console.log('[model] scripted stand-in behind ChatLookout (pass --base-url/--model or --model-dir for a real one)');
 }
