@@ -127,6 +127,9 @@ describe('decoding', () => {
     expect(b1).toBeLessThan(50);
     expect(b2).toBeGreaterThan(200);
     expect(r2).toBeLessThan(50);
+    // As HF does it: the stored pixels, unrotated.
+    const stored = await decodeImage(jpeg, limits, { exifOrientation: false });
+    expect([stored.width, stored.height]).toEqual([30, 20]);
   });
 
   it('decodes the first frame of a GIF and lossless WebP exactly', async () => {

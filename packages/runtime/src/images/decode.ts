@@ -87,23 +87,31 @@ function dropAlpha(rgba: Uint8Array, pixelCount: number): Uint8Array {
   return out;
 }
 
-/** readImageHeader, then decodes to raw uint8 pixels with the EXIF orientation applied. */
-export async function decodeImage(bytes: Uint8Array, limits: ImageLimits): Promise<DecodedImage> {
+export interface DecodeOptions {
+  /**
+   * Apply the EXIF orientation (default true), so phone photos are seen upright. HF's
+   * processor does not (PIL.Image.open ignores it); false reproduces HF for such files.
+   */
+  exifOrientation?: boolean;
+}
+
+/** readImageHeader, then decodes to raw uint8 pixels, by default with the EXIF orientation applied. */
+export async function decodeImage(bytes: Uint8Array, limits: ImageLimits, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const upright = options.exifOrientation !== false;
   const header = await readImageHeader(bytes, limits);
+  const orient = (img: sharp.Sharp) => (upright ? img.rotate() : img);
   try {
     if (header.space === 'cmyk') {
       // libvips would convert CMYK to sRGB through an ICC profile; Pillow (and so HF) uses a
       // plain formula. Take the CMYK samples as decoded and convert them the Pillow way.
-      const { data, info } = await sharp(bytes, sharpOptions(limits))
-        .pipelineColourspace('cmyk')
-        .rotate()
+      const { data, info } = await orient(sharp(bytes, sharpOptions(limits)).pipelineColourspace('cmyk'))
         .toColourspace('cmyk')
         .raw({ depth: 'uchar' })
         .toBuffer({ resolveWithObject: true });
       if (info.channels !== 4) throw new Error(`expected 4 CMYK channels, got ${info.channels}`);
       return { ...header, width: info.width, height: info.height, channels: 3, data: cmykToRgb(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.width * info.height) };
     }
-    const { data, info } = await sharp(bytes, sharpOptions(limits)).rotate().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await orient(sharp(bytes, sharpOptions(limits))).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (info.channels === 4 && pngColorType(bytes) === PNG_TRUECOLOR) {
       // A truecolor PNG whose tRNS colour key libvips turned into alpha. Pillow opens it as

@@ -31,7 +31,7 @@ describe('HF MllamaImageProcessor on extra cases (gray, LA, palette, RGBA, wide/
       const bytes = await c.make();
       // The HF values belong to these exact encoded bytes; another encoder version makes a different file.
       if (sha256(bytes) !== exp.fileSha256) ctx.skip(`sharp encoded ${c.name} differently from the file HF processed`);
-      const out = await processImage(bytes);
+      const out = await processImage(bytes, c.options);
       expect(out.numTiles).toBe(exp.numTiles);
       expect(out.aspectRatioId).toBe(exp.aspectRatioId);
       expect(pixelHash(out.pixelValues)).toBe(exp.pixelSha256);

@@ -2,14 +2,14 @@ import type { VisionInputs } from '../model/engine.js';
 import { planCanvas, aspectRatioId, aspectRatioMask, type TileGrid } from './canvas.js';
 import { MLLAMA_PROCESSOR_CONFIG, type ImageProcessorConfig } from './config.js';
 import { buildCrossAttentionMask } from './cross-attention-mask.js';
-import { decodeImage } from './decode.js';
+import { decodeImage, type DecodeOptions } from './decode.js';
 import { resolveLimits, type ImageLimits } from './limits.js';
 import { resizeBilinearPillow } from './resample.js';
 import { toRgb } from './rgb.js';
 import { readImageBytes, throwIfAborted, type ImageSource, type ImageSourceOptions } from './source.js';
 import { channelLookupTables, writeNormalizedTiles } from './tiles.js';
 
-export interface ProcessImageOptions extends ImageSourceOptions {
+export interface ProcessImageOptions extends ImageSourceOptions, DecodeOptions {
   config?: ImageProcessorConfig;
   limits?: Partial<ImageLimits>;
 }
@@ -28,7 +28,7 @@ export interface ProcessedImage {
   canvas: { height: number; width: number };
   /** Size of the image after resizing, before padding. */
   resized: { height: number; width: number };
-  /** Size of the decoded image after EXIF orientation. */
+  /** Size of the decoded image (after EXIF orientation unless that was turned off). */
   original: { height: number; width: number };
   tileSize: number;
   maxTiles: number;
@@ -69,7 +69,7 @@ export async function processImage(input: ImageSource, options: ProcessImageOpti
   const limits = resolveLimits(options.limits);
   const bytes = await readImageBytes(input, limits, options);
   throwIfAborted(options.signal);
-  const decoded = await decodeImage(bytes, limits);
+  const decoded = await decodeImage(bytes, limits, options);
   throwIfAborted(options.signal);
   const rgb = toRgb(decoded.data, decoded.width * decoded.height, decoded.channels);
   return processRgbPixels(rgb, decoded.width, decoded.height, options.config ?? MLLAMA_PROCESSOR_CONFIG);

@@ -28,6 +28,8 @@ export interface ExtraCase {
   /** File extension, for writing the case out to a reference directory. */
   ext: 'png' | 'jpg' | 'gif' | 'webp';
   make(): Promise<Buffer>;
+  /** processImage options the HF result corresponds to. */
+  options?: { exifOrientation?: boolean };
 }
 
 function alphaMix(width: number, height: number, seed: number): Uint8Array {
@@ -107,6 +109,13 @@ export const EXTRA_CASES: ExtraCase[] = [
   { name: 'webp_lossy_300x200', ext: 'webp', make: () => raw(gradientPixels(300, 200, 3, 3), 300, 200, 3).webp({ quality: 80 }).toBuffer() },
   { name: 'webp_lossy_alpha_120x80', ext: 'webp', make: () => raw(noisePixels(120, 80, 4, 5), 120, 80, 4).webp({ quality: 80 }).toBuffer() },
   { name: 'gif_two_frames_300x200', ext: 'gif', make: () => twoFrameGif(300, 200) },
+  {
+    name: 'exif_orientation_6_200x100',
+    ext: 'jpg',
+    // HF ignores EXIF orientation; with exifOrientation: false the processor does too.
+    options: { exifOrientation: false },
+    make: () => raw(gradientPixels(200, 100, 3, 3), 200, 100, 3).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer(),
+  },
   { name: 'webp_lossless_640x480', ext: 'webp', make: () => raw(noisePixels(640, 480, 3, 21), 640, 480, 3).webp({ lossless: true }).toBuffer() },
 ];
 

@@ -31,7 +31,7 @@ export class ImageWorker {
     const limits = resolveLimits(options.limits);
     const bytes = await readImageBytes(input, limits, options);
     throwIfAborted(options.signal);
-    const decoded = await decodeImage(bytes, limits);
+    const decoded = await decodeImage(bytes, limits, options);
     throwIfAborted(options.signal);
     let rgb = toRgb(decoded.data, decoded.width * decoded.height, decoded.channels);
     // Only a buffer that owns its whole ArrayBuffer may be transferred (small Node buffers share a pool).
