@@ -97,6 +97,21 @@ describe('lookout CLI', () => {
     expect(guardModel.requests.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('chat: Ctrl-C stops the reply being written and the chat goes on', async () => {
+    const { model, url } = await upstream();
+    model.gated = true;
+    const run = lookout(['chat', '--base-url', url, '--model', 'llama-vision']);
+    run.child.stdin.write('first question\n');
+    await model.parked(1);
+    run.child.kill('SIGINT');
+    await expect.poll(() => run.stderr()).toContain('[interrupted]');
+    model.gated = false;
+    run.child.stdin.end('second question\n/exit\n');
+    expect(await run.exit).toBe(0);
+    expect(run.stdout()).toContain('echo: second question');
+    expect(run.stdout()).not.toContain('echo: first question');
+  });
+
   it('serve: answers OpenAI clients and shuts down gracefully on SIGTERM, finishing the in-flight stream', async () => {
     const { model, url } = await upstream();
     model.gated = true;

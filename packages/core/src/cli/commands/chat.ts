@@ -38,7 +38,7 @@ Other:
 In the chat:
   /image <path or URL>     attach an image to your next message
   /reset                   start a new conversation
-  /exit                    leave (Ctrl-D works too)
+  /exit                    leave (Ctrl-D works too; Ctrl-C stops the reply being written)
 `;
 
 const chat: CliCommand = {
@@ -129,8 +129,12 @@ async function repl(agent: Agent, io: CliIo, showGuards: boolean): Promise<numbe
     const input: string | ContentPart[] = images.length ? [...images, { type: 'text', text: line }] : line;
     images = [];
     let reported: Error | undefined;
+    // Ctrl-C during a reply stops that reply (and the model's generation), not the whole chat.
+    const turn = new AbortController();
+    const interrupt = () => turn.abort(new Error('interrupted'));
+    process.once('SIGINT', interrupt);
     try {
-      const events = agent.stream(input, { sessionId });
+      const events = agent.stream(input, { sessionId, signal: turn.signal });
       let step = await events.next();
       while (!step.done) {
         if (step.value.type === 'error') reported = step.value.error;
@@ -140,10 +144,15 @@ async function repl(agent: Agent, io: CliIo, showGuards: boolean): Promise<numbe
       sessionId = step.value.sessionId;
       io.stdout.write('\n');
     } catch (err) {
-      failures++;
       const e = err as Error & { code?: string };
-      // The loop already reported it as an 'error' event; do not print it twice.
-      if (e !== reported && e.message !== reported?.message) io.stderr.write(`[error${e.code ? ` ${e.code}` : ''}: ${e.message}]\n`);
+      if (turn.signal.aborted) io.stderr.write('\n[interrupted]\n');
+      else {
+        failures++;
+        // The loop may already have reported it as an 'error' event; do not print it twice.
+        if (e !== reported && e.message !== reported?.message) io.stderr.write(`[error${e.code ? ` ${e.code}` : ''}: ${e.message}]\n`);
+      }
+    } finally {
+      process.off('SIGINT', interrupt);
     }
     prompt();
   }
