@@ -116,6 +116,8 @@ export const EXTRA_CASES: ExtraCase[] = [
     options: { exifOrientation: false },
     make: () => raw(gradientPixels(200, 100, 3, 3), 200, 100, 3).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer(),
   },
+  { name: 'p3_profile_png_200x100', ext: 'png', make: () => raw(gradientPixels(200, 100, 3, 3), 200, 100, 3).withIccProfile('p3', { attach: true }).png().toBuffer() },
+  { name: 'p3_profile_jpeg_200x100', ext: 'jpg', make: () => raw(gradientPixels(200, 100, 3, 3), 200, 100, 3).withIccProfile('p3', { attach: true }).jpeg({ quality: 90 }).toBuffer() },
   { name: 'webp_lossless_640x480', ext: 'webp', make: () => raw(noisePixels(640, 480, 3, 21), 640, 480, 3).webp({ lossless: true }).toBuffer() },
 ];
 
