@@ -14,10 +14,20 @@ export interface TurnStartEvent extends Base {
   resumed: boolean;
 }
 
+/** One guard's verdict. The flat fields repeat the verdict's for listeners that only log. */
 export interface GuardVerdictEvent extends Base {
   type: 'guard-verdict';
   stage: Stage;
   action: GuardAction;
+  guard: string;
+  safe: boolean;
+  categories: string[];
+  /** The guard's P(unsafe) or score, where it gives one. */
+  score?: number;
+  /** Time the loop waited for this guard (near 0 for a verdict served from the run's cache). */
+  latencyMs: number;
+  /** Set when the guard threw, timed out or answered nonsense; `verdict.reason` says why. */
+  failure?: Verdict['failure'];
   verdict: Verdict;
   toolCallId?: string;
 }

@@ -1,10 +1,11 @@
-import type { GuardSubject, Stage, Verdict } from '@lookout/guards';
+import { VerdictCache, type GuardSubject, type Stage, type Verdict } from '@lookout/guards';
 import type { ChatMessage, LanguageModel, ModelRequest, SamplingSettings, ToolCall } from '@lookout/runtime';
 import { errorResult, type PreparedCall, type ToolResult, type ToolRunner } from '@lookout/tools';
 import type { Context } from '@opentelemetry/api';
 import { MaxStepsExceeded, ModelStepFailed, RunAborted } from '../errors.js';
 import type { ResolvedGuard } from '../guarding/config.js';
 import { publicVerdict } from '../guarding/public-verdict.js';
+import { withRunCache } from '../guarding/run-cache.js';
 import { runStage, type StageDecision } from '../guarding/run-stage.js';
 import type { AuditEntry, SessionStore, TurnRecord, TurnStatus } from '../sessions/types.js';
 import { toStorableMessages } from '../sessions/storable.js';
@@ -17,6 +18,8 @@ import type { AgentResult, BlockInfo, PendingCall, RunState } from './types.js';
 export interface TurnSettings {
   model: LanguageModel;
   guards: Record<Stage, ResolvedGuard[]>;
+  /** Size of each run's verdict cache; 0 turns it off. */
+  verdictCacheEntries: number;
   system?: string;
   maxSteps: number;
   outputChunkChars: number;
@@ -48,6 +51,8 @@ class LoopAbort extends Error {}
  */
 export class Turn {
   private readonly state: RunState;
+  /** The stage guards, behind this run's verdict cache when it is on. */
+  private readonly guards: Record<Stage, ResolvedGuard[]>;
 
   constructor(
     private readonly settings: TurnSettings,
@@ -55,6 +60,7 @@ export class Turn {
     state: RunState,
   ) {
     this.state = state;
+    this.guards = settings.verdictCacheEntries > 0 ? withRunCache(settings.guards, new VerdictCache({ maxEntries: settings.verdictCacheEntries })) : settings.guards;
   }
 
   async execute(): Promise<AgentResult> {
@@ -416,12 +422,24 @@ export class Turn {
   // ---------------------------------------------------------------- guards
 
   private async checkStage(stage: Stage, subject: GuardSubject, parent: Context, toolCallId?: string): Promise<StageDecision> {
-    const outcome = await runStage(this.settings.guards[stage], subject, {
+    const outcome = await runStage(this.guards[stage], subject, {
       signal: this.run.signal,
       traceContext: parent,
       onVerdict: ({ verdict: raw, action }) => {
         const verdict = publicVerdict(stage, raw);
-        this.emit({ type: 'guard-verdict', stage, action, verdict, ...(toolCallId ? { toolCallId } : {}) });
+        this.emit({
+          type: 'guard-verdict',
+          stage,
+          action,
+          guard: verdict.guard,
+          safe: verdict.safe,
+          categories: verdict.categories,
+          ...(verdict.score !== undefined ? { score: verdict.score } : {}),
+          latencyMs: verdict.latencyMs,
+          ...(verdict.failure ? { failure: verdict.failure } : {}),
+          verdict,
+          ...(toolCallId ? { toolCallId } : {}),
+        });
         this.audit({
           kind: 'verdict',
           time: new Date().toISOString(),
@@ -433,7 +451,7 @@ export class Turn {
           ...(verdict.score !== undefined ? { score: verdict.score } : {}),
           latencyMs: verdict.latencyMs,
           action,
-          ...(verdict.failure ? { failure: verdict.failure } : {}),
+          ...(verdict.failure ? { failure: verdict.failure, ...(verdict.reason ? { reason: verdict.reason } : {}) } : {}),
           ...(toolCallId ? { toolCallId } : {}),
         });
       },

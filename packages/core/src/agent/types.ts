@@ -29,6 +29,12 @@ export interface AgentOptions {
   refusal?: string | ((info: BlockInfo) => string);
   /** Text the model sees instead of a tool result that a tool-result guard flagged. */
   toolResultNotice?: (info: BlockInfo & { tool: string }) => string;
+  /**
+   * Identical content (same guard, stage, text, images, tool and conversation) is classified
+   * once per run; this bounds that run's verdict cache. Failures are never cached. `false` turns
+   * it off. Default `{ maxEntries: 1000 }`.
+   */
+  verdictCache?: { maxEntries?: number } | false;
   /** Per-guard time limit when a guard entry gives none. Default 10 000 ms. */
   guardTimeoutMs?: number;
   /** Invalid tool calls answered per run before it fails with ToolValidationBudgetExceeded. Default 2. */

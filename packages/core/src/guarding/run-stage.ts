@@ -1,5 +1,7 @@
 import type { GuardSubject, Verdict } from '@lookout/guards';
+import { scrubbedReason } from './failure-reason.js';
 import { canRedact, combineRedactions } from './redaction.js';
+import { NotAVerdictError, verdictProblem } from './verdict-shape.js';
 import type { GuardAction, ResolvedGuard } from './config.js';
 import { traceGuardCheck } from '../tracing/spans.js';
 import type { Context } from '@opentelemetry/api';
@@ -75,7 +77,12 @@ export function runStage(guards: ResolvedGuard[], subject: GuardSubject, options
   });
 }
 
-/** One guard with its time limit; never rejects. */
+/**
+ * One guard with its time limit; never rejects. The verdict carries the guard's name and the
+ * latency the loop measured. A failure (throw, timeout, nonsense, or a verdict the guard itself
+ * marked as failed) is unsafe unless the entry is fail-open, and its reason never quotes the
+ * checked text.
+ */
 async function checkOne(entry: ResolvedGuard, subject: GuardSubject, stageSignal: AbortSignal, traceContext?: Context): Promise<Verdict> {
   const started = performance.now();
   const controller = new AbortController();
@@ -88,11 +95,11 @@ async function checkOne(entry: ResolvedGuard, subject: GuardSubject, stageSignal
   const name = entry.guard.name;
   const failed = (failure: NonNullable<Verdict['failure']>, reason: string): Verdict => ({
     safe: entry.failOpen,
-    categories: [],
+    categories: entry.failOpen ? [] : [`guard-failure:${failure}`],
     guard: name,
     latencyMs: performance.now() - started,
     failure,
-    reason,
+    reason: scrubbedReason(reason, subject.content.text),
   });
   return traceGuardCheck(subject.stage, name, traceContext, async () => {
     try {
@@ -101,15 +108,22 @@ async function checkOne(entry: ResolvedGuard, subject: GuardSubject, stageSignal
         controller.abort(new Error(`guard timed out after ${entry.timeoutMs} ms`));
         return failed('timeout', `Guard "${name}" did not answer within ${entry.timeoutMs} ms.`);
       }
-      if (!outcome || typeof outcome.safe !== 'boolean' || !Array.isArray(outcome.categories)) {
-        return failed('unparseable', `Guard "${name}" returned a value that is not a Verdict.`);
-      }
-      return outcome;
+      const problem = verdictProblem(outcome);
+      if (problem) return failed('unparseable', new NotAVerdictError(name, problem).message);
+      if (outcome.failure) return failed(outcome.failure, outcome.reason ?? `Guard "${name}" reported a ${outcome.failure} failure.`);
+      return { ...outcome, guard: name, latencyMs: performance.now() - started };
     } catch (error) {
-      return failed('error', `Guard "${name}" failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof NotAVerdictError) return failed('unparseable', error.message);
+      return failed('error', `Guard "${name}" failed: ${describeError(error)}`);
     } finally {
       clearTimeout(timer);
       stageSignal.removeEventListener('abort', onStageAbort);
     }
   });
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return `${error.name}${typeof code === 'string' ? ` (${code})` : ''}: ${error.message}`;
 }

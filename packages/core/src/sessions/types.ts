@@ -15,7 +15,10 @@ export interface VerdictAuditEntry {
   score?: number;
   latencyMs: number;
   action: GuardAction;
+  /** Set when the guard gave no real classification: it threw, timed out or answered nonsense. */
   failure?: 'error' | 'timeout' | 'unparseable';
+  /** For failures: what went wrong (e.g. `Guard "llama-guard" did not answer within 2000 ms.`), never quoting the checked text. */
+  reason?: string;
   toolCallId?: string;
 }
 
