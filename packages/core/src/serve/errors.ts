@@ -17,3 +17,12 @@ export class ServeError extends Error {
     return { error: { message: this.message, type, code: this.code } };
   }
 }
+
+/** LookoutServer / limiter options out of range. */
+export class ServeConfigError extends Error {
+  readonly code = 'serve.config';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServeConfigError';
+  }
+}

@@ -1,5 +1,5 @@
 // `lookout serve`: an OpenAI-compatible HTTP server over any LanguageModel.
 export { LookoutServer, type LookoutServerOptions } from './server.js';
-export { ServeError } from './errors.js';
+export { ServeError, ServeConfigError } from './errors.js';
 export { ConcurrencyLimiter } from './limiter.js';
 export { chatCompletionRequestSchema, completionRequestSchema } from './schema.js';

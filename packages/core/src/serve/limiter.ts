@@ -1,4 +1,4 @@
-import { ServeError } from './errors.js';
+import { ServeConfigError, ServeError } from './errors.js';
 
 /**
  * Admission control: at most `maxConcurrent` requests run, at most `maxQueued` wait in FIFO
@@ -14,8 +14,8 @@ export class ConcurrencyLimiter {
     readonly maxQueued: number,
     private readonly retryAfterSeconds: number,
   ) {
-    if (!(maxConcurrent >= 1)) throw new RangeError(`maxConcurrent must be at least 1, got ${maxConcurrent}`);
-    if (!(maxQueued >= 0)) throw new RangeError(`maxQueued must be 0 or more, got ${maxQueued}`);
+    if (!(maxConcurrent >= 1)) throw new ServeConfigError(`maxConcurrent must be at least 1, got ${maxConcurrent}`);
+    if (!(maxQueued >= 0)) throw new ServeConfigError(`maxQueued must be 0 or more, got ${maxQueued}`);
   }
 
   get active(): number {
