@@ -6,7 +6,9 @@ import { loadChatModel, loadGuardModels } from './models.js';
 async function main(): Promise<number> {
   let config;
   try {
-    config = parseConfig(process.argv.slice(2));
+    // `pnpm start -- --flag` hands the "--" through to the script; drop it.
+    const argv = process.argv.slice(2);
+    config = parseConfig(argv[0] === '--' ? argv.slice(1) : argv);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`customer-service: ${error.message}\n\n${USAGE}`);

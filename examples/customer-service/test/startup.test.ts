@@ -59,7 +59,7 @@ it('falls back to the scripted demo model, saying why, when the tiny checkpoint 
 it('the entry point prints the URL, serves the pages and stops on SIGTERM', async () => {
   const dataDir = await tempDataDir();
   dirs.push(dataDir);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/customer-service/src/main.ts', '--demo', '--port', '0', '--data-dir', dataDir], { cwd: root });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/customer-service/src/main.ts', '--', '--demo', '--port', '0', '--data-dir', dataDir], { cwd: root });
   let out = '';
   child.stderr.on('data', (d) => (out += d));
   const url = await new Promise<string>((resolve, reject) => {
