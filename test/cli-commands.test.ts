@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OpenAICompatibleModel, type ContentPart } from '@lookout/runtime';
+import { OpenAICompatibleModel, writeTinyCheckpoint, type ContentPart } from '@lookout/runtime';
 import { LookoutServer } from '../packages/core/src/serve/index.js';
 import { RecordingModel, collect, textEvents } from './serve-fixtures.js';
 import { lookout } from './cli-helpers.js';
@@ -110,6 +110,22 @@ describe('lookout CLI', () => {
     expect(await run.exit).toBe(0);
     expect(run.stdout()).toContain('echo: second question');
     expect(run.stdout()).not.toContain('echo: first question');
+  });
+
+  it('serve --model-dir: loads the in-process model and answers over HTTP', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'cli-serve-tiny-'));
+    await writeTinyCheckpoint(dir, { arch: 'mllama', seed: 3 });
+    const run = lookout(['serve', '--model-dir', dir, '--name', 'tiny', '--port', '0', '--quiet']);
+    try {
+      const [, baseUrl] = await run.waitFor(/listening on (http:\/\/\S+\/v1)/, 120_000);
+      const client = new OpenAICompatibleModel({ baseUrl, model: 'tiny' });
+      const events = await collect(client.stream({ messages: [{ role: 'user', content: 'hi' }], sampling: { maxTokens: 3 }, topLogprobs: 1 }));
+      expect(events.filter((e) => e.type === 'token')).toHaveLength(3);
+      expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'length', usage: { outputTokens: 3 } });
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+    }
   });
 
   it('serve: answers OpenAI clients and shuts down gracefully on SIGTERM, finishing the in-flight stream', async () => {
