@@ -85,6 +85,10 @@ export function nextStep(messages: ChatMessage[]): Step {
 
 function afterTool(result: Extract<ChatMessage, { role: 'tool' }>, userText: string, turn: ChatMessage[]): Step {
   const data = parse(result.content);
+  if (!data && result.name === 'open_refund_request' && /rejected the call/.test(result.content)) {
+    const why = result.content.split(': ').slice(1).join(': ').replace(/\.$/, '');
+    return { say: `A member of our staff reviewed the refund and could not approve it${why ? `: ${why}` : ''}. Reply here if you would like a colleague to look again.` };
+  }
   if (!data) return { say: `Sorry, that did not work: ${result.content}` };
   switch (result.name) {
     case 'lookup_order': {
