@@ -70,7 +70,7 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
 
   const data = new ExternalDataWriter(join(outDir, DATA_FILE), DATA_FILE);
   const total = src.tensors.length;
-  const weights = new WeightWriter(src, dtype, () => data.bytesWritten, total, options.onProgress);
+  const weights = new WeightWriter(src, dtype, data, total, options.onProgress);
   try {
     let vision: string | undefined;
     if (spec.arch === 'mllama' && spec.vision) {

@@ -31,6 +31,35 @@ export class ExternalDataWriter {
     return { offset, length: bytes.byteLength };
   }
 
+  /**
+   * Starts a tensor written in pieces (see `piece`); returns its offset. Pieces must follow
+   * one another with no other append in between; `end` gives the total length.
+   */
+  begin(): number {
+    const pad = (this.alignment - (this.position % this.alignment)) % this.alignment;
+    if (pad) {
+      writeSync(this.fd, new Uint8Array(pad), 0, pad, this.position);
+      this.position += pad;
+    }
+    this.openStart = this.position;
+    return this.position;
+  }
+
+  piece(bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      done += writeSync(this.fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30), this.position + done);
+    }
+    this.position += bytes.byteLength;
+    this.bytesWritten += bytes.byteLength;
+  }
+
+  end(): { offset: number; length: number } {
+    return { offset: this.openStart, length: this.position - this.openStart };
+  }
+
+  private openStart = 0;
+
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;

@@ -1,8 +1,10 @@
 import type { TensorSource } from '../weights/index.js';
 import type { GraphBuilder, Elem } from './graph-builder.js';
 import { A } from './graph-builder.js';
-import { f32ToF16Bits } from '../weights/index.js';
+import type { ExternalDataWriter } from './external-data.js';
+import { f32Rows, encode } from './tensor-stream.js';
 import { quantizeInt4 } from './int4.js';
+import { OnnxError } from './errors.js';
 
 export type BuildDtype = 'fp32' | 'fp16' | 'int4';
 
@@ -25,7 +27,7 @@ interface Written {
  */
 export class WeightWriter {
   private written = new Map<string, Written>();
-  private casts = new WeakMap<GraphBuilder, Map<string, string>>();
+  private derivedNames = new WeakMap<GraphBuilder, Map<string, string>>();
   private perGraph = new WeakMap<GraphBuilder, Set<string>>();
   tensorsDone = 0;
   bytesRead = 0;
@@ -33,17 +35,17 @@ export class WeightWriter {
   constructor(
     private readonly src: TensorSource,
     readonly dtype: BuildDtype,
-    private readonly dataBytesWritten: () => number,
+    private readonly data: ExternalDataWriter,
     private readonly tensorsTotal: number,
     private readonly onProgress?: (p: BuildProgress) => void,
   ) {}
 
   private report(): void {
-    this.onProgress?.({ tensorsDone: this.tensorsDone, tensorsTotal: this.tensorsTotal, bytesRead: this.bytesRead, bytesWritten: this.dataBytesWritten() });
+    this.onProgress?.({ tensorsDone: this.tensorsDone, tensorsTotal: this.tensorsTotal, bytesRead: this.bytesRead, bytesWritten: this.data.bytesWritten });
   }
 
   /** Adds `key` to graph g, producing it with `make` only the first time across graphs. */
-  private async use(graph: GraphBuilder, key: string, make: () => Promise<{ elem: Elem; dims: number[]; bytes: Uint8Array }>): Promise<string> {
+  private async use(graph: GraphBuilder, key: string, make: (g: GraphBuilder) => Promise<Written>): Promise<string> {
     // Subgraphs (Loop bodies) read the enclosing graph's initializers by name.
     const g = graph.root;
     let names = this.perGraph.get(g);
@@ -52,20 +54,25 @@ export class WeightWriter {
     names.add(key);
     const prior = this.written.get(key);
     if (prior) return g.sharedInitializer(key, prior.elem, prior.dims, prior.at);
-    const { elem, dims, bytes } = await make();
-    const at = g.initializerAt(key, elem, dims, bytes);
-    // Remember where it went so another graph can point at the same bytes.
-    if (at) this.written.set(key, { elem, dims, at });
+    const w = await make(g);
+    g.sharedInitializer(key, w.elem, w.dims, w.at);
+    this.written.set(key, w);
     return key;
   }
 
-  private async read(name: string): Promise<Float32Array> {
-    const t = this.src.info(name);
-    const v = await this.src.readTensor(name);
-    this.bytesRead += t.byteLength;
+  private done(name: string): void {
+    this.bytesRead += this.src.info(name).byteLength;
     this.tensorsDone += 1;
     this.report();
-    return v;
+  }
+
+  /** Streams a tensor into the data file as f32 or f16, a few MB at a time. */
+  private async stream(name: string, elem: 'float32' | 'float16', dims?: number[]): Promise<Written> {
+    const shape = this.shape(name);
+    this.data.begin();
+    for await (const rows of f32Rows(this.src, name, shape.length ? shape[shape.length - 1] : 1)) this.data.piece(encode(rows, elem));
+    this.done(name);
+    return { elem, dims: dims ?? shape, at: this.data.end() };
   }
 
   shape(name: string): number[] {
@@ -76,30 +83,34 @@ export class WeightWriter {
     return this.src.has(name);
   }
 
-  /** A tensor kept in f32 whatever the build dtype (norms, gates, biases, embeddings of the vision side). */
+  /** A tensor kept in f32 whatever the build dtype (norms, gates, biases, vision conv and embeddings). */
   async f32(g: GraphBuilder, name: string, reshape?: number[]): Promise<string> {
-    return this.use(g, name, async () => {
-      const v = await this.read(name);
-      return { elem: 'float32', dims: reshape ?? this.shape(name), bytes: bytesOf(v) };
-    });
+    return this.use(g, name, () => this.stream(name, 'float32', reshape));
   }
 
   /** An embedding table for Gather: f32, or f16 in the fp16/int4 builds (a Cast follows the Gather). */
   async embeddingTable(g: GraphBuilder, name: string): Promise<{ table: string; half: boolean }> {
     const half = this.dtype !== 'fp32';
-    const key = half ? `${name}.f16` : name;
-    const table = await this.use(g, key, async () => {
-      const v = await this.read(name);
-      return half
-        ? { elem: 'float16', dims: this.shape(name), bytes: bytesOf(f32ToF16Bits(v)) }
-        : { elem: 'float32', dims: this.shape(name), bytes: bytesOf(v) };
-    });
+    const table = half ? await this.use(g, `${name}.f16`, () => this.stream(name, 'float16')) : await this.use(g, name, () => this.stream(name, 'float32'));
     return { table, half };
   }
 
+  /** A derived tensor (Cast / Transpose of a weight) computed once in the root graph. */
+  private derived(g: GraphBuilder, key: string, make: (root: GraphBuilder) => string): string {
+    const root = g.root;
+    let map = this.derivedNames.get(root);
+    if (!map) this.derivedNames.set(root, (map = new Map()));
+    let name = map.get(key);
+    if (!name) map.set(key, (name = make(root)));
+    return name;
+  }
+
   /**
-   * y = x @ W^T (+ b) for an HF Linear weight W [out, in]. fp32 stores W^T; fp16 stores W^T in
-   * half and casts it up (compute stays f32, so CPU kernels exist); int4 uses MatMulNBits.
+   * y = x @ W^T (+ b) for an HF Linear weight W [out, in]. W is stored as it is in the checkpoint
+   * (no transposition at build time, so tensors stream in pieces) and used by Gemm with
+   * transB = 1. fp16 stores W in half and casts it up once (folded by onnxruntime at load; compute
+   * stays f32, so CPU kernels exist); int4 uses MatMulNBits.
+   * The tied embedding table and lm_head are the same initializer.
    */
   async linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { atMost?: 'fp16' } = {}): Promise<string> {
     const [out, inF] = this.shape(name);
@@ -107,33 +118,46 @@ export class WeightWriter {
     const dtype = opts.atMost === 'fp16' && this.dtype === 'int4' ? 'fp16' : this.dtype;
     let y: string;
     if (dtype === 'int4' && inF % 32 === 0) {
-      const key = `${name}.q4`;
-      const skey = `${name}.q4.scales`;
-      let q: ReturnType<typeof quantizeInt4> | undefined;
-      const get = async () => (q ??= quantizeInt4(await this.read(name), out, inF, 32));
-      const w = await this.use(g, key, async () => ({ elem: 'uint8', dims: [out, inF / 32, 16], bytes: (await get()).packed }));
-      const s = await this.use(g, skey, async () => ({ elem: 'float32', dims: [out * (inF / 32)], bytes: bytesOf((await get()).scales) }));
-      y = g.op('MatMulNBits', [x, w, s], { K: A.i(inF), N: A.i(out), bits: A.i(4), block_size: A.i(32) }, undefined, 'com.microsoft');
+      const packed = await this.use(g, `${name}.q4`, () => this.quantize(name));
+      const scales = await this.use(g, `${name}.q4.scales`, async () => {
+        throw new OnnxError('ONNX_BAD_TENSOR', `scales of "${name}" were not written`);
+      });
+      y = g.op('MatMulNBits', [x, packed, scales], { K: A.i(inF), N: A.i(out), bits: A.i(4), block_size: A.i(32) }, undefined, 'com.microsoft');
     } else if (dtype === 'fp16' || dtype === 'int4') {
-      const key = `${name}.T.f16`;
-      const w = await this.use(g, key, async () => ({ elem: 'float16', dims: [inF, out], bytes: bytesOf(f32ToF16Bits(transpose(await this.read(name), out, inF))) }));
-      // The Cast lives in the root graph, once per weight: onnxruntime folds it at load time
-      // and Loop bodies read the folded tensor instead of casting on every iteration.
-      let casts = this.casts.get(g.root);
-      if (!casts) this.casts.set(g.root, (casts = new Map()));
-      let wide = casts.get(key);
-      if (!wide) {
-        wide = g.root.op('Cast', [w], { to: A.i(1) }, `${key}.as_f32`);
-        casts.set(key, wide);
-      }
-      y = g.op('MatMul', [x, wide]);
+      const w = await this.use(g, `${name}.f16`, () => this.stream(name, 'float16'));
+      const wide = this.derived(g, `${name}.f16.as_f32`, (root) => root.op('Cast', [w], { to: A.i(1) }, `${name}.f16.as_f32`));
+      y = gemmTransB(g, x, wide, out, inF);
     } else {
-      const key = `${name}.T`;
-      const w = await this.use(g, key, async () => ({ elem: 'float32', dims: [inF, out], bytes: bytesOf(transpose(await this.read(name), out, inF)) }));
-      y = g.op('MatMul', [x, w]);
+      const w = await this.use(g, name, () => this.stream(name, 'float32'));
+      y = gemmTransB(g, x, w, out, inF);
     }
     if (bias) y = g.op('Add', [y, await this.f32(g, bias)]);
     return y;
+  }
+
+  /** Quantises row blocks as they stream; scales follow the packed weights in the data file. */
+  private async quantize(name: string): Promise<Written> {
+    const [out, inF] = this.shape(name);
+    const blocks = inF / 32;
+    const scales = new Float32Array(out * blocks);
+    let row = 0;
+    this.data.begin();
+    for await (const rows of f32Rows(this.src, name, inF)) {
+      const n = rows.length / inF;
+      const q = quantizeInt4(rows, n, inF, 32);
+      this.data.piece(q.packed);
+      scales.set(q.scales, row * blocks);
+      row += n;
+    }
+    const at = this.data.end();
+    this.done(name);
+    // The scales are small (1/8 of the f32 weight); written right after, in the same root graph.
+    const key = `${name}.q4.scales`;
+    this.data.begin();
+    this.data.piece(new Uint8Array(scales.buffer));
+    const sAt = this.data.end();
+    this.written.set(key, { elem: 'float32', dims: [out * blocks], at: sAt });
+    return { elem: 'uint8', dims: [out, blocks, 16], at };
   }
 }
 
@@ -141,19 +165,10 @@ export function bytesOf(v: ArrayBufferView): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
-/** [rows, cols] -> [cols, rows], blocked for cache locality on big matrices. */
-export function transpose(src: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(src.length);
-  const B = 64;
-  for (let r0 = 0; r0 < rows; r0 += B) {
-    const r1 = Math.min(rows, r0 + B);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(cols, c0 + B);
-      for (let r = r0; r < r1; r++) {
-        const base = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = src[base + c];
-      }
-    }
-  }
-  return out;
+/** x [..., inF] @ W^T with W [out, inF]: Gemm(transB) on the rows, then the leading dims back. */
+function gemmTransB(g: GraphBuilder, x: string, w: string, out: number, inF: number): string {
+  const rows = g.op('Reshape', [x, g.constI64([-1, inF])]);
+  const y = g.op('Gemm', [rows, w], { transB: A.i(1) });
+  const lead = g.op('Slice', [g.op('Shape', [x]), g.constI64([0]), g.constI64([-1])]);
+  return g.op('Reshape', [y, g.op('Concat', [lead, g.constI64([out])], { axis: A.i(0) })]);
 }
