@@ -87,7 +87,7 @@ function dropAlpha(rgba: Uint8Array, pixelCount: number): Uint8Array {
   return out;
 }
 
-export interface DecodeOptions {
+export interface ImageDecodeOptions {
   /**
    * Apply the EXIF orientation (default true), so phone photos are seen upright. HF's
    * processor does not (PIL.Image.open ignores it); false reproduces HF for such files.
@@ -96,7 +96,7 @@ export interface DecodeOptions {
 }
 
 /** readImageHeader, then decodes to raw uint8 pixels, by default with the EXIF orientation applied. */
-export async function decodeImage(bytes: Uint8Array, limits: ImageLimits, options: DecodeOptions = {}): Promise<DecodedImage> {
+export async function decodeImage(bytes: Uint8Array, limits: ImageLimits, options: ImageDecodeOptions = {}): Promise<DecodedImage> {
   const upright = options.exifOrientation !== false;
   const header = await readImageHeader(bytes, limits);
   const orient = (img: sharp.Sharp) => (upright ? img.rotate() : img);

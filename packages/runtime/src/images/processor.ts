@@ -2,14 +2,14 @@ import type { VisionInputs } from '../model/engine.js';
 import { planCanvas, aspectRatioId, aspectRatioMask, type TileGrid } from './canvas.js';
 import { MLLAMA_PROCESSOR_CONFIG, type ImageProcessorConfig } from './config.js';
 import { buildCrossAttentionMask } from './cross-attention-mask.js';
-import { decodeImage, type DecodeOptions } from './decode.js';
+import { decodeImage, type ImageDecodeOptions } from './decode.js';
 import { resolveLimits, type ImageLimits } from './limits.js';
 import { resizeBilinearPillow } from './resample.js';
 import { toRgb } from './rgb.js';
 import { readImageBytes, throwIfAborted, type ImageSource, type ImageSourceOptions } from './source.js';
 import { channelLookupTables, writeNormalizedTiles } from './tiles.js';
 
-export interface ProcessImageOptions extends ImageSourceOptions, DecodeOptions {
+export interface ProcessImageOptions extends ImageSourceOptions, ImageDecodeOptions {
   config?: ImageProcessorConfig;
   limits?: Partial<ImageLimits>;
 }
