@@ -1,12 +1,15 @@
 // OnnxModel over the real ONNX engine in a worker thread, on the shared tiny reference
 // checkpoints: graphs are built on first load, and greedy decoding must reproduce the tokens
 // Hugging Face transformers generated for the same weights and prompt.
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelEvent } from '../../model/types.js';
+import { OnnxEngine } from '../../onnx/index.js';
+import { writeTinyCheckpoint } from '../../tiny/index.js';
 import { LlamaTokenizer } from '../../tokenizer/index.js';
-import { ModelNotBuiltError } from '../errors.js';
+import { InvalidModelRequestError, ModelNotBuiltError } from '../errors.js';
 import { generate } from '../generate.js';
 import { referenceGeneration, referenceModelDir, REFERENCE_ROOT } from '../testing/reference-model-dir.js';
 import { WorkerEngine } from '../worker/worker-engine.js';
@@ -99,6 +102,40 @@ describe('OnnxModel on tiny-a (image input)', () => {
       expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'length', usage: { outputTokens: 3 } });
     } finally {
       await model.dispose();
+    }
+  });
+});
+
+describe('OnnxModel on a tiny Llama checkpoint (writeTinyCheckpoint)', () => {
+  it('gives the same seeded reply with the engine on this thread and in the worker', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lookout-tiny-llama-'));
+    dirs.push(dir);
+    await writeTinyCheckpoint(dir, { arch: 'llama', seed: 5 });
+    const request = { messages: [{ role: 'user' as const, content: 'Tell me a story.' }], sampling: { maxTokens: 8, temperature: 0.9, topP: 0.95, seed: 42 } };
+    const run = async (model: OnnxModel) => {
+      const events: ModelEvent[] = [];
+      for await (const e of model.stream(request)) events.push(e);
+      return events;
+    };
+    const local = await OnnxModel.load(dir, { worker: false });
+    const inWorker = await OnnxModel.load(dir);
+    try {
+      expect(local.engine).toBeInstanceOf(OnnxEngine);
+      expect(inWorker.engine).toBeInstanceOf(WorkerEngine);
+      expect(local.id).toMatch(/^llama:/);
+      expect(local.capabilities.images).toBe(false);
+      const a = await run(local);
+      const b = await run(inWorker);
+      expect(b).toEqual(a);
+      expect(await run(local)).toEqual(a); // the seed reproduces
+      expect(a.at(-1)).toMatchObject({ type: 'finish', usage: { outputTokens: expect.any(Number) } });
+      await expect(run2(local)).rejects.toBeInstanceOf(InvalidModelRequestError);
+    } finally {
+      await local.dispose();
+      await inWorker.dispose();
+    }
+    async function run2(model: OnnxModel) {
+      for await (const _ of model.stream({ messages: [{ role: 'user', content: [{ type: 'image', image: new Uint8Array([1]) }] }] })) void _;
     }
   });
 });

@@ -6,7 +6,7 @@
  * log-probabilities when asked for, and a finish with usage.
  */
 import { randomUUID } from 'node:crypto';
-import type { ForwardEngine, VisionInputs } from '../../model/engine.js';
+import type { ForwardEngine } from '../../model/engine.js';
 import type {
   FinishReason,
   ImageInput,
@@ -14,7 +14,6 @@ import type {
   ModelCapabilities,
   ModelEvent,
   ModelRequest,
-  PromptSegment,
   StreamOptions,
 } from '../../model/types.js';
 import { RequestQueue, type RequestQueueStats } from '../concurrency/request-queue.js';
@@ -101,8 +100,12 @@ export class OnnxModel implements LanguageModel {
     const { tokenizer, chat } = this.parts;
     const tools = request.tools ?? [];
     const segments = request.prompt ?? (await chat.render(request.messages!, tools));
+    const images: ImageInput[] = segments.flatMap((s) => (s.type === 'image' ? [s.image] : []));
+    // Before encoding: a text-only tokenizer has no image token to encode them with.
+    if (images.length > 0 && !this.parts.prepareVision)
+      throw new InvalidModelRequestError(`${this.id} is a text-only model; the request has ${images.length} image(s). Send text only or load a Llama 3.2 Vision (Mllama) model.`);
     const inputIds = tokenizer.encodeSegments(segments);
-    const vision = await this.visionFor(segments, inputIds);
+    const vision = images.length > 0 ? await this.parts.prepareVision!(images, inputIds, tokenizer.imageId()) : undefined;
     const parser = tools.length > 0 ? chat.createOutputParser(tools) : undefined;
 
     let toolCalls = 0;
@@ -147,14 +150,6 @@ export class OnnxModel implements LanguageModel {
       reason: finishReason(result.finishReason, toolCalls),
       usage: { inputTokens: inputIds.length, outputTokens: result.tokenIds.length },
     });
-  }
-
-  private async visionFor(segments: PromptSegment[], inputIds: number[]): Promise<VisionInputs | undefined> {
-    const images: ImageInput[] = segments.flatMap((s) => (s.type === 'image' ? [s.image] : []));
-    if (images.length === 0) return undefined;
-    if (!this.parts.prepareVision)
-      throw new InvalidModelRequestError(`${this.id} is a text-only model; the request has ${images.length} image(s). Send text only or load a Llama 3.2 Vision (Mllama) model.`);
-    return this.parts.prepareVision(images, inputIds, this.parts.tokenizer.imageId());
   }
 }
 
