@@ -40,6 +40,9 @@ describe('lookout CLI', () => {
     const badFlag = lookout(['serve', '--port', 'eighty']);
     expect(await badFlag.exit).toBe(2);
     expect(badFlag.stderr()).toContain('--port must be a whole number from 0 to 65535, got "eighty"');
+    const noBench = lookout(['bench', 'no-such-bench']);
+    expect(await noBench.exit).toBe(2);
+    expect(noBench.stderr()).toMatch(/no benchmark named "no-such-bench"; known: .*agent/);
     const noModel = lookout(['chat']);
     expect(await noModel.exit).toBe(2);
     expect(noModel.stderr()).toContain('no model given');

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliCommand } from '../command.js';
-import { parseCliArgs } from '../command.js';
+import { CliUsageError, parseCliArgs } from '../command.js';
 
 const usage = `Usage: lookout bench [name ...] [--json <file>]
 
@@ -26,6 +26,11 @@ const bench: CliCommand = {
       io.stderr.write(`lookout bench: ${runner} not found; benchmarks run from a checkout of the Lookout repository\n`);
       return 1;
     }
+    const known = readdirSync(path.dirname(runner))
+      .filter((f) => f.endsWith('.bench.ts'))
+      .map((f) => f.replace(/\.bench\.ts$/, ''));
+    const unknown = positionals.filter((p) => !known.includes(p));
+    if (unknown.length) throw new CliUsageError(`no benchmark named ${unknown.map((u) => `"${u}"`).join(', ')}; known: ${known.join(', ')}`);
     // A child process so each bench run starts from a cold, comparable state.
     const child = spawn(process.execPath, ['--import', 'tsx', runner, ...positionals], {
       cwd: path.dirname(path.dirname(runner)),
