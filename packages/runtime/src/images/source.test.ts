@@ -81,6 +81,10 @@ describe('readImageBytes: sources', () => {
     expect(await codeOf(readImageBytes('data:image/png;base64', limits))).toBe('IMAGE_INVALID_INPUT');
     expect(await codeOf(readImageBytes('data:image/png;base64,@@@@', limits))).toBe('IMAGE_INVALID_INPUT');
     expect(await codeOf(readImageBytes(path.join(dir, 'missing.png'), limits))).toBe('IMAGE_NOT_FOUND');
+    // Bare base64 is not a path; the message stays short and says what a string may be.
+    const blob = png.toString('base64');
+    await expect(readImageBytes(blob, limits)).rejects.toThrow(/characters\) \(ENAMETOOLONG\); a string image must be a file path, a file:, data: or http\(s\): URL/);
+    await readImageBytes(blob, limits).catch((err: Error) => expect(err.message.length).toBeLessThan(400));
     expect(await codeOf(readImageBytes(dir, limits))).toBe('IMAGE_INVALID_INPUT');
     expect(await codeOf(readImageBytes(`${server.url}/404`, limits))).toBe('IMAGE_FETCH_FAILED');
   });

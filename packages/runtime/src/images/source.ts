@@ -55,7 +55,7 @@ function parseUrl(text: string): URL {
   try {
     return new URL(text);
   } catch (err) {
-    throw new ImageInputError('IMAGE_INVALID_INPUT', `image URL ${JSON.stringify(text.slice(0, 200))} is not a valid URL`, { cause: err });
+    throw new ImageInputError('IMAGE_INVALID_INPUT', `image URL ${shown(text)} is not a valid URL`, { cause: err });
   }
 }
 
@@ -66,18 +66,28 @@ async function readUrl(url: URL, limits: ImageLimits, options: ImageSourceOption
   throw new ImageInputError('IMAGE_INVALID_INPUT', `image URL scheme "${url.protocol}" is not supported; accepted: http:, https:, file:, data:`);
 }
 
+/** A caller's string in a message, cut short: it may be a huge base64 blob passed by mistake. */
+function shown(text: string): string {
+  return text.length > 120 ? `${JSON.stringify(text.slice(0, 120))}... (${text.length} characters)` : JSON.stringify(text);
+}
+
 async function readImageFile(file: string, limits: ImageLimits): Promise<Uint8Array> {
   let size: number;
   try {
     const info = await stat(file);
-    if (!info.isFile()) throw new ImageInputError('IMAGE_INVALID_INPUT', `image path ${file} is not a regular file`);
+    if (!info.isFile()) throw new ImageInputError('IMAGE_INVALID_INPUT', `image path ${shown(file)} is not a regular file`);
     size = info.size;
   } catch (err) {
     if (err instanceof ImageInputError) throw err;
-    throw new ImageInputError('IMAGE_NOT_FOUND', `cannot read image file ${file}: ${(err as Error).message}`, { cause: err });
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new ImageInputError(
+      'IMAGE_NOT_FOUND',
+      `cannot read image file ${shown(file)} (${reason}); a string image must be a file path, a file:, data: or http(s): URL`,
+      { cause: err },
+    );
   }
   // Checked on the file size so an oversized file is never read into memory.
-  if (size > limits.maxBytes) throw tooManyBytes(`image file ${file}`, size, limits.maxBytes);
+  if (size > limits.maxBytes) throw tooManyBytes(`image file ${shown(file)}`, size, limits.maxBytes);
   return new Uint8Array(await readFile(file));
 }
 
