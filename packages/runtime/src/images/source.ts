@@ -1,9 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import type { ImageInput } from '../model/types.js';
 import { ImageFetchError, ImageInputError, ImageLimitError } from './errors.js';
 import type { ImageLimits } from './limits.js';
-
-import type { ImageInput } from '../model/types.js';
 
 /**
  * Anything an image can be given as: the contract's ImageInput (encoded bytes, a file path, a
