@@ -45,6 +45,10 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     if (!Number.isInteger(outputChunkChars) || outputChunkChars < 1) {
       throw new InvalidAgentInput(`outputChunkChars must be a positive integer, got ${outputChunkChars}.`);
     }
+    const maxParallelToolCalls = options.maxParallelToolCalls ?? 8;
+    if (!Number.isInteger(maxParallelToolCalls) || maxParallelToolCalls < 1) {
+      throw new InvalidAgentInput(`maxParallelToolCalls must be a positive integer, got ${maxParallelToolCalls}.`);
+    }
     if (!Number.isInteger(outputOverlapChars) || outputOverlapChars < 0) {
       throw new InvalidAgentInput(`outputOverlapChars must be an integer of 0 or more, got ${outputOverlapChars}.`);
     }
@@ -60,6 +64,7 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
       maxSteps,
       outputChunkChars,
       outputOverlapChars,
+      maxParallelToolCalls,
       sampling: options.sampling,
       inputGuardMode: options.inputGuardMode ?? 'parallel',
       refusal: typeof refusal === 'string' ? () => refusal : refusal,
@@ -196,7 +201,7 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     }
     const copy = structuredClone(state);
     const first = copy.pending[0];
-    if (!first || !first.guarded || first.approval || first.rejection) {
+    if (!first || !first.guarded || first.approval || first.rejection || first.answer) {
       throw new InvalidRunState('the state has no tool call awaiting approval.');
     }
     if (!this.tools.some((t) => t.name === first.call.name)) {

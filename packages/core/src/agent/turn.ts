@@ -1,6 +1,6 @@
 import { VerdictCache, type GuardSubject, type Stage, type Verdict } from '@lookout/guards';
 import type { ChatMessage, LanguageModel, ModelRequest, SamplingSettings, ToolCall } from '@lookout/runtime';
-import { errorResult, type PreparedCall, type ToolResult, type ToolRunner } from '@lookout/tools';
+import type { PreparedCall, ToolRunner } from '@lookout/tools';
 import type { Context } from '@opentelemetry/api';
 import { MaxStepsExceeded, ModelStepFailed, RunAborted } from '../errors.js';
 import type { ResolvedGuard } from '../guarding/config.js';
@@ -10,9 +10,10 @@ import { runStage, type StageDecision } from '../guarding/run-stage.js';
 import type { AuditEntry, SessionStore, TurnRecord, TurnStatus } from '../sessions/types.js';
 import { toStorableMessages } from '../sessions/storable.js';
 import { endSpan, startSpan } from '../tracing/spans.js';
+import { settleAll } from './concurrency.js';
 import type { AgentEvent } from './events.js';
 import { OutputModerator } from './output-moderator.js';
-import type { AgentResult, BlockInfo, PendingCall, RunState } from './types.js';
+import type { AgentResult, BlockInfo, PendingCall, RunState, ToolAnswer } from './types.js';
 
 /** Everything a turn needs from its agent, already resolved to defaults. */
 export interface TurnSettings {
@@ -24,6 +25,8 @@ export interface TurnSettings {
   maxSteps: number;
   outputChunkChars: number;
   outputOverlapChars: number;
+  /** Tool calls of one model step run at once, at most this many. */
+  maxParallelToolCalls: number;
   sampling?: SamplingSettings;
   inputGuardMode: 'parallel' | 'sequential';
   refusal: (info: BlockInfo) => string;
@@ -285,88 +288,125 @@ export class Turn {
 
   // ---------------------------------------------------------------- tool calls
 
-  /** Handles the current step's calls in order; returns a result when the run pauses for approval. */
+  /**
+   * Handles the current step's calls. They are independent, so they run concurrently (at most
+   * maxParallelToolCalls at once): each is validated, passes the tool-call guards and the
+   * approval rule, runs, and its result passes the tool-result guards. Results enter events, the
+   * conversation and the audit in call order whatever order they finish in. A call that needs
+   * approval pauses the run once every other call of the step is done; calls after it keep their
+   * answers in the run state until it is decided. Returns a result when the run pauses.
+   */
   private async processPending(parent: Context): Promise<AgentResult | undefined> {
     const { state, run } = this;
-    while (state.pending.length > 0) {
-      const p = state.pending[0];
-      const { call } = p;
-      if (run.signal?.aborted) throw new RunAborted(run.signal.reason);
+    if (run.signal?.aborted) throw new RunAborted(run.signal.reason);
+    const limit = this.settings.maxParallelToolCalls;
+    // Every guard of this step sees the conversation as the model left it.
+    const conversation = [...state.conversation];
 
-      if (p.rejection) {
-        this.emit({ type: 'tool-call', toolCallId: call.id, name: call.name, arguments: call.arguments, valid: false, step: state.step - 1 });
-        this.toolAnswer(p, p.rejection.content, p.rejection, false, 'invalid');
-        continue;
-      }
-      const tool = run.runner.get(call.name);
-      const prepared: PreparedCall = { ok: true, tool: tool!, call, args: p.args };
+    const admitting = state.pending.filter((p) => !p.answer && !p.guarded);
+    const announcements = new Map<PendingCall, () => void>();
+    await settleAll(admitting, limit, async (p) => {
+      announcements.set(p, await this.admit(p, conversation, parent));
+    });
+    // Calls are announced in the order the model made them.
+    for (const p of admitting) announcements.get(p)?.();
 
-      if (!p.guarded) {
-        const decision = await this.checkStage(
-          'tool-call',
-          {
-            stage: 'tool-call',
-            conversation: [...state.conversation],
-            content: { text: JSON.stringify(p.args ?? null), images: [] },
-            tool: { name: call.name, arguments: p.args },
-          },
-          parent,
-          call.id,
-        );
-        if (decision.kind !== 'pass') {
-          // Arguments cannot be meaningfully redacted: a redact verdict on a tool call blocks it.
-          const notice = `The call to tool "${call.name}" was blocked by guard "${decision.verdict.guard}" and was not executed.`;
-          // Flagged arguments leave no trace: not in events, the audit or the stored conversation.
-          this.forgetArguments(call.id);
-          p.args = null;
-          this.emit({ type: 'blocked', stage: 'tool-call', verdict: decision.verdict, replacement: notice, toolCallId: call.id });
-          this.toolAnswer(p, notice, errorResult(call.id, call.name, 'tool-execution-failed', notice), false, 'blocked');
-          continue;
-        }
-        p.guarded = true;
-        this.emit({ type: 'tool-call', toolCallId: call.id, name: call.name, arguments: p.args, valid: true, step: state.step - 1 });
-        if (await run.runner.needsApproval(prepared, { context: run.context, signal: run.signal })) {
-          return this.pause(p);
-        }
-      }
+    const ready = state.pending.filter((p) => !p.answer && p.guarded && (!p.awaitingApproval || p.approval));
+    await settleAll(ready, limit, async (p) => {
+      await this.runCall(p, conversation, parent);
+      this.flushAnswers();
+    });
+    if (run.signal?.aborted) throw new RunAborted(run.signal.reason);
+    this.flushAnswers();
+    // What is left starts with a call awaiting a human decision.
+    return state.pending.length > 0 ? this.pause(state.pending[0]) : undefined;
+  }
 
-      if (p.approval === 'rejected') {
-        const notice = `The user rejected the call to tool "${call.name}"${p.rejectReason ? `: ${p.rejectReason}` : ''}.`;
-        this.toolAnswer(p, notice, errorResult(call.id, call.name, 'tool-execution-failed', notice), false, 'rejected');
-        continue;
-      }
-
-      const { span, ctx } = startSpan('lookout.tool.call', { 'lookout.tool.name': call.name, 'lookout.tool.call_id': call.id }, parent);
-      const result = await run.runner.execute(prepared, { context: run.context, signal: run.signal });
-      span.setAttributes({ 'lookout.tool.latency_ms': result.latencyMs, 'lookout.tool.error': result.isError });
-      if (result.code) span.setAttribute('lookout.tool.error_code', result.code);
-      endSpan(span);
-      if (run.signal?.aborted) throw new RunAborted(run.signal.reason);
-
-      let content = result.content;
-      let flagged = false;
-      const decision = await this.checkStage(
-        'tool-result',
-        {
-          stage: 'tool-result',
-          conversation: [...state.conversation],
-          content: { text: result.content, images: [] },
-          tool: { name: call.name, arguments: p.args },
-        },
-        ctx,
-        call.id,
-      );
-      if (decision.kind === 'block') {
-        content = this.settings.toolResultNotice({ stage: 'tool-result', verdict: decision.verdict, tool: call.name });
-        flagged = true;
-        this.emit({ type: 'blocked', stage: 'tool-result', verdict: decision.verdict, replacement: content, toolCallId: call.id });
-      } else if (decision.kind === 'redact') {
-        content = decision.text;
-        flagged = true;
-      }
-      this.toolAnswer(p, content, result, flagged, result.isError ? 'error' : 'ok');
+  /**
+   * Validation outcome, tool-call guards and approval rule for one call. Returns the event that
+   * announces it (sent later, in call order).
+   */
+  private async admit(p: PendingCall, conversation: ChatMessage[], parent: Context): Promise<() => void> {
+    const { call } = p;
+    const step = this.state.step - 1;
+    if (p.rejection) {
+      const { rejection } = p;
+      p.answer = { content: rejection.content, isError: true, ...(rejection.code ? { code: rejection.code } : {}), flagged: false, status: 'invalid', latencyMs: rejection.latencyMs, arguments: call.arguments };
+      return () => this.emit({ type: 'tool-call', toolCallId: call.id, name: call.name, arguments: call.arguments, valid: false, step });
     }
-    return undefined;
+    const decision = await this.checkStage(
+      'tool-call',
+      {
+        stage: 'tool-call',
+        conversation,
+        content: { text: JSON.stringify(p.args ?? null), images: [] },
+        tool: { name: call.name, arguments: p.args },
+      },
+      parent,
+      call.id,
+    );
+    if (decision.kind !== 'pass') {
+      // Arguments cannot be meaningfully redacted: a redact verdict on a tool call blocks it.
+      const notice = `The call to tool "${call.name}" was blocked by guard "${decision.verdict.guard}" and was not executed.`;
+      // Flagged arguments leave no trace: not in events, the audit or the stored conversation.
+      this.forgetArguments(call.id);
+      p.args = null;
+      p.answer = { content: notice, isError: true, code: 'tool-execution-failed', flagged: false, status: 'blocked', latencyMs: 0, arguments: null };
+      return () => this.emit({ type: 'blocked', stage: 'tool-call', verdict: decision.verdict, replacement: notice, toolCallId: call.id });
+    }
+    p.guarded = true;
+    const prepared: PreparedCall = { ok: true, tool: this.run.runner.get(call.name)!, call, args: p.args };
+    if (await this.run.runner.needsApproval(prepared, { context: this.run.context, signal: this.run.signal })) p.awaitingApproval = true;
+    return () => this.emit({ type: 'tool-call', toolCallId: call.id, name: call.name, arguments: p.args, valid: true, step });
+  }
+
+  /** Executes an admitted call (or answers its rejection) and passes the result through the tool-result guards. */
+  private async runCall(p: PendingCall, conversation: ChatMessage[], parent: Context): Promise<void> {
+    const { call } = p;
+    const { run } = this;
+    if (p.approval === 'rejected') {
+      const notice = `The user rejected the call to tool "${call.name}"${p.rejectReason ? `: ${p.rejectReason}` : ''}.`;
+      p.answer = { content: notice, isError: true, code: 'tool-execution-failed', flagged: false, status: 'rejected', latencyMs: 0, arguments: p.args };
+      return;
+    }
+    const prepared: PreparedCall = { ok: true, tool: run.runner.get(call.name)!, call, args: p.args };
+    const { span, ctx } = startSpan('lookout.tool.call', { 'lookout.tool.name': call.name, 'lookout.tool.call_id': call.id }, parent);
+    const result = await run.runner.execute(prepared, { context: run.context, signal: run.signal });
+    span.setAttributes({ 'lookout.tool.latency_ms': result.latencyMs, 'lookout.tool.error': result.isError });
+    if (result.code) span.setAttribute('lookout.tool.error_code', result.code);
+    endSpan(span);
+    if (run.signal?.aborted) throw new RunAborted(run.signal.reason);
+
+    let content = result.content;
+    let flagged = false;
+    const decision = await this.checkStage(
+      'tool-result',
+      {
+        stage: 'tool-result',
+        conversation,
+        content: { text: result.content, images: [] },
+        tool: { name: call.name, arguments: p.args },
+      },
+      ctx,
+      call.id,
+    );
+    if (decision.kind === 'block') {
+      content = this.settings.toolResultNotice({ stage: 'tool-result', verdict: decision.verdict, tool: call.name });
+      flagged = true;
+      this.emit({ type: 'blocked', stage: 'tool-result', verdict: decision.verdict, replacement: content, toolCallId: call.id });
+    } else if (decision.kind === 'redact') {
+      content = decision.text;
+      flagged = true;
+    }
+    p.answer = {
+      content,
+      isError: result.isError,
+      ...(result.code ? { code: result.code } : {}),
+      flagged,
+      status: result.isError ? 'error' : 'ok',
+      latencyMs: result.latencyMs,
+      arguments: p.args,
+    };
   }
 
   private forgetArguments(toolCallId: string): void {
@@ -376,32 +416,34 @@ export class Turn {
     }
   }
 
-  /** Emits the tool-result, appends the tool message, audits the call and drops it from pending. */
-  private toolAnswer(p: PendingCall, content: string, result: ToolResult, flagged: boolean, status: 'ok' | 'error' | 'invalid' | 'blocked' | 'rejected'): void {
-    const { call } = p;
-    this.emit({
-      type: 'tool-result',
-      toolCallId: call.id,
-      name: call.name,
-      content,
-      isError: result.isError,
-      ...(result.code ? { code: result.code } : {}),
-      flagged,
-    });
-    this.state.conversation.push({ role: 'tool', toolCallId: call.id, name: call.name, content });
-    this.audit({
-      kind: 'tool-call',
-      time: new Date().toISOString(),
-      runId: this.state.runId,
-      toolCallId: call.id,
-      tool: call.name,
-      arguments: p.args === undefined ? call.arguments : p.args,
-      status,
-      ...(result.code && status !== 'ok' ? { code: result.code } : {}),
-      latencyMs: result.latencyMs,
-      ...(flagged ? { flagged } : {}),
-    });
-    this.state.pending.shift();
+  /** Hands over the answered calls at the head of pending, in call order: event, tool message, audit. */
+  private flushAnswers(): void {
+    const { state } = this;
+    while (state.pending[0]?.answer) {
+      const { call, answer } = state.pending.shift() as PendingCall & { answer: ToolAnswer };
+      this.emit({
+        type: 'tool-result',
+        toolCallId: call.id,
+        name: call.name,
+        content: answer.content,
+        isError: answer.isError,
+        ...(answer.code ? { code: answer.code } : {}),
+        flagged: answer.flagged,
+      });
+      state.conversation.push({ role: 'tool', toolCallId: call.id, name: call.name, content: answer.content });
+      this.audit({
+        kind: 'tool-call',
+        time: new Date().toISOString(),
+        runId: state.runId,
+        toolCallId: call.id,
+        tool: call.name,
+        arguments: answer.arguments,
+        status: answer.status,
+        ...(answer.code && answer.status !== 'ok' ? { code: answer.code } : {}),
+        latencyMs: answer.latencyMs,
+        ...(answer.flagged ? { flagged: true } : {}),
+      });
+    }
   }
 
   private pause(p: PendingCall): AgentResult {

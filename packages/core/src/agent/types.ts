@@ -1,6 +1,6 @@
 import type { Stage, Verdict } from '@lookout/guards';
 import type { ChatMessage, ContentPart, LanguageModel, SamplingSettings, ToolCall, Usage } from '@lookout/runtime';
-import type { AnyTool, ToolResult } from '@lookout/tools';
+import type { AnyTool, ToolErrorCode, ToolResult } from '@lookout/tools';
 import type { GuardAction, StageGuards } from '../guarding/config.js';
 import type { AuditEntry, SessionStore } from '../sessions/types.js';
 
@@ -37,6 +37,11 @@ export interface AgentOptions {
   verdictCache?: { maxEntries?: number } | false;
   /** Per-guard time limit when a guard entry gives none. Default 10 000 ms. */
   guardTimeoutMs?: number;
+  /**
+   * The tool calls of one model step are independent and run concurrently, at most this many at
+   * once; results still reach the model in call order. 1 runs them one after another. Default 8.
+   */
+  maxParallelToolCalls?: number;
   /** Invalid tool calls answered per run before it fails with ToolValidationBudgetExceeded. Default 2. */
   toolRetryBudget?: number;
   /** Default: a MemorySessionStore owned by this agent. */
@@ -70,6 +75,20 @@ export interface PendingApproval {
   arguments: unknown;
 }
 
+/** A finished tool call waiting for the calls before it, so results keep the order of the calls. */
+export interface ToolAnswer {
+  /** What the model sees. */
+  content: string;
+  isError: boolean;
+  code?: ToolErrorCode;
+  /** A tool-result guard replaced or redacted the result. */
+  flagged: boolean;
+  status: 'ok' | 'error' | 'invalid' | 'blocked' | 'rejected';
+  latencyMs: number;
+  /** As the audit keeps them (null for a call a guard blocked). */
+  arguments: unknown;
+}
+
 /** A tool call still to be handled in the current step of a paused run. */
 export interface PendingCall {
   call: ToolCall;
@@ -78,8 +97,12 @@ export interface PendingCall {
   rejection?: ToolResult;
   /** Tool-call guards already passed. */
   guarded?: boolean;
+  /** The approval rule asked for a human decision. */
+  awaitingApproval?: boolean;
   approval?: 'approved' | 'rejected';
   rejectReason?: string;
+  /** Set once the call finished; it joins the conversation after every call before it did. */
+  answer?: ToolAnswer;
 }
 
 /** A paused run as plain JSON: store it anywhere, hand it to agent.resume() later. */
