@@ -46,12 +46,14 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
   const eosIds = readEosIds(dir) ?? [...tokenizer.specialIds.stop];
 
   const engineOptions = { executionProvider, dtype, ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}) };
-  let engine: ForwardEngine;
-  try {
-    engine = options.worker === false ? await OnnxEngine.load(dir, engineOptions) : await WorkerEngine.loadOnnx(dir, engineOptions);
-  } catch (error) {
-    throw asProviderError(error, executionProvider);
-  }
+  const startEngine = async (): Promise<ForwardEngine> => {
+    try {
+      return options.worker === false ? await OnnxEngine.load(dir, engineOptions) : await WorkerEngine.loadOnnx(dir, engineOptions);
+    } catch (error) {
+      throw asProviderError(error, executionProvider);
+    }
+  };
+  const engine = await startEngine();
 
   const hasVision = spec.vision !== undefined;
   const imageConfig = hasVision ? await processorConfig(dir, spec) : undefined;
@@ -64,6 +66,7 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
     eosIds,
     maxQueue: options.maxQueue,
     defaultMaxTokens: options.defaultMaxTokens,
+    restartEngine: options.worker === false ? undefined : startEngine,
   };
 }
 

@@ -165,3 +165,37 @@ describe('OnnxModel', () => {
     expect(finishOf(events)).toMatchObject({ reason: 'length' });
   });
 });
+
+describe('OnnxModel engine restarts', () => {
+  it('starts a fresh worker for the next request after the engine thread died', async () => {
+    const { WorkerEngine } = await import('../worker/worker-engine.js');
+    const { runtimeModuleUrl } = await import('../worker/spawn.js');
+    const start = (exitAtStep?: number) =>
+      WorkerEngine.start({
+        module: runtimeModuleUrl('generation/testing/scripted-engine').href,
+        exportName: 'ScriptedEngine',
+        method: 'create',
+        args: [{ vocabSize: tok.vocabSize, script: script('hello'), exitAtStep }],
+      });
+    let restarts = 0;
+    const m = new OnnxModel({
+      id: 'test:restart',
+      engine: await start(2),
+      tokenizer: tok,
+      chat,
+      eosIds: [EOS],
+      restartEngine: () => {
+        restarts++;
+        return start();
+      },
+    });
+    try {
+      await expect(collect(m.stream(user('1')))).rejects.toMatchObject({ code: 'ENGINE_WORKER_EXITED' });
+      const events = await collect(m.stream(user('2')));
+      expect(textOf(events)).toBe('hello');
+      expect(restarts).toBe(1);
+    } finally {
+      await m.dispose();
+    }
+  });
+});

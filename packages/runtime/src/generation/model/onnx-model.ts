@@ -36,15 +36,26 @@ export interface OnnxModelParts {
   maxQueue?: number;
   /** Used when a request gives no sampling.maxTokens (default 512). */
   defaultMaxTokens?: number;
+  /**
+   * Starts a fresh engine after the current one's worker thread died (OnnxModel.load sets it
+   * for worker engines): the request that saw the crash fails, the next one gets a new worker.
+   */
+  restartEngine?: () => Promise<ForwardEngine>;
 }
+
+/** Error codes that mean the engine's thread is gone, not that a request was bad. */
+const DEAD_ENGINE_CODES = new Set(['ENGINE_WORKER_CRASHED', 'ENGINE_WORKER_EXITED']);
 
 export class OnnxModel implements LanguageModel {
   readonly id: string;
   readonly capabilities: ModelCapabilities;
   private readonly queue: RequestQueue;
+  private currentEngine: ForwardEngine;
+  private engineDead = false;
 
   constructor(private readonly parts: OnnxModelParts) {
     this.id = parts.id;
+    this.currentEngine = parts.engine;
     this.capabilities = { images: parts.prepareVision !== undefined, tools: true, logprobs: true, rawPrompt: true };
     this.queue = new RequestQueue(parts.maxQueue ?? 16);
   }
@@ -55,7 +66,7 @@ export class OnnxModel implements LanguageModel {
   }
 
   get engine(): ForwardEngine {
-    return this.parts.engine;
+    return this.currentEngine;
   }
 
   get queueStats(): RequestQueueStats {
@@ -93,10 +104,24 @@ export class OnnxModel implements LanguageModel {
   }
 
   async dispose(): Promise<void> {
-    await this.parts.engine.dispose();
+    await this.currentEngine.dispose();
   }
 
   private async run(request: ModelRequest, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
+    if (this.engineDead && this.parts.restartEngine) {
+      await this.currentEngine.dispose().catch(() => {});
+      this.currentEngine = await this.parts.restartEngine();
+      this.engineDead = false;
+    }
+    try {
+      await this.runOnEngine(request, channel, signal);
+    } catch (error) {
+      if (DEAD_ENGINE_CODES.has((error as { code?: string }).code ?? '')) this.engineDead = true;
+      throw error;
+    }
+  }
+
+  private async runOnEngine(request: ModelRequest, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
     const { tokenizer, chat } = this.parts;
     const tools = request.tools ?? [];
     const segments = request.prompt ?? (await chat.render(request.messages!, tools));
@@ -122,7 +147,7 @@ export class OnnxModel implements LanguageModel {
     const wantLogprobs = request.topLogprobs !== undefined;
     const tokenText = (id: number) => tokenizer.decode([id]);
 
-    const result = await generate(this.parts.engine, tokenizer, {
+    const result = await generate(this.currentEngine, tokenizer, {
       inputIds,
       vision,
       sampling: request.sampling,
