@@ -2,7 +2,7 @@ import type { TensorSource } from '../weights/index.js';
 import type { GraphBuilder, Elem } from './graph-builder.js';
 import { A } from './graph-builder.js';
 import type { ExternalDataWriter } from './external-data.js';
-import { f32Rows, encode } from './tensor-stream.js';
+import { f32Rows, encode, PIECE_BYTES } from './tensor-stream.js';
 import { quantizeInt4 } from './int4.js';
 import { OnnxError } from './errors.js';
 
@@ -69,8 +69,14 @@ export class WeightWriter {
   /** Streams a tensor into the data file as f32 or f16, a few MB at a time. */
   private async stream(name: string, elem: 'float32' | 'float16', dims?: number[]): Promise<Written> {
     const shape = this.shape(name);
+    const srcDtype = this.src.info(name).dtype;
     this.data.begin();
-    for await (const rows of f32Rows(this.src, name, shape.length ? shape[shape.length - 1] : 1)) this.data.piece(encode(rows, elem));
+    if ((srcDtype === 'F32' && elem === 'float32') || (srcDtype === 'F16' && elem === 'float16')) {
+      // Same element type: the bytes go straight through.
+      for await (const raw of this.src.rawChunks(name, PIECE_BYTES)) this.data.piece(raw);
+    } else {
+      for await (const rows of f32Rows(this.src, name, shape.length ? shape[shape.length - 1] : 1)) this.data.piece(encode(rows, elem));
+    }
     this.done(name);
     return { elem, dims: dims ?? shape, at: this.data.end() };
   }
