@@ -1,7 +1,9 @@
 // The guarded loop's latency: first released token with the input guard running in parallel
-// with the model step versus before it (both simulated at equal latency), and the loop's own
-// cost per model step against streaming the same scripted model directly.
-import type { Guard } from '../packages/guards/src/types.js';
+// with the model step versus before it (both simulated at equal latency), the loop's own cost
+// per model step against streaming the same scripted model directly, output moderation with
+// chunk + overlap windows against checking the whole reply so far at every chunk, and the tool
+// calls of one step run concurrently against one after another.
+import type { Guard, GuardSubject } from '../packages/guards/src/types.js';
 import { defineTool, z } from '../packages/tools/src/index.js';
 import { Agent } from '../packages/core/src/index.js';
 import { ScriptedModel, callTool, say, type ScriptStep } from '../packages/core/src/testing/index.js';
@@ -66,6 +68,55 @@ async function perStep(script: ScriptStep[], direct: boolean): Promise<number> {
   return ((performance.now() - started) * 1000) / (OVERHEAD_RUNS * steps);
 }
 
+// A guard whose cost grows with the text it reads, as a classifier model's prefill does.
+const MS_PER_1000_CHARS = 4;
+function lengthCostGuard(): Guard & { chars: number } {
+  const g = {
+    name: 'length-cost-guard',
+    chars: 0,
+    async check(subject: GuardSubject) {
+      g.chars += subject.content.text.length;
+      await sleep((subject.content.text.length * MS_PER_1000_CHARS) / 1000);
+      return { safe: true, categories: [], guard: 'length-cost-guard', latencyMs: 0 };
+    },
+  };
+  return g;
+}
+
+const LONG_REPLY = Array.from({ length: 800 }, (_, i) => `word${i % 97}`).join(' '); // ~5 600 characters
+
+async function moderatedReply(overlapChars: number): Promise<{ ms: number; chars: number }> {
+  const guard = lengthCostGuard();
+  const model = new ScriptedModel({ steps: [say(LONG_REPLY, { chunk: 16 })], whenExhausted: 'repeat-last' });
+  // Overlap as long as the reply makes every window start at the reply's beginning: the old behaviour.
+  const agent = new Agent({ model, guards: { output: [guard] }, outputChunkChars: 200, outputOverlapChars: overlapChars });
+  const started = performance.now();
+  const result = await agent.run('write a lot');
+  if (result.text !== LONG_REPLY) throw new Error('moderated reply came out different');
+  return { ms: performance.now() - started, chars: guard.chars };
+}
+
+const TOOL_CALLS = 4;
+const TOOL_MS = 25;
+const slowTool = defineTool({
+  name: 'slow_lookup',
+  description: 'waits like a remote API',
+  input: z.object({ n: z.number() }),
+  execute: async ({ n }) => {
+    await sleep(TOOL_MS);
+    return { n };
+  },
+});
+
+async function toolStep(maxParallelToolCalls: number): Promise<number> {
+  const calls = Array.from({ length: TOOL_CALLS }, (_, n) => callTool('slow_lookup', { n }));
+  const model = new ScriptedModel({ steps: [calls, say('Done.')] });
+  const agent = new Agent({ model, tools: [slowTool], maxParallelToolCalls });
+  const started = performance.now();
+  await agent.run('look them up');
+  return performance.now() - started;
+}
+
 function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -98,6 +149,26 @@ const bench: Bench = async (report) => {
     unit: 'µs',
     baseline: { name: 'ScriptedModel.stream directly', value: await perStep(tools, true) },
     note: `${OVERHEAD_RUNS} runs, zod validation and tool execution included`,
+  });
+
+  const whole = await moderatedReply(LONG_REPLY.length);
+  const windowed = await moderatedReply(64);
+  report({
+    name: 'output moderation of a 5.6k-char reply, 200-char chunks + 64-char overlap',
+    value: windowed.ms,
+    unit: 'ms',
+    baseline: { name: 'every check reads the whole reply so far', value: whole.ms },
+    note: `guard cost ${MS_PER_1000_CHARS} ms per 1000 chars read; chars read ${windowed.chars} vs ${whole.chars}`,
+  });
+
+  const one = median([await toolStep(1), await toolStep(1), await toolStep(1)]);
+  const concurrent = median([await toolStep(8), await toolStep(8), await toolStep(8)]);
+  report({
+    name: `turn with ${TOOL_CALLS} tool calls in one step, run concurrently`,
+    value: concurrent,
+    unit: 'ms',
+    baseline: { name: 'maxParallelToolCalls: 1', value: one },
+    note: `each tool simulated at ${TOOL_MS} ms, median of 3`,
   });
 };
 
