@@ -1,7 +1,8 @@
 /**
- * The decode loop: prefill once, then sample and step token by token until an eos id, the token
- * budget, a stop string or an abort. Text is streamed as deltas that never split a character
- * and never contain (part of) a stop string.
+ * generate(): one generation from token ids to text. The token loop (prefill, sample, step until
+ * an eos id, the token budget or an abort; decode-loop.ts) runs here or, when the engine offers
+ * it, next to the model in its worker; this side turns tokens into streamed text deltas that
+ * never split a character and never contain (part of) a stop string, and stops on stop strings.
  */
 import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
