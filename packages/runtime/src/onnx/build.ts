@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelSpec, type ModelSpec } from './config.js';
 import { SafetensorsIndex } from '../weights/index.js';
@@ -68,7 +68,12 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
   const outDir = options.outDir ?? join(modelDir, `onnx-${dtype}`);
   mkdirSync(outDir, { recursive: true });
 
-  const data = new ExternalDataWriter(join(outDir, DATA_FILE), DATA_FILE);
+  // An interrupted build must not look finished: drop the old manifest first, write the data
+  // under a temporary name, and write the manifest last.
+  rmSync(join(outDir, MANIFEST_FILE), { force: true });
+  const partial = join(outDir, `${DATA_FILE}.partial`);
+  const data = new ExternalDataWriter(partial, DATA_FILE);
+  let finished = false;
   const total = src.tensors.length;
   const weights = new WeightWriter(src, dtype, data, total, options.onProgress);
   try {
@@ -99,10 +104,14 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
       greedyLoop,
       textOnlyCross: 'zero-kv-identity',
     };
-    writeFileSync(join(outDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
+    data.close();
+    renameSync(partial, join(outDir, DATA_FILE));
+    writeAtomic(join(outDir, MANIFEST_FILE), new TextEncoder().encode(JSON.stringify(manifest, null, 2)));
+    finished = true;
     return { outDir, manifest, bytesWritten: data.bytesWritten, tensors: weights.tensorsDone };
   } finally {
     data.close();
+    if (!finished) rmSync(partial, { force: true });
     await src.close();
   }
 }

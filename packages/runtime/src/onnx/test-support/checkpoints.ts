@@ -121,13 +121,18 @@ export async function loadAllWeights(dir: string): Promise<(name: string) => Flo
  * Copies a checkpoint with each tensor replaced by `transform(name, values)` (same dtype F32).
  * Used to write "what the fp16/int4 build sees" as a plain f32 checkpoint.
  */
-export async function writeTransformed(srcDir: string, dir: string, transform: (name: string, shape: number[], v: Float32Array) => Float32Array): Promise<void> {
+export async function writeTransformed(
+  srcDir: string,
+  dir: string,
+  transform: (name: string, shape: number[], v: Float32Array) => Float32Array,
+  keep: (name: string) => boolean = () => true,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(srcDir, 'config.json'), join(dir, 'config.json'));
   const src = await SafetensorsIndex.open(srcDir);
   try {
     const tensors: Array<{ name: string; dtype: 'F32'; shape: number[]; data: Float32Array }> = [];
-    for (const t of src.tensors) tensors.push({ name: t.name, dtype: 'F32', shape: t.shape, data: transform(t.name, t.shape, await src.readTensor(t.name)) });
+    for (const t of src.tensors.filter((x) => keep(x.name))) tensors.push({ name: t.name, dtype: 'F32', shape: t.shape, data: transform(t.name, t.shape, await src.readTensor(t.name)) });
     await writeSafetensors(join(dir, 'model.safetensors'), tensors);
   } finally {
     await src.close();
