@@ -28,10 +28,18 @@ export class CliUsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+type OptionValue<T> = T extends { type: 'boolean' } ? boolean : string;
+
+/** Parsed flags: strings for string options, booleans for boolean ones, arrays for `multiple` ones. */
+export interface ParsedCliArgs<O extends Options> {
+  values: { [K in keyof O]?: O[K] extends { multiple: true } ? OptionValue<O[K]>[] : OptionValue<O[K]> };
+  positionals: string[];
+}
+
 /** node:util parseArgs with strict checking, its errors turned into CliUsageError. */
-export function parseCliArgs<O extends Options>(argv: string[], options: O, allowPositionals = false) {
+export function parseCliArgs<O extends Options>(argv: string[], options: O, allowPositionals = false): ParsedCliArgs<O> {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return parseArgs({ args: argv, options, strict: true, allowPositionals }) as unknown as ParsedCliArgs<O>;
   } catch (err) {
     throw new CliUsageError((err as Error).message);
   }
