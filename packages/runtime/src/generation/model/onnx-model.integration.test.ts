@@ -1,7 +1,7 @@
 // OnnxModel over the real ONNX engine in a worker thread, on the shared tiny reference
 // checkpoints: graphs are built on first load, and greedy decoding must reproduce the tokens
 // Hugging Face transformers generated for the same weights and prompt.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,8 @@ import type { ModelEvent } from '../../model/types.js';
 import { OnnxEngine } from '../../onnx/index.js';
 import { writeTinyCheckpoint } from '../../tiny/index.js';
 import { LlamaTokenizer } from '../../tokenizer/index.js';
-import { InvalidModelRequestError, ModelNotBuiltError } from '../errors.js';
+import { ExecutionProviderUnavailableError, InvalidModelRequestError, ModelNotBuiltError } from '../errors.js';
+import { cudaProviderLibrary } from './providers.js';
 import { generate } from '../generate.js';
 import { referenceGeneration, referenceModelDir, REFERENCE_ROOT } from '../testing/reference-model-dir.js';
 import { WorkerEngine } from '../worker/worker-engine.js';
@@ -145,6 +146,12 @@ describe('OnnxModel.load errors', () => {
     const load = OnnxModel.load(newDir('tiny-text'), { build: 'never' });
     await expect(load).rejects.toBeInstanceOf(ModelNotBuiltError);
     await expect(load).rejects.toThrow(/lookout build .* --dtype fp32/);
+  });
+
+  it.skipIf(existsSync(cudaProviderLibrary()))('names pnpm cuda:install when CUDA is asked for but not installed', async () => {
+    const load = OnnxModel.load(newDir('tiny-text'), { executionProvider: 'cuda' });
+    await expect(load).rejects.toBeInstanceOf(ExecutionProviderUnavailableError);
+    await expect(load).rejects.toThrow(/pnpm cuda:install/);
   });
 
   it('fails clearly for a directory without config.json', async () => {
