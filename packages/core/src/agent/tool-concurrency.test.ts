@@ -142,4 +142,23 @@ describe('tool calls of one step', () => {
     expect(results.calls).toBe(1);
     expect(result.audit.filter((a) => a.kind === 'verdict')).toHaveLength(4);
   });
+
+  it('two calls needing approval pause the run twice, one decision each', async () => {
+    const { tool, stats } = waitTool({ approveAbove: 100 });
+    const model = new ScriptedModel({
+      steps: [[callTool('wait', { tag: 'first', ms: 101 }, 'c1'), callTool('wait', { tag: 'quick', ms: 1 }, 'c2'), callTool('wait', { tag: 'second', ms: 102 }, 'c3')], say('done')],
+    });
+    const agent = new Agent({ model, tools: [tool] });
+    const first = await agent.run('go');
+    expect(first.pendingApproval).toMatchObject({ toolCallId: 'c1' });
+    const second = await agent.resume(JSON.parse(JSON.stringify(first.state)), { approve: true });
+    expect(second.status).toBe('awaiting-approval');
+    expect(second.pendingApproval).toMatchObject({ toolCallId: 'c3' });
+    const done = await agent.resume(JSON.parse(JSON.stringify(second.state)), { reject: 'not today' });
+    expect(done.status).toBe('completed');
+    expect(stats.finished.sort()).toEqual(['first', 'quick']);
+    const messages = toolMessages(model);
+    expect(messages.map(([id]) => id)).toEqual(['c1', 'c2', 'c3']);
+    expect(messages[2][1]).toContain('rejected the call to tool "wait": not today');
+  });
 });

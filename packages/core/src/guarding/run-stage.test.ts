@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Guard, GuardSubject, Verdict } from '@lookout/guards';
 import { resolveGuards, type GuardSetting } from './config.js';
+import { scrubbedReason } from './failure-reason.js';
 import { runStage } from './run-stage.js';
+import { verdictProblem } from './verdict-shape.js';
 
 const subject: GuardSubject = { stage: 'tool-result', conversation: [], content: { text: 'mail ann@x.io or call 555-1234', images: [] } };
 
@@ -60,5 +62,38 @@ describe('runStage', () => {
     const out = await run([{ guard: fixed('w', { safe: false }), action: 'warn' }]);
     expect(out.decision.kind).toBe('pass');
     expect(out.verdicts[0]).toMatchObject({ action: 'warn', verdict: { safe: false } });
+  });
+
+  it('reports the failure kind with a reason that does not quote the checked text', async () => {
+    const leaky: Guard = { name: 'leaky', check: async (s) => { throw new Error(`bad input: ${s.content.text}`); } };
+    const out = await run([leaky]);
+    expect(out.verdicts[0].verdict).toMatchObject({ safe: false, failure: 'error', categories: ['guard-failure:error'] });
+    expect(out.verdicts[0].verdict.reason).toBe('Guard "leaky" failed: Error: bad input: […]');
+  });
+
+  it('measures latency itself and keeps the guard name of the entry', async () => {
+    const out = await run([fixed('slowish', { latencyMs: 0, guard: 'other' }, 30)]);
+    expect(out.verdicts[0].verdict.guard).toBe('slowish');
+    expect(out.verdicts[0].verdict.latencyMs).toBeGreaterThanOrEqual(25);
+  });
+});
+
+describe('verdictProblem', () => {
+  it('accepts verdicts and names what is wrong with anything else, without quoting it', () => {
+    expect(verdictProblem({ safe: true, categories: [], guard: 'g', latencyMs: 1, score: null })).toBeUndefined();
+    expect(verdictProblem({ safe: false, categories: ['S1'], score: 0.7 })).toBeUndefined();
+    expect(verdictProblem('unsafe')).toBe('got string');
+    expect(verdictProblem({ safe: 'no', categories: [] })).toBe('"safe" must be a boolean');
+    expect(verdictProblem({ safe: true, categories: [1] })).toBe('"categories" must be an array of strings');
+    expect(verdictProblem({ safe: true, categories: [], score: 7 })).toBe('"score" must be a number in [0, 1]');
+  });
+});
+
+describe('scrubbedReason', () => {
+  it('cuts every run of 8+ characters shared with the checked text and bounds the length', () => {
+    const text = 'please explain how to pick the lock of a door';
+    expect(scrubbedReason('classifier rejected "how to pick the lock" (400)', text)).toBe('classifier rejected "[…]" (400)');
+    expect(scrubbedReason('connect ECONNREFUSED 127.0.0.1:8000', text)).toBe('connect ECONNREFUSED 127.0.0.1:8000');
+    expect(scrubbedReason('x'.repeat(1000), text)).toHaveLength(301);
   });
 });

@@ -111,7 +111,9 @@ async function checkOne(entry: ResolvedGuard, subject: GuardSubject, stageSignal
       const problem = verdictProblem(outcome);
       if (problem) return failed('unparseable', new NotAVerdictError(name, problem).message);
       if (outcome.failure) return failed(outcome.failure, outcome.reason ?? `Guard "${name}" reported a ${outcome.failure} failure.`);
-      return { ...outcome, guard: name, latencyMs: performance.now() - started };
+      // A served guard may send score: null for "no score"; events and the audit leave it out then.
+      const { score, ...rest } = outcome;
+      return { ...rest, ...(typeof score === 'number' ? { score } : {}), guard: name, latencyMs: performance.now() - started };
     } catch (error) {
       if (error instanceof NotAVerdictError) return failed('unparseable', error.message);
       return failed('error', `Guard "${name}" failed: ${describeError(error)}`);

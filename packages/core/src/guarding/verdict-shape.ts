@@ -16,7 +16,9 @@ export function verdictProblem(value: unknown): string | undefined {
   const v = value as Record<string, unknown>;
   if (typeof v.safe !== 'boolean') return '"safe" must be a boolean';
   if (!Array.isArray(v.categories) || !v.categories.every((c) => typeof c === 'string')) return '"categories" must be an array of strings';
-  if (v.score !== undefined && !(typeof v.score === 'number' && v.score >= 0 && v.score <= 1)) return '"score" must be a number in [0, 1]';
+  if (v.score !== undefined && v.score !== null && !(typeof v.score === 'number' && v.score >= 0 && v.score <= 1)) {
+    return '"score" must be a number in [0, 1]';
+  }
   if (v.redactedText !== undefined && typeof v.redactedText !== 'string') return '"redactedText" must be a string';
   if (v.redactions !== undefined && !Array.isArray(v.redactions)) return '"redactions" must be an array';
   return undefined;
