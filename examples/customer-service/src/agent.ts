@@ -17,6 +17,8 @@ export interface ShopAgentOptions {
    * redacted it: use it for a served model, so blocked or personal data never leaves the machine.
    */
   inputGuardMode?: 'parallel' | 'sequential';
+  /** Replies are checked and released in pieces of this many characters. Default 80. */
+  outputChunkChars?: number;
 }
 
 const SYSTEM = `You are the customer-service assistant of Lookout Home, a small online shop for kitchenware.
@@ -43,8 +45,8 @@ export function createShopAgent(options: ShopAgentOptions): Agent<ShopContext> {
     system: SYSTEM,
     sessions: options.sessions,
     refusal: politeRefusal,
-    // Short chunks so the released reply streams visibly while staying checked.
-    outputChunkChars: 80,
+    // Short pieces so the released reply streams visibly while every piece is checked first.
+    outputChunkChars: options.outputChunkChars ?? 80,
     sampling: options.sampling,
     maxSteps: 6,
     inputGuardMode: options.inputGuardMode,

@@ -17,6 +17,11 @@ export interface ShopAppOptions {
   policy?: Partial<RefundPolicy>;
   sampling?: SamplingSettings;
   inputGuardMode?: 'parallel' | 'sequential';
+  /**
+   * Replies are held back and checked every this many characters before release. Default: 160
+   * with a moderation model (each check is a model call), 24 with rule guards only (cheap).
+   */
+  outputChunkChars?: number;
   banner?: string[];
   warn?: boolean;
 }
@@ -39,6 +44,7 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     policy: { ...DEFAULT_POLICY, ...options.policy },
     sampling: options.sampling,
     inputGuardMode: options.inputGuardMode,
+    outputChunkChars: options.outputChunkChars ?? (options.guards?.moderation ? 160 : 24),
   });
   const server = new ShopServer({ agent, db, banner: options.banner, warn: options.warn });
   return {
