@@ -48,7 +48,7 @@ if (run.status !== 0) {
   process.exit(run.status ?? 1);
 }
 if (!existsSync(provider)) {
-  console.error(`The installer finished but ${provider} is missing.`);
+  console.error(`The installer finished but ${provider} is missing. It downloads Microsoft.ML.OnnxRuntime.Gpu.Linux from api.nuget.org; check network access or proxy settings (GLOBAL_AGENT_HTTPS_PROXY) and run it again.`);
   process.exit(1);
 }
 console.log(`CUDA provider installed: ${provider}`);
