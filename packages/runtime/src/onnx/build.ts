@@ -80,7 +80,7 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
     let vision: string | undefined;
     if (spec.arch === 'mllama' && spec.vision) {
       const vg = new GraphBuilder('mllama_vision', data);
-      await buildVisionGraph(vg, spec, weights);
+      await buildVisionGraph(vg, spec, weights, { fused });
       vision = 'vision.onnx';
       writeAtomic(join(outDir, vision), vg.toBytes());
     }

@@ -9,7 +9,7 @@ import { F32_MIN, gelu, groupedAttention, layerNorm, mergeHeads, reshape, rmsNor
  * operations), the multi-modal projector, and each cross-attention layer's K/V (k_proj/v_proj,
  * k_norm), so the decoder only takes ready K/V. B below is the number of images.
  */
-export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: WeightWriter): Promise<void> {
+export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: WeightWriter, opts: { fused?: boolean } = {}): Promise<void> {
   const v = spec.vision!;
   const t = spec.text;
   const vp = 'vision_model';
@@ -76,10 +76,14 @@ export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: Weig
     const dims = { numHeads: v.numHeads, numKvHeads: v.numHeads, headDim: D / v.numHeads };
     const a = `${lp}.self_attn`;
     const xn = layerNorm(g, x, await w.f32(g, `${lp}.input_layernorm.weight`), await w.f32(g, `${lp}.input_layernorm.bias`), v.normEps);
-    const q = splitHeads(g, await w.linear(g, xn, `${a}.q_proj.weight`), dims.numHeads, dims.headDim);
-    const k = splitHeads(g, await w.linear(g, xn, `${a}.k_proj.weight`), dims.numHeads, dims.headDim);
-    const vv = splitHeads(g, await w.linear(g, xn, `${a}.v_proj.weight`), dims.numHeads, dims.headDim);
-    let att = await w.linear(g, mergeHeads(g, groupedAttention(g, q, k, vv, attnMask, dims), dims.numHeads, dims.headDim), `${a}.o_proj.weight`);
+    const qf = await w.linear(g, xn, `${a}.q_proj.weight`);
+    const kf = await w.linear(g, xn, `${a}.k_proj.weight`);
+    const vf = await w.linear(g, xn, `${a}.v_proj.weight`);
+    const attended = opts.fused
+      ? // com.microsoft MultiHeadAttention with the aspect-ratio mask as attention_bias.
+        g.op('MultiHeadAttention', [qf, kf, vf, '', '', attnMask], { num_heads: A.i(dims.numHeads) }, undefined, 'com.microsoft')
+      : mergeHeads(g, groupedAttention(g, splitHeads(g, qf, dims.numHeads, dims.headDim), splitHeads(g, kf, dims.numHeads, dims.headDim), splitHeads(g, vf, dims.numHeads, dims.headDim), attnMask, dims), dims.numHeads, dims.headDim);
+    let att = await w.linear(g, attended, `${a}.o_proj.weight`);
     if (gated) att = g.op('Mul', [tanh(g, await w.f32(g, `${lp}.gate_attn`)), att]);
     let y = g.op('Add', [x, att]);
     const yn = layerNorm(g, y, await w.f32(g, `${lp}.post_attention_layernorm.weight`), await w.f32(g, `${lp}.post_attention_layernorm.bias`), v.normEps);
