@@ -103,7 +103,8 @@ describe('lookout CLI', () => {
   it('chat: Ctrl-C stops the reply being written and the chat goes on', async () => {
     const { model, url } = await upstream();
     model.gated = true;
-    const run = lookout(['chat', '--base-url', url, '--model', 'llama-vision']);
+    // No --model: the engine serves exactly one, so chat picks it.
+    const run = lookout(['chat', '--base-url', url]);
     run.child.stdin.write('first question\n');
     await model.parked(1);
     run.child.kill('SIGINT');

@@ -1,5 +1,5 @@
 import type { LanguageModel } from '@lookout/runtime';
-import { OpenAICompatibleModel } from '@lookout/runtime';
+import { OpenAICompatibleModel, listServedModels } from '@lookout/runtime';
 
 /** Where a command gets its model: an in-process model directory or a served engine. */
 export interface ModelSource {
@@ -28,8 +28,8 @@ type Loadable = { load(dir: string, options: Record<string, unknown>): Promise<L
 export async function loadLanguageModel(source: ModelSource): Promise<LanguageModel & { dispose?(): Promise<void> }> {
   if (source.modelDir && source.baseUrl) throw new ModelSourceError('give either --model-dir (in-process) or --base-url (served engine), not both');
   if (source.baseUrl) {
-    if (!source.model) throw new ModelSourceError('--base-url needs --model <name>, the model name the engine serves (GET <base-url>/models lists it)');
-    return new OpenAICompatibleModel({ baseUrl: source.baseUrl, model: source.model, apiKey: source.apiKey ?? process.env.OPENAI_API_KEY });
+    const apiKey = source.apiKey ?? process.env.OPENAI_API_KEY;
+    return new OpenAICompatibleModel({ baseUrl: source.baseUrl, model: source.model ?? (await onlyServedModel(source.baseUrl, apiKey)), apiKey });
   }
   if (source.modelDir) {
     const runtime = (await import('@lookout/runtime')) as unknown as { OnnxModel?: Loadable };
@@ -38,4 +38,15 @@ export async function loadLanguageModel(source: ModelSource): Promise<LanguageMo
     return runtime.OnnxModel.load(source.modelDir, { executionProvider: source.device ?? 'cpu', worker: true });
   }
   throw new ModelSourceError('no model given: pass --model-dir <dir> (a Llama 3.2 Vision directory) or --base-url <url> --model <name>');
+}
+
+/** Without --model, an engine that serves exactly one model needs no name. */
+async function onlyServedModel(baseUrl: string, apiKey: string | undefined): Promise<string> {
+  const names = await listServedModels(baseUrl, { apiKey });
+  if (names.length === 1) return names[0];
+  throw new ModelSourceError(
+    names.length === 0
+      ? `${baseUrl} serves no models`
+      : `${baseUrl} serves ${names.length} models; pick one with --model: ${names.join(', ')}`,
+  );
 }

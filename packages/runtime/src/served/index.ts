@@ -6,3 +6,4 @@ export { imageToUrl, bytesToDataUrl, parseDataUrl, sniffImageType } from './imag
 export { toOpenAIMessages, toOpenAITools, promptToString } from './to-openai.js';
 export { defaultRetryPolicy, parseRetryAfter, type RetryPolicy } from './retry.js';
 export { OpenAICompatibleModel, type OpenAICompatibleModelOptions } from './openai-compatible-model.js';
+export { listServedModels } from './list-models.js';

@@ -9,6 +9,7 @@ import { OpenAICompatibleModel } from './openai-compatible-model.js';
 import { ServedAbortError, ServedHttpError, ServedRequestError, ServedTimeoutError } from './errors.js';
 import { parseSse } from './sse.js';
 import { parseRetryAfter } from './retry.js';
+import { listServedModels } from './list-models.js';
 
 type Handler = (req: IncomingMessage, body: any, res: ServerResponse) => void | Promise<void>;
 
@@ -391,5 +392,23 @@ describe('OpenAICompatibleModel telemetry', () => {
       ended: true,
       attrs: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm', 'gen_ai.usage.input_tokens': 4, 'gen_ai.usage.output_tokens': 1 },
     });
+  });
+});
+
+describe('listServedModels', () => {
+  it('reads GET /models and reports a non-list answer as a protocol error', async () => {
+    const fake = await fakeServer(
+      (_q, _b, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data: [{ id: 'llama-vision', object: 'model' }, { id: 'llama-guard', object: 'model' }] }));
+      },
+      (_q, _b, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html>login</html>');
+      },
+    );
+    expect(await listServedModels(fake.url, { apiKey: 'k' })).toEqual(['llama-vision', 'llama-guard']);
+    expect(fake.requests[0]).toMatchObject({ path: '/v1/models', headers: { authorization: 'Bearer k' } });
+    await expect(listServedModels(fake.url)).rejects.toMatchObject({ code: 'served.protocol' });
   });
 });

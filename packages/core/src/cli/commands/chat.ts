@@ -17,7 +17,7 @@ guard verdicts are shown on stderr.
 Model (one of):
   --model-dir <dir>        model directory, run in-process (--device cpu|cuda)
   --base-url <url>         OpenAI-compatible engine, e.g. http://localhost:8000/v1
-  --model <name>           model name on that engine
+  --model <name>           model name on that engine (optional when it serves only one)
   --api-key <key>          bearer token (default $OPENAI_API_KEY)
 
 Guards:
