@@ -47,7 +47,7 @@ function collect(agent: Agent): AgentEvent[] {
 }
 
 const toolMessages = (model: ScriptedModel) =>
-  model.requests.at(-1)!.messages.filter((m) => m.role === 'tool').map((m) => [m.role === 'tool' && m.toolCallId, m.content]);
+  (model.requests.at(-1)?.messages ?? []).filter((m) => m.role === 'tool').map((m) => [m.role === 'tool' && m.toolCallId, m.content]);
 
 describe('tool calls of one step', () => {
   it('run concurrently and reach events, the model and the audit in call order', async () => {
