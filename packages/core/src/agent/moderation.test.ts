@@ -30,6 +30,31 @@ function collect(agent: Agent): AgentEvent[] {
 // 'All good here' arrives as one delta: the chunk check sees all of it, and so does the final check.
 const oneChunkReply = () => new ScriptedModel({ steps: [say('All good here', { chunk: 13 })], whenExhausted: 'repeat-last' });
 
+describe('output moderation defaults', () => {
+  it('release only text that a passing check covered, with windows of chunk + overlap and a final whole-reply check', async () => {
+    const reply = Array.from({ length: 150 }, (_, i) => `token${i}`).join(' '); // ~1 000 characters
+    const order: Array<{ check: string } | { release: string }> = [];
+    const g = counting('out', (s) => {
+      order.push({ check: s.content.text });
+      return safe('out');
+    });
+    const agent = new Agent({ model: new ScriptedModel({ steps: [say(reply, { chunk: 7 })] }), guards: { output: [g] } });
+    agent.on('text-delta', (e) => order.push({ release: e.text }));
+    const result = await agent.run('talk');
+    expect(result.text).toBe(reply);
+    let covered = '';
+    for (const entry of order) {
+      if ('check' in entry) covered = entry.check;
+      else expect(covered).toContain(entry.release);
+    }
+    const checks = order.flatMap((e) => ('check' in e ? [e.check] : []));
+    expect(checks.at(-1)).toBe(reply);
+    // 200-char chunks, 64 overlap, a 7-char delta and a held partial word at most.
+    for (const text of checks.slice(0, -1)) expect(text.length).toBeLessThanOrEqual(200 + 64 + 7 + 9);
+    expect(checks.length).toBeGreaterThan(4);
+  });
+});
+
 describe('verdict cache', () => {
   it('does not classify identical content twice within a run, and starts afresh for the next run', async () => {
     const g = counting('out');
