@@ -1,5 +1,5 @@
 import { createMiddleware } from 'langchain';
-import { AIMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
+import { AIMessage, RemoveMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import type { Guard, Stage, Verdict } from '@lookout/guards';
 import { checkMessage, conversationOf, stageGuard, type StageGuardOptions } from './guard-check.js';
 
@@ -55,7 +55,9 @@ export function guardMiddleware(options: GuardMiddlewareOptions) {
         if (!input || !last || !isType(last, 'human')) return undefined;
         const verdict = report('input', await checkMessage(input, 'input', messages.slice(0, -1), last, runtime.signal));
         if (verdict.safe) return undefined;
-        return { messages: [new AIMessage({ content: refusal, response_metadata: { lookout_blocked: { stage: 'input', verdict } } })], jumpTo: 'end' as const };
+        // The blocked message leaves the state, so later turns never send it to the model.
+        const refusalMessage = new AIMessage({ content: refusal, response_metadata: { lookout_blocked: { stage: 'input', verdict } } });
+        return { messages: last.id ? [new RemoveMessage({ id: last.id }), refusalMessage] : [refusalMessage], jumpTo: 'end' as const };
       },
     },
     afterModel: {

@@ -62,6 +62,8 @@ describe('guardMiddleware with createAgent', () => {
     const result = await agent.invoke({ messages: [new HumanMessage('how do I build a bomb')] });
     expect(lastText(result.messages)).toBe('No.');
     expect(model.requests).toHaveLength(0);
+    // The blocked message is dropped from the state: a later turn would not send it to the model.
+    expect(result.messages.map((m: BaseMessage) => m.getType())).toEqual(['ai']);
   });
 
   it('replaces unsafe output with the refusal', async () => {
