@@ -53,7 +53,7 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
       throw new InvalidAgentInput(`outputOverlapChars must be an integer of 0 or more, got ${outputOverlapChars}.`);
     }
     const cacheEntries = options.verdictCache === false ? 0 : (options.verdictCache?.maxEntries ?? 1000);
-    if (!Number.isInteger(cacheEntries) || cacheEntries < 0) {
+    if (options.verdictCache !== false && (!Number.isInteger(cacheEntries) || cacheEntries < 1)) {
       throw new InvalidAgentInput(`verdictCache.maxEntries must be a positive integer, got ${cacheEntries}; pass verdictCache: false to turn the cache off.`);
     }
     this.settings = {

@@ -74,6 +74,7 @@ describe('verdict cache', () => {
     const g = counting('out');
     await new Agent({ model: oneChunkReply(), guards: { output: [g] }, outputChunkChars: 5, verdictCache: false }).run('hi');
     expect(g.calls).toBe(2);
+    expect(() => new Agent({ model: oneChunkReply(), verdictCache: { maxEntries: 0 } })).toThrow(/verdictCache\.maxEntries must be a positive integer, got 0/);
   });
 
   it('never caches failures: a guard that failed is asked again', async () => {
