@@ -51,6 +51,9 @@ describe('LlamaForCausalLM (decoder only)', () => {
           seq.push(argmax(logits));
           logits = await s.step(seq[seq.length - 1]);
         }
+        // The in-graph greedy loop (GroupQueryAttention inside the Loop body when fused) agrees.
+        const again = await engine.prefill(ids);
+        expect(await again.greedy(8)).toEqual(seq.slice(ids.length));
         await expect(engine.prefill([1, 2], { pixelValues: new Float32Array(0), numImages: 1, maxTiles: 4, tileSize: 28, aspectRatioIds: [1], aspectRatioMask: [[1, 0, 0, 0]], crossAttentionMask: [] })).rejects.toMatchObject({ code: 'ONNX_BAD_INPUT' });
       } finally {
         await engine.dispose();
