@@ -12,7 +12,7 @@ import { LlamaTokenizer } from '../../tokenizer/index.js';
 import { ExecutionProviderUnavailableError, InvalidModelRequestError, ModelNotBuiltError } from '../errors.js';
 import { cudaProviderLibrary } from './providers.js';
 import { generate } from '../generate.js';
-import { referenceGeneration, referenceModelDir, REFERENCE_ROOT } from '../testing/reference-model-dir.js';
+import { referenceGeneration, referenceModelDir, REFERENCE_ROOT, type ReferenceGeneration } from '../testing/reference-model-dir.js';
 import { WorkerEngine } from '../worker/worker-engine.js';
 import { OnnxModel } from './onnx-model.js';
 
@@ -27,12 +27,25 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-describe('OnnxModel on tiny-text (worker thread, CPU)', () => {
+// The shared reference checkpoints live beside the repository (../shared/reference).
+const hasReference = existsSync(path.join(REFERENCE_ROOT, 'tiny-text', 'model.safetensors'));
+
+async function tinyLlamaDir(): Promise<string> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lookout-tiny-llama-'));
+  dirs.push(dir);
+  await writeTinyCheckpoint(dir, { arch: 'llama', seed: 5 });
+  return dir;
+}
+
+describe.skipIf(!hasReference)('OnnxModel on tiny-text (worker thread, CPU)', () => {
   let model: OnnxModel;
-  const reference = referenceGeneration('tiny-text');
+  let modelDir: string;
+  let reference: ReferenceGeneration;
 
   beforeAll(async () => {
-    model = await OnnxModel.load(newDir('tiny-text'), { intraOpThreads: 1 });
+    reference = referenceGeneration('tiny-text');
+    modelDir = newDir('tiny-text');
+    model = await OnnxModel.load(modelDir, { intraOpThreads: 1 });
   });
   afterAll(async () => {
     await model?.dispose();
@@ -52,7 +65,7 @@ describe('OnnxModel on tiny-text (worker thread, CPU)', () => {
 
   it('streams a raw prompt with token log-probabilities matching the reference tokens', async () => {
     // A raw prompt that encodes to exactly the reference ids: BOS as template, the rest as text.
-    const tok = await LlamaTokenizer.fromDirectory(dirs[0]);
+    const tok = await LlamaTokenizer.fromDirectory(modelDir);
     const text = tok.decode(reference.prompt_input_ids.slice(1));
     expect(tok.encodeSegments([{ type: 'template', text: '<|begin_of_text|>' }, { type: 'content', text }])).toEqual(reference.prompt_input_ids);
     const events: ModelEvent[] = [];
@@ -88,7 +101,7 @@ describe('OnnxModel on tiny-text (worker thread, CPU)', () => {
   });
 });
 
-describe('OnnxModel on tiny-a (image input)', () => {
+describe.skipIf(!hasReference)('OnnxModel on tiny-a (image input)', () => {
   it('runs the vision path for a chat message with an image', async () => {
     const model = await OnnxModel.load(newDir('tiny-a'), { intraOpThreads: 1 });
     try {
@@ -109,9 +122,7 @@ describe('OnnxModel on tiny-a (image input)', () => {
 
 describe('OnnxModel on a tiny Llama checkpoint (writeTinyCheckpoint)', () => {
   it('gives the same seeded reply with the engine on this thread and in the worker', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'lookout-tiny-llama-'));
-    dirs.push(dir);
-    await writeTinyCheckpoint(dir, { arch: 'llama', seed: 5 });
+    const dir = await tinyLlamaDir();
     const request = { messages: [{ role: 'user' as const, content: 'Tell me a story.' }], sampling: { maxTokens: 8, temperature: 0.9, topP: 0.95, seed: 42 } };
     const run = async (model: OnnxModel) => {
       const events: ModelEvent[] = [];
@@ -143,13 +154,13 @@ describe('OnnxModel on a tiny Llama checkpoint (writeTinyCheckpoint)', () => {
 
 describe('OnnxModel.load errors', () => {
   it("fails with MODEL_NOT_BUILT and names `lookout build` when build is 'never'", async () => {
-    const load = OnnxModel.load(newDir('tiny-text'), { build: 'never' });
+    const load = OnnxModel.load(await tinyLlamaDir(), { build: 'never' });
     await expect(load).rejects.toBeInstanceOf(ModelNotBuiltError);
     await expect(load).rejects.toThrow(/lookout build .* --dtype fp32/);
   });
 
   it.skipIf(existsSync(cudaProviderLibrary()))('names pnpm cuda:install when CUDA is asked for but not installed', async () => {
-    const load = OnnxModel.load(newDir('tiny-text'), { executionProvider: 'cuda' });
+    const load = OnnxModel.load(await tinyLlamaDir(), { executionProvider: 'cuda' });
     await expect(load).rejects.toBeInstanceOf(ExecutionProviderUnavailableError);
     await expect(load).rejects.toThrow(/pnpm cuda:install/);
   });
