@@ -1,16 +1,19 @@
-// Generation on the tiny reference checkpoint (Mllama, text-only prompt, vocabulary 128256):
+// Generation on a tiny Mllama checkpoint from writeTinyCheckpoint (the tiny-a sizes: hidden 32,
+// 5 layers, the real 128256-token vocabulary; text-only prompt):
 // - our decode loop (sampling, streaming text, stop checks) against a bare loop of engine.step
 //   with argmax on the same graph, per token;
 // - bytes copied between JS and onnxruntime (and across the worker boundary) per token;
 // - event-loop lag p99 while a generation runs in the worker vs on the main thread;
 // - throughput of concurrent requests queued on one OnnxModel vs the same requests in sequence.
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { buildModel, OnnxEngine } from '../packages/runtime/src/onnx/index.js';
 import { LlamaTokenizer } from '../packages/runtime/src/tokenizer/index.js';
 import { argmax, generate, OnnxModel, WorkerEngine } from '../packages/runtime/src/generation/index.js';
 import type { ForwardEngine } from '../packages/runtime/src/model/engine.js';
-import { referenceGeneration, referenceModelDir } from '../packages/runtime/src/generation/testing/reference-model-dir.js';
+import { writeTinyCheckpoint } from '../packages/runtime/src/tiny/index.js';
 import type { Bench } from './report.js';
 
 const TOKENS = 64;
@@ -71,11 +74,12 @@ async function loopLag(engine: ForwardEngine, tokenizer: LlamaTokenizer, inputId
 }
 
 const bench: Bench = async (report) => {
-  const dir = referenceModelDir('tiny-text');
+  const dir = mkdtempSync(path.join(tmpdir(), 'lookout-bench-generation-'));
   try {
+    await writeTinyCheckpoint(dir, { arch: 'mllama', seed: 1 });
     await buildModel(dir, { dtype: 'fp32' });
     const tokenizer = await LlamaTokenizer.fromDirectory(dir);
-    const inputIds = referenceGeneration('tiny-text').prompt_input_ids;
+    const inputIds = tokenizer.encode('<|begin_of_text|>Describe the damage to the parcel in the photo.', { allowSpecial: true });
     const options = { executionProvider: 'cpu' as const, dtype: 'fp32' as const, intraOpThreads: 1 };
     const local = await OnnxEngine.load(dir, options);
     const worker = await WorkerEngine.loadOnnx(dir, options);
