@@ -47,8 +47,7 @@ describe('fp16 and int4 builds', () => {
     await writeTransformed(CASE, int4Seen, (name, shape, v) => {
       if (isHalfInQuantBuilds(name)) return half(v);
       if (isLinear(name) && shape[1] % 32 === 0) {
-        const q = quantizeInt4(v, shape[0], shape[1], 32);
-        return dequantizeInt4(q.packed, q.scales, shape[0], shape[1], 32);
+        return dequantizeInt4(quantizeInt4(v, shape[0], shape[1], 32), shape[0], shape[1], 32);
       }
       return v;
     });

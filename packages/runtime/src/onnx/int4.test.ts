@@ -14,20 +14,28 @@ const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('int4 block quantisation for MatMulNBits', () => {
-  it('round-trips within half a step per block (a full step where +8 is clipped to +7)', () => {
+  it('round-trips within half a step per block (a full step where the zero point rounding clips)', () => {
     const rnd = gaussian(1);
     const w = Float32Array.from({ length: 8 * 64 }, rnd);
     const q = quantizeInt4(w, 8, 64, 32);
-    const back = dequantizeInt4(q.packed, q.scales, 8, 64, 32);
+    const back = dequantizeInt4(q, 8, 64, 32);
     for (let r = 0; r < 8; r++)
       for (let b = 0; b < 2; b++) {
-        const step = Math.abs(q.scales[r * 2 + b]);
+        const step = q.scales[r * 2 + b];
+        const zp = (q.zeroPoints[r] >> (b * 4)) & 15;
         for (let j = 0; j < 32; j++) {
           const x = w[r * 64 + b * 32 + j];
-          const clipped = Math.round(x / q.scales[r * 2 + b]) + 8 > 15;
+          const raw = Math.round(x / step) + zp;
+          const clipped = raw > 15 || raw < 0;
           expect(Math.abs(back[r * 64 + b * 32 + j] - x)).toBeLessThanOrEqual((clipped ? step : step / 2) + 1e-6);
         }
       }
+    // zeros are exact
+    const z = new Float32Array(64);
+    z.set([0.5, -0.25, 3], 0);
+    const zq = quantizeInt4(z, 1, 64, 32);
+    const zb = dequantizeInt4(zq, 1, 64, 32);
+    for (let j = 3; j < 64; j++) expect(zb[j]).toBe(0);
   });
 
   it('MatMulNBits on the CPU provider computes x @ dequant(W)^T', async () => {
@@ -44,13 +52,14 @@ describe('int4 block quantisation for MatMulNBits', () => {
     g.input('x', 'float32', [3, K]);
     const bw = g.initializer('w', 'uint8', [N, K / 32, 16], q.packed);
     const s = g.initializer('s', 'float32', [N * (K / 32)], bytesOf(q.scales));
-    g.op('MatMulNBits', ['x', bw, s], { K: A.i(K), N: A.i(N), bits: A.i(4), block_size: A.i(32) }, 'y', 'com.microsoft');
+    const zp = g.initializer('zp', 'uint8', [N * Math.ceil(K / 32 / 2)], q.zeroPoints);
+    g.op('MatMulNBits', ['x', bw, s, zp], { K: A.i(K), N: A.i(N), bits: A.i(4), block_size: A.i(32) }, 'y', 'com.microsoft');
     g.output('y', 'float32', [3, N]);
     data.close();
     writeFileSync(join(dir, 'm.onnx'), g.toBytes());
     const session = await ort.InferenceSession.create(join(dir, 'm.onnx'));
     const out = await session.run({ x: new ort.Tensor('float32', x, [3, K]) });
-    const deq = dequantizeInt4(q.packed, q.scales, N, K, 32);
+    const deq = dequantizeInt4(q, N, K, 32);
     const expected = new Float32Array(3 * N);
     for (let r = 0; r < 3; r++) for (let n = 0; n < N; n++) {
       let acc = 0;

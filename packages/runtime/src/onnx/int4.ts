@@ -1,46 +1,61 @@
 /**
- * Symmetric 4-bit block quantisation in the layout com.microsoft MatMulNBits reads:
- * B [N, K/block, block/2] uint8 (element 2j in the low nibble, 2j+1 in the high one),
- * scales [N * K/block] f32, implicit zero point 8.
+ * Asymmetric 4-bit block quantisation in the layout com.microsoft MatMulNBits reads (the same
+ * scheme as onnxruntime's own quantiser with is_symmetric=False):
+ * - B [N, K/block, block/2] uint8, element 2j of a block in the low nibble, 2j+1 in the high one;
+ * - scales [N * K/block] f32;
+ * - zero points [N * ceil((K/block)/2)] uint8, two 4-bit points per byte (low nibble first).
+ * Each block's range is widened to include 0, so zeros stay exact. Dequantised: (q - zp) * scale.
  */
-export function quantizeInt4(w: Float32Array, n: number, k: number, block: number): { packed: Uint8Array; scales: Float32Array } {
+export interface Int4Blocks {
+  packed: Uint8Array;
+  scales: Float32Array;
+  zeroPoints: Uint8Array;
+}
+
+export function quantizeInt4(w: Float32Array, n: number, k: number, block: number): Int4Blocks {
   const blocks = k / block;
+  const zpBytes = Math.ceil(blocks / 2);
   const packed = new Uint8Array(n * blocks * (block / 2));
   const scales = new Float32Array(n * blocks);
+  const zeroPoints = new Uint8Array(n * zpBytes);
   for (let row = 0; row < n; row++) {
     for (let b = 0; b < blocks; b++) {
       const base = row * k + b * block;
-      let amax = 0;
-      for (let j = 0; j < block; j++) amax = Math.max(amax, Math.abs(w[base + j]));
-      // Map the largest magnitude to -8 (the widest side of the signed range), keeping its sign.
-      let maxv = 0;
-      for (let j = 0; j < block; j++) if (Math.abs(w[base + j]) === amax) { maxv = w[base + j]; break; }
-      const scale = Math.fround(maxv / -8);
+      let lo = 0;
+      let hi = 0;
+      for (let j = 0; j < block; j++) {
+        lo = Math.min(lo, w[base + j]);
+        hi = Math.max(hi, w[base + j]);
+      }
+      const scale = Math.fround(hi > lo ? (hi - lo) / 15 : 1);
+      const zp = Math.min(15, Math.max(0, Math.round(-lo / scale)));
       scales[row * blocks + b] = scale;
-      const inv = scale === 0 ? 0 : 1 / scale;
+      zeroPoints[row * zpBytes + (b >> 1)] |= zp << ((b & 1) * 4);
       const out = (row * blocks + b) * (block / 2);
       for (let j = 0; j < block; j += 2) {
-        const q0 = Math.min(15, Math.max(0, Math.round(w[base + j] * inv) + 8));
-        const q1 = Math.min(15, Math.max(0, Math.round(w[base + j + 1] * inv) + 8));
+        const q0 = Math.min(15, Math.max(0, Math.round(w[base + j] / scale) + zp));
+        const q1 = Math.min(15, Math.max(0, Math.round(w[base + j + 1] / scale) + zp));
         packed[out + j / 2] = q0 | (q1 << 4);
       }
     }
   }
-  return { packed, scales };
+  return { packed, scales, zeroPoints };
 }
 
-/** The weights MatMulNBits sees: (q - 8) * scale, [N, K]. */
-export function dequantizeInt4(packed: Uint8Array, scales: Float32Array, n: number, k: number, block: number): Float32Array {
+/** The weights MatMulNBits sees: (q - zp) * scale, [N, K]. */
+export function dequantizeInt4(q: Int4Blocks, n: number, k: number, block: number): Float32Array {
   const out = new Float32Array(n * k);
   const blocks = k / block;
+  const zpBytes = Math.ceil(blocks / 2);
   for (let row = 0; row < n; row++)
     for (let b = 0; b < blocks; b++) {
-      const scale = scales[row * blocks + b];
+      const scale = q.scales[row * blocks + b];
+      const zp = (q.zeroPoints[row * zpBytes + (b >> 1)] >> ((b & 1) * 4)) & 15;
       const base = (row * blocks + b) * (block / 2);
       for (let j = 0; j < block; j += 2) {
-        const byte = packed[base + j / 2];
-        out[row * k + b * block + j] = ((byte & 15) - 8) * scale;
-        out[row * k + b * block + j + 1] = ((byte >> 4) - 8) * scale;
+        const byte = q.packed[base + j / 2];
+        out[row * k + b * block + j] = ((byte & 15) - zp) * scale;
+        out[row * k + b * block + j + 1] = ((byte >> 4) - zp) * scale;
       }
     }
   return out;

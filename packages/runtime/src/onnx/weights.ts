@@ -125,10 +125,12 @@ export class WeightWriter {
     let y: string;
     if (dtype === 'int4' && inF % 32 === 0) {
       const packed = await this.use(g, `${name}.q4`, () => this.quantize(name));
-      const scales = await this.use(g, `${name}.q4.scales`, async () => {
-        throw new OnnxError('ONNX_BAD_TENSOR', `scales of "${name}" were not written`);
-      });
-      y = g.op('MatMulNBits', [x, packed, scales], { K: A.i(inF), N: A.i(out), bits: A.i(4), block_size: A.i(32) }, undefined, 'com.microsoft');
+      const written = async () => {
+        throw new OnnxError('ONNX_BAD_TENSOR', `quantisation parameters of "${name}" were not written`);
+      };
+      const scales = await this.use(g, `${name}.q4.scales`, written);
+      const zeroPoints = await this.use(g, `${name}.q4.zero_points`, written);
+      y = g.op('MatMulNBits', [x, packed, scales, zeroPoints], { K: A.i(inF), N: A.i(out), bits: A.i(4), block_size: A.i(32) }, undefined, 'com.microsoft');
     } else if (dtype === 'fp16' || dtype === 'int4') {
       const w = await this.use(g, `${name}.f16`, () => this.stream(name, 'float16'));
       const wide = this.derived(g, `${name}.f16.as_f32`, (root) => root.op('Cast', [w], { to: A.i(1) }, `${name}.f16.as_f32`));
@@ -145,7 +147,9 @@ export class WeightWriter {
   private async quantize(name: string): Promise<Written> {
     const [out, inF] = this.shape(name);
     const blocks = inF / 32;
+    const zpBytes = Math.ceil(blocks / 2);
     const scales = new Float32Array(out * blocks);
+    const zeroPoints = new Uint8Array(out * zpBytes);
     let row = 0;
     this.data.begin();
     for await (const rows of f32Rows(this.src, name, inF)) {
@@ -153,16 +157,18 @@ export class WeightWriter {
       const q = quantizeInt4(rows, n, inF, 32);
       this.data.piece(q.packed);
       scales.set(q.scales, row * blocks);
+      zeroPoints.set(q.zeroPoints, row * zpBytes);
       row += n;
     }
     const at = this.data.end();
     this.done(name);
-    // The scales are small (1/8 of the f32 weight); written right after, in the same root graph.
-    const key = `${name}.q4.scales`;
+    // Scales and zero points are small (1/8 and 1/64 of the f32 weight); they follow the blocks.
     this.data.begin();
     this.data.piece(new Uint8Array(scales.buffer));
-    const sAt = this.data.end();
-    this.written.set(key, { elem: 'float32', dims: [out * blocks], at: sAt });
+    this.written.set(`${name}.q4.scales`, { elem: 'float32', dims: [out * blocks], at: this.data.end() });
+    this.data.begin();
+    this.data.piece(zeroPoints);
+    this.written.set(`${name}.q4.zero_points`, { elem: 'uint8', dims: [out * zpBytes], at: this.data.end() });
     return { elem: 'uint8', dims: [out, blocks, 16], at };
   }
 }
