@@ -155,6 +155,21 @@ describe('lookout serve request handling', () => {
     expect(model.requests).toHaveLength(0);
   });
 
+  it('asks for an API key on /v1 when configured, and leaves /health open', async () => {
+    const { url, client } = await start(() => textEvents('hi there'), { apiKeys: ['k-one', 'k-two'] });
+    const none = await fetch(`${url}/models`);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    expect(((await none.json()) as { error: { type: string } }).error.type).toBe('authentication_error');
+    expect((await fetch(`${url}/models`, { headers: { authorization: 'Bearer k-wrong' } })).status).toBe(401);
+    expect((await fetch(`${url}/models`, { headers: { authorization: 'Bearer k-two' } })).status).toBe(200);
+    expect((await fetch(url.replace(/\/v1$/, '/health'))).status).toBe(200);
+    const denied = await collect(client({ retry: { maxRetries: 0 } }).stream({ messages: [{ role: 'user', content: 'x' }] })).catch((e) => e);
+    expect(denied).toMatchObject({ code: 'served.http_401', status: 401 });
+    const events = await collect(client({ apiKey: 'k-one' }).stream({ messages: [{ role: 'user', content: 'x' }] }));
+    expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'stop' });
+  });
+
   it('refuses what the model cannot do', async () => {
     const { url } = await start(() => textEvents('x'), {}, { images: false });
     const res = await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] });

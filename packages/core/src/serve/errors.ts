@@ -13,7 +13,7 @@ export class ServeError extends Error {
 
   /** OpenAI's error envelope, which every OpenAI client knows how to show. */
   toBody(): { error: { message: string; type: string; code: string } } {
-    const type = this.status === 429 ? 'rate_limit_error' : this.status >= 500 ? 'server_error' : 'invalid_request_error';
+    const type = this.status === 401 ? 'authentication_error' : this.status === 429 ? 'rate_limit_error' : this.status >= 500 ? 'server_error' : 'invalid_request_error';
     return { error: { message: this.message, type, code: this.code } };
   }
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { LanguageModel, ModelRequest } from '@lookout/runtime';
 import { chatCompletionRequestSchema, completionRequestSchema, describeZodError } from './schema.js';
 import { chatRequestToModelRequest, completionRequestToModelRequest } from './from-openai.js';
@@ -24,6 +24,8 @@ export interface LookoutServerOptions {
   allowImageUrls?: boolean;
   /** How long close() waits for in-flight requests before cutting connections. Default 30 s. */
   shutdownTimeoutMs?: number;
+  /** When set, /v1/* requests need "Authorization: Bearer <one of these>" (GET /health stays open for load balancers). */
+  apiKeys?: string[];
   /** One line per request (method, path, status, ms). */
   log?: (line: string) => void;
 }
@@ -100,6 +102,7 @@ export class LookoutServer {
     if (this.draining) res.setHeader('connection', 'close');
     const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
     if (path === '/health') return this.health(req, res);
+    if (path.startsWith('/v1/')) this.authorize(req);
     if (path === '/v1/models') {
       requireMethod(req, 'GET');
       return sendJson(res, 200, { object: 'list', data: [{ id: this.modelName, object: 'model', created: this.created, owned_by: 'lookout' }] });
@@ -111,6 +114,19 @@ export class LookoutServer {
       return this.generate(req, res, path === '/v1/chat/completions');
     }
     throw new ServeError(404, 'not_found', `no route ${req.method} ${path}; routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health`);
+  }
+
+  private authorize(req: IncomingMessage): void {
+    const keys = this.options.apiKeys;
+    if (!keys?.length) return;
+    const header = req.headers.authorization ?? '';
+    const given = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+    // Compare digests so the check takes the same time whatever the key's length or prefix.
+    const digest = (k: string) => createHash('sha256').update(k).digest();
+    if (given && keys.some((k) => timingSafeEqual(digest(k), digest(given)))) return;
+    throw new ServeError(401, 'invalid_api_key', given ? 'the API key is not valid for this server' : 'this server needs an API key: send "Authorization: Bearer <key>"', {
+      'www-authenticate': 'Bearer',
+    });
   }
 
   private health(req: IncomingMessage, res: ServerResponse): void {

@@ -23,6 +23,8 @@ Server:
   --max-queued <n>        requests waiting before 429 + Retry-After (default 16)
   --max-body-mb <n>       largest request body in MiB (default 20)
   --allow-image-urls      let the model fetch http(s) image URLs from requests (off: SSRF risk)
+  --require-key <key>     clients must send "Authorization: Bearer <key>" (or set
+                          LOOKOUT_SERVE_API_KEY; comma-separate several keys); /health stays open
   --shutdown-timeout <s>  on SIGINT/SIGTERM, seconds to let in-flight requests finish (default 30)
   --quiet                 no per-request log lines
 `;
@@ -45,6 +47,7 @@ const serve: CliCommand = {
       'max-queued': { type: 'string' },
       'max-body-mb': { type: 'string' },
       'allow-image-urls': { type: 'boolean' },
+      'require-key': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
       quiet: { type: 'boolean' },
     });
@@ -64,6 +67,10 @@ const serve: CliCommand = {
       maxQueued,
       maxBodyBytes: maxBodyMb * 1024 * 1024,
       allowImageUrls: values['allow-image-urls'] ?? false,
+      apiKeys: (values['require-key'] ?? process.env.LOOKOUT_SERVE_API_KEY ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
       shutdownTimeoutMs: shutdownSeconds * 1000,
       log: values.quiet ? undefined : (line) => io.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });
