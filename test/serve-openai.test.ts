@@ -170,6 +170,25 @@ describe('lookout serve request handling', () => {
     expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'stop' });
   });
 
+  it('keeps a slow stream alive with heartbeats so client timeouts do not fire during a long prefill', async () => {
+    const slow: LookoutServerOptions['model'] = {
+      id: 'slow',
+      capabilities: { images: false, tools: false, logprobs: false, rawPrompt: false },
+      async *stream() {
+        await new Promise((r) => setTimeout(r, 600));
+        yield* textEvents('finally here');
+      },
+    };
+    const quiet = new LookoutServer({ model: slow, modelName: 'm', keepAliveMs: 0 });
+    const beating = new LookoutServer({ model: slow, modelName: 'm', keepAliveMs: 50 });
+    running.push(quiet, beating);
+    const impatient = (baseUrl: string) => new OpenAICompatibleModel({ baseUrl, model: 'm', timeoutMs: 250, idleTimeoutMs: 250, retry: { maxRetries: 0 } });
+    const timedOut = await collect(impatient(await quiet.listen(0)).stream({ messages: [{ role: 'user', content: 'x' }] })).catch((e) => e);
+    expect(timedOut.code).toBe('served.timeout');
+    const events = await collect(impatient(await beating.listen(0)).stream({ messages: [{ role: 'user', content: 'x' }] }));
+    expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'stop' });
+  });
+
   it('refuses what the model cannot do', async () => {
     const { url } = await start(() => textEvents('x'), {}, { images: false });
     const res = await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] });

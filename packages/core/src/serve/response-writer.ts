@@ -5,6 +5,8 @@ import type { ServeError } from './errors.js';
 
 /** Turns a model's event stream into one OpenAI response, streamed as SSE or sent whole as JSON. */
 export interface ResponseWriter {
+  /** Streaming only: after `everyMs` without output, send headers and then an SSE comment every `everyMs`. */
+  keepAlive(everyMs: number): void;
   event(event: ModelEvent): void;
   end(): void;
   /** A failure after the response started: an error event in the stream, or a 500 body. */
@@ -33,9 +35,34 @@ abstract class BaseWriter implements ResponseWriter {
   abstract event(event: ModelEvent): void;
   abstract end(): void;
 
-  protected sse(data: unknown): void {
+  /**
+   * A long queue wait or prefill (minutes for a big model on CPU) must not look like a dead
+   * server to clients and proxies. Headers still wait until `everyMs` has passed, so failures
+   * that come quickly (bad image, model error) keep their proper HTTP status.
+   */
+  keepAlive(everyMs: number): void {
+    if (!this.streaming || !(everyMs > 0)) return;
+    const timer = setInterval(() => {
+      if (this.res.writableEnded) return clearInterval(timer);
+      if (Date.now() - this.lastWrite < everyMs) return;
+      this.writeHeadersOnce();
+      this.lastWrite = Date.now();
+      this.res.write(': keep-alive\n\n');
+    }, everyMs);
+    timer.unref();
+    this.res.on('close', () => clearInterval(timer));
+  }
+
+  private lastWrite = Date.now();
+
+  private writeHeadersOnce(): void {
     if (!this.res.headersSent)
       this.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  }
+
+  protected sse(data: unknown): void {
+    this.writeHeadersOnce();
+    this.lastWrite = Date.now();
     this.res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
   }
 

@@ -24,6 +24,8 @@ export interface LookoutServerOptions {
   allowImageUrls?: boolean;
   /** How long close() waits for in-flight requests before cutting connections. Default 30 s. */
   shutdownTimeoutMs?: number;
+  /** Streamed responses with no output for this long get headers and then an SSE comment every this often. Default 15 s; 0 = off. */
+  keepAliveMs?: number;
   /** When set, /v1/* requests need "Authorization: Bearer <one of these>" (GET /health stays open for load balancers). */
   apiKeys?: string[];
   /** One line per request (method, path, status, ms). */
@@ -163,12 +165,20 @@ export class LookoutServer {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new Error('client disconnected'));
     });
-    const release = await this.limiter.acquire(controller.signal);
+    const stream = body.stream === true;
+    const writer: ResponseWriter = chat
+      ? new ChatResponseWriter(res, this.modelName, `chatcmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true)
+      : new CompletionResponseWriter(res, this.modelName, `cmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true);
+    // Heartbeats cover the wait in the queue too.
+    writer.keepAlive(this.options.keepAliveMs ?? 15_000);
+    let release: () => void;
     try {
-      const stream = body.stream === true;
-      const writer: ResponseWriter = chat
-        ? new ChatResponseWriter(res, this.modelName, `chatcmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true)
-        : new CompletionResponseWriter(res, this.modelName, `cmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true);
+      release = await this.limiter.acquire(controller.signal);
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      throw err;
+    }
+    try {
       try {
         for await (const event of this.options.model.stream(request, { signal: controller.signal })) {
           if (controller.signal.aborted) break;

@@ -25,6 +25,9 @@ Server:
   --allow-image-urls      let the model fetch http(s) image URLs from requests (off: SSRF risk)
   --require-key <key>     clients must send "Authorization: Bearer <key>" (or set
                           LOOKOUT_SERVE_API_KEY; comma-separate several keys); /health stays open
+  --keep-alive <s>        streamed replies silent this long (queue wait, long prefill) get an SSE
+                          comment every <s> seconds so clients and proxies do not time out
+                          (default 15; 0 = off)
   --shutdown-timeout <s>  on SIGINT/SIGTERM, seconds to let in-flight requests finish (default 30)
   --quiet                 no per-request log lines
 `;
@@ -49,6 +52,7 @@ const serve: CliCommand = {
       'allow-image-urls': { type: 'boolean' },
       'require-key': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
+      'keep-alive': { type: 'string' },
       quiet: { type: 'boolean' },
     });
     const device = values.device ?? 'cpu';
@@ -58,6 +62,7 @@ const serve: CliCommand = {
     const maxQueued = intOption(values['max-queued'], '--max-queued', 16, 0);
     const maxBodyMb = intOption(values['max-body-mb'], '--max-body-mb', 20, 1, 1024);
     const shutdownSeconds = intOption(values['shutdown-timeout'], '--shutdown-timeout', 30, 0);
+    const keepAliveSeconds = intOption(values['keep-alive'], '--keep-alive', 15, 0, 3600);
 
     const model = await loadLanguageModel({ modelDir: values['model-dir'], baseUrl: values['base-url'], model: values.model, apiKey: values['api-key'], device });
     const server = new LookoutServer({
@@ -72,6 +77,7 @@ const serve: CliCommand = {
         .map((k) => k.trim())
         .filter(Boolean),
       shutdownTimeoutMs: shutdownSeconds * 1000,
+      keepAliveMs: keepAliveSeconds * 1000,
       log: values.quiet ? undefined : (line) => io.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });
     const url = await server.listen(port, values.host ?? '127.0.0.1');
