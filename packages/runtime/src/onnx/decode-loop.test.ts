@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
 import { readCaseInputs } from './verify.js';
+import { chooseToken } from './token-choice.js';
+import { gaussian } from './test-support/checkpoints.js';
 
 const REF = join(import.meta.dirname, '../../../../../shared/reference/mllama');
 const dirs: string[] = [];
@@ -51,4 +53,46 @@ describe('in-graph greedy decode loop (KV cache as Loop state)', () => {
       }
     }, 60_000);
   }
+
+  it('samples in the graph (temperature, top-k, top-p, caller uniforms) exactly as step() + the same choice in JS', async () => {
+    const dir = join(REF, 'tiny-a');
+    const out = mkdtempSync(join(tmpdir(), 'lookout-loop-sample-'));
+    dirs.push(out);
+    await buildModel(dir, { outDir: out });
+    const engine = await OnnxEngine.load(out);
+    try {
+      const { inputIds, vision } = await readCaseInputs(dir);
+      const g = gaussian(99);
+      const uniforms = Array.from({ length: 10 }, () => (Math.abs(g()) * 0.37) % 1);
+      const params = { temperature: 0.7, topK: 40, topP: 0.9 };
+      const looped = await engine.prefill(inputIds, vision);
+      const tokens = await looped.decode(10, params, uniforms);
+      const stepped = await engine.prefill(inputIds, vision);
+      const expected: number[] = [];
+      let logits = stepped.logits;
+      for (let i = 0; i < 10; i++) {
+        expected.push(chooseToken(logits, params, uniforms[i]));
+        logits = await stepped.step(expected[i]);
+      }
+      expect(tokens).toEqual(expected);
+      expect(new Set(tokens).size).toBeGreaterThan(1);
+    } finally {
+      await engine.dispose();
+    }
+  }, 60_000);
+});
+
+describe('chooseToken', () => {
+  const logits = [0.1, 3, 2.9, -1, 2.5];
+  it('top_k 1 is argmax whatever the uniform', () => {
+    for (const u of [0, 0.5, 0.999]) expect(chooseToken(logits, { temperature: 1, topK: 1, topP: 1 }, u)).toBe(1);
+  });
+  it('walks the sorted distribution by the uniform and respects top-p', () => {
+    expect(chooseToken(logits, { temperature: 1, topK: 0, topP: 1 }, 0)).toBe(1);
+    expect(chooseToken(logits, { temperature: 1, topK: 0, topP: 1 }, 0.999)).toBe(3);
+    // top_p small keeps only the most likely token
+    expect(chooseToken(logits, { temperature: 1, topK: 0, topP: 0.01 }, 0.999)).toBe(1);
+    // top_k 3 never returns the 4th or 5th most likely
+    expect([1, 2, 4]).toContain(chooseToken(logits, { temperature: 1, topK: 3, topP: 1 }, 0.999));
+  });
 });

@@ -4,6 +4,7 @@ import type { TextSpec } from './config.js';
 import type { WeightWriter } from './weights.js';
 import { DecoderIO, buildDecoderGraph } from './text-graph.js';
 import { slice } from './nn.js';
+import { chooseTokenInGraph, SampleIO } from './token-choice.js';
 
 /** Extra I/O of a decoder graph that carries the greedy decode loop. */
 export const LoopIO = {
@@ -16,7 +17,7 @@ export const LoopIO = {
 
 /**
  * Appends a Loop to a decoder graph: after the fed tokens, `greedy_steps` more tokens are chosen
- * (argmax) and fed inside onnxruntime, with the self-attention KV cache as loop state. The cache
+ * (greedy, or sampled with caller-drawn uniforms; see token-choice.ts) and fed inside onnxruntime, with the self-attention KV cache as loop state. The cache
  * therefore crosses between JS and the device once per run instead of once per token, which is
  * what matters on CUDA (the Node binding copies every input and output through host memory).
  * The loop body is the same decoder reading the outer graph's weights, so nothing is duplicated.
@@ -30,12 +31,17 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
 
   outer.scope = 'greedy';
   const steps = outer.input(LoopIO.steps, 'int64', []);
+  outer.input(SampleIO.temperature, 'float32', []);
+  outer.input(SampleIO.topK, 'int64', []);
+  outer.input(SampleIO.topP, 'float32', []);
+  const uniforms = outer.input(SampleIO.uniforms, 'float32', ['greedy_steps_plus_1']);
   for (const i of selfLayers) {
     outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentKey(i)));
     outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentValue(i)));
   }
   const lastLogits = slice(outer, DecoderIO.logits, 1, -1, 2 ** 62); // [1, 1, V]
-  const firstToken = outer.op('ArgMax', [lastLogits], { axis: A.i(-1), keepdims: A.i(0) }); // [1, 1]
+  const u0 = outer.op('Gather', [uniforms, outer.constI64([0], [])], { axis: A.i(0) });
+  const firstToken = chooseTokenInGraph(outer, lastLogits, u0, V); // [1, 1]
   const firstPos = outer.op('Add', [slice(outer, DecoderIO.positionIds, 1, -1, 2 ** 62), outer.constI64([1], [1, 1])]);
   const condTrue = outer.initializer('greedy_cond_true', 'bool', [], new Uint8Array([1]));
   outer.initializer('loop_logits_from', 'int64', [1], new Uint8Array(new BigInt64Array([0n]).buffer));
@@ -70,7 +76,8 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   body.declareOutputs = false;
   await buildDecoderGraph(body, spec, w, { fused: opts.fused });
   body.scope = 'greedy';
-  const next = body.op('ArgMax', ['loop.logits'], { axis: A.i(-1), keepdims: A.i(0) });
+  const uNext = body.op('Gather', [uniforms, body.op('Add', ['loop.iter', body.constI64([1], [])])], { axis: A.i(0) });
+  const next = chooseTokenInGraph(body, 'loop.logits', uNext, V);
   const nextPos = body.op('Add', ['loop.position', body.constI64([1], [1, 1])]);
   const condOut = body.op('Identity', ['loop.cond']);
   const fed = body.op('Identity', ['loop.token']);

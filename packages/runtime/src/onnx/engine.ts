@@ -6,6 +6,7 @@ import { MANIFEST_FILE, type BuildManifest } from './build.js';
 import type { BuildDtype } from './weights.js';
 import { DecoderIO } from './text-graph.js';
 import { LoopIO } from './decode-loop.js';
+import { chooseToken, SampleIO, type SampleParams } from './token-choice.js';
 import { VisionIO } from './vision-io.js';
 import { crossAttentionMask4d } from './cross-mask.js';
 import { OnnxError } from './errors.js';
@@ -182,23 +183,40 @@ export class OnnxDecodeSession implements DecodeSession {
    * Afterwards the session is where `count` step() calls with those tokens would leave it.
    */
   async greedy(count: number): Promise<number[]> {
-    if (!Number.isInteger(count) || count < 1) throw new OnnxError('ONNX_BAD_INPUT', `greedy count ${count} must be a positive integer`);
-    let first = 0;
-    for (let i = 1; i < this.logits.length; i++) if (this.logits[i] > this.logits[first]) first = i;
+    return this.decode(count, { temperature: 1, topK: 1, topP: 1 }, new Array<number>(count).fill(0));
+  }
+
+  /**
+   * Decodes `count` tokens in one run, sampling in the graph with temperature / top-k / top-p
+   * and one caller-drawn uniform in [0, 1) per token (top_k 1 is greedy). Builds without the
+   * loop fall back to one step() per token with the same choice made in JS.
+   */
+  async decode(count: number, params: SampleParams, uniforms: number[]): Promise<number[]> {
+    if (!Number.isInteger(count) || count < 1) throw new OnnxError('ONNX_BAD_INPUT', `decode count ${count} must be a positive integer`);
+    if (uniforms.length < count) throw new OnnxError('ONNX_BAD_INPUT', `decode needs ${count} uniforms, got ${uniforms.length}`);
+    if (!(params.temperature > 0) || !(params.topP > 0) || !(params.topK >= 0)) {
+      throw new OnnxError('ONNX_BAD_INPUT', 'sampling needs temperature > 0, top_p in (0, 1] and top_k >= 0 (0 = off)');
+    }
+    const first = chooseToken(this.logits, params, uniforms[0]);
     if (!this.engine.manifest.greedyLoop) {
       const out = [first];
       let logits = await this.step(first);
       for (let i = 1; i < count; i++) {
-        let best = 0;
-        for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
-        out.push(best);
-        logits = await this.step(best);
+        out.push(chooseToken(logits, params, uniforms[i]));
+        logits = await this.step(out[i]);
       }
       return out;
     }
-    const tokens = await this.run([first], false, 0, count - 1);
-    return [first, ...tokens];
+    this.sampling = { params, uniforms: [...uniforms.slice(1, count), 0] };
+    try {
+      const tokens = await this.run([first], false, 0, count - 1);
+      return [first, ...tokens];
+    } finally {
+      this.sampling = undefined;
+    }
   }
+
+  private sampling: { params: SampleParams; uniforms: number[] } | undefined;
 
   /** Feeds `ids` after everything so far. Internal: prefill calls it with the prompt. */
   async run(ids: number[], allLogits: boolean, extraBytes = 0, greedySteps = 0): Promise<number[]> {
@@ -210,7 +228,14 @@ export class OnnxDecodeSession implements DecodeSession {
       [DecoderIO.positionIds]: new ort.Tensor('int64', BigInt64Array.from(ids.map((_, i) => BigInt(this.position + i))), [1, T]),
       [DecoderIO.logitsFrom]: new ort.Tensor('int64', BigInt64Array.from([BigInt(allLogits ? 0 : T - 1)]), [1]),
     };
-    if (this.engine.manifest.greedyLoop) feeds[LoopIO.steps] = new ort.Tensor('int64', BigInt64Array.from([BigInt(greedySteps)]), []);
+    if (this.engine.manifest.greedyLoop) {
+      const sp = this.sampling ?? { params: { temperature: 1, topK: 1, topP: 1 }, uniforms: new Array<number>(greedySteps + 1).fill(0) };
+      feeds[LoopIO.steps] = new ort.Tensor('int64', BigInt64Array.from([BigInt(greedySteps)]), []);
+      feeds[SampleIO.temperature] = new ort.Tensor('float32', Float32Array.from([sp.params.temperature]), []);
+      feeds[SampleIO.topK] = new ort.Tensor('int64', BigInt64Array.from([BigInt(sp.params.topK)]), []);
+      feeds[SampleIO.topP] = new ort.Tensor('float32', Float32Array.from([sp.params.topP]), []);
+      feeds[SampleIO.uniforms] = new ort.Tensor('float32', Float32Array.from(sp.uniforms), [sp.uniforms.length]);
+    }
     if (this.cross) {
       const c = this.cross;
       Object.assign(feeds, c.kv);

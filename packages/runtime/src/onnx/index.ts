@@ -10,3 +10,5 @@ export { OnnxError } from './errors.js';
 export type { OnnxErrorCode } from './errors.js';
 export { verifyCase, readCaseInputs, maxAbsDiff, VERIFY_TOLERANCE } from './verify.js';
 export type { VerifyOptions, VerifyReport } from './verify.js';
+export { chooseToken } from './token-choice.js';
+export type { SampleParams } from './token-choice.js';
