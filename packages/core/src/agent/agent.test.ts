@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Guard, GuardSubject, Verdict } from '@lookout/guards';
+import { PiiGuard, type Guard, type GuardSubject, type Verdict } from '@lookout/guards';
 import { defineTool, ToolValidationBudgetExceeded } from '@lookout/tools';
 import { ScriptedModel, callTool, say } from '../testing/index.js';
 import { Agent } from './agent.js';
@@ -134,6 +134,20 @@ describe('input guards', () => {
     expect(lastRequestText(model)).not.toContain('a@b.c');
     expect(JSON.stringify(await agent.history(result.sessionId))).not.toContain('a@b.c');
   });
+  it('waits for the input guards before the first model request when an input guard entry redacts, even in parallel mode', async () => {
+    const redactor = guard('pii', (s) => (s.content.text.includes('@') ? { safe: false, redactedText: 'mail [EMAIL]' } : true), 30);
+    const other = guard('other', () => true);
+    const model = new ScriptedModel({ steps: [say('noted'), say('unused')] });
+    const agent = new Agent({ model, guards: { input: [other, { guard: redactor, action: 'redact' }] }, inputGuardMode: 'parallel' });
+    const result = await agent.run('mail a@b.c');
+    expect(result.text).toBe('noted');
+    // The one request the model ever received holds only the redacted text.
+    expect(model.requests).toHaveLength(1);
+    expect(JSON.stringify(model.requests)).not.toContain('a@b.c');
+    expect(JSON.stringify(model.requests[0].messages)).toContain('mail [EMAIL]');
+    expect(model.aborted).toBe(0);
+  });
+
   it('applies a safe verdict carrying redacted text without any action configured', async () => {
     const pii = guard('pii', (s) => (s.content.text.includes('@') ? { safe: true, redactedText: s.content.text.replace(/\S+@\S+/, '[EMAIL]') } : true));
     const model = new ScriptedModel({ steps: [say('first'), say('second')] });
@@ -210,7 +224,7 @@ describe('guard composition', () => {
 describe('output moderation', () => {
   it('unsafe streamed text appears in no event, result or stored session', async () => {
     const model = new ScriptedModel({ steps: [say('Hello there, friend. To make the BOMB you first take', { chunk: 4 })] });
-    const agent = new Agent({ model, guards: { output: [guard('kw', contains('BOMB'))] }, outputChunkChars: 10, refusal: 'I cannot continue.' });
+    const agent = new Agent({ model, guards: { output: [guard('kw', contains('BOMB'))] }, outputChunkChars: 10, outputHoldbackChars: 6, refusal: 'I cannot continue.' });
     const seen: AgentEvent[] = [];
     const stream = agent.stream('how?');
     let next = await stream.next();
@@ -227,6 +241,28 @@ describe('output moderation', () => {
     // Text checked before the unsafe part was released.
     expect(of(seen, 'text-delta').map((e) => e.text).join('')).toMatch(/^Hello there/);
     expect(model.aborted).toBe(1);
+  });
+
+  it('releases none of a spaced card number that a PII guard flags only once the next chunk completes it', async () => {
+    const reply = 'Thanks, Ada. Your card 4111 1111 1111 1111 is on file.';
+    for (const holdback of [undefined, 0]) {
+      const model = new ScriptedModel({ steps: [say(reply, { chunk: 5 })] });
+      const agent = new Agent({
+        model,
+        guards: { output: [new PiiGuard({ name: 'payment-data', kinds: ['card'] })] },
+        outputChunkChars: 12,
+        outputOverlapChars: 12,
+        ...(holdback !== undefined ? { outputHoldbackChars: holdback } : {}),
+      });
+      const events = collect(agent);
+      const result = await agent.run('what card do you have?');
+      expect(result.status).toBe('blocked');
+      expect(of(events, 'guard-verdict').some((e) => e.safe && e.stage === 'output')).toBe(true);
+      const released = of(events, 'text-delta').map((e) => e.text).join('');
+      // Default holdback (= the overlap): nothing of the number; none: its first groups leak.
+      if (holdback === undefined) expect(released).toBe('Thanks, Ada. Your ');
+      else expect(released).toMatch(/4111/);
+    }
   });
 
   it('checks in chunks and always checks the whole reply at the end', async () => {

@@ -41,6 +41,7 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     const maxSteps = options.maxSteps ?? 8;
     const outputChunkChars = options.outputChunkChars ?? 200;
     const outputOverlapChars = options.outputOverlapChars ?? 64;
+    const outputHoldbackChars = options.outputHoldbackChars ?? outputOverlapChars;
     if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new InvalidAgentInput(`maxSteps must be a positive integer, got ${maxSteps}.`);
     if (!Number.isInteger(outputChunkChars) || outputChunkChars < 1) {
       throw new InvalidAgentInput(`outputChunkChars must be a positive integer, got ${outputChunkChars}.`);
@@ -51,6 +52,9 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     }
     if (!Number.isInteger(outputOverlapChars) || outputOverlapChars < 0) {
       throw new InvalidAgentInput(`outputOverlapChars must be an integer of 0 or more, got ${outputOverlapChars}.`);
+    }
+    if (!Number.isInteger(outputHoldbackChars) || outputHoldbackChars < 0) {
+      throw new InvalidAgentInput(`outputHoldbackChars must be an integer of 0 or more, got ${outputHoldbackChars}.`);
     }
     const cacheEntries = options.verdictCache === false ? 0 : (options.verdictCache?.maxEntries ?? 1000);
     if (options.verdictCache !== false && (!Number.isInteger(cacheEntries) || cacheEntries < 1)) {
@@ -64,6 +68,7 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
       maxSteps,
       outputChunkChars,
       outputOverlapChars,
+      outputHoldbackChars,
       maxParallelToolCalls,
       sampling: options.sampling,
       inputGuardMode: options.inputGuardMode ?? 'parallel',

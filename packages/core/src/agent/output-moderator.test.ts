@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { StageDecision } from '../guarding/run-stage.js';
 import { OutputModerator } from './output-moderator.js';
 
-function moderator(decide: (text: string) => StageDecision, chunkChars = 10, overlapChars = 8) {
+/** `holdbackChars` undefined: the default (= overlapChars). */
+function moderator(decide: (text: string) => StageDecision, chunkChars = 10, overlapChars = 8, holdbackChars?: number) {
   const released: string[] = [];
   const checked: string[] = [];
   /** Every check and release in order, to prove nothing goes out before a check covered it. */
@@ -10,6 +11,7 @@ function moderator(decide: (text: string) => StageDecision, chunkChars = 10, ove
   const m = new OutputModerator({
     chunkChars,
     overlapChars,
+    ...(holdbackChars !== undefined ? { holdbackChars } : {}),
     guarded: true,
     check: async (text, final) => {
       checked.push(text);
@@ -39,7 +41,8 @@ const deltas = (text: string, size: number) => text.match(new RegExp(`[^]{1,${si
 
 describe('OutputModerator', () => {
   it('holds a trailing partial word so a flagged word split across chunks is never half released', async () => {
-    const { released, feed, m } = moderator((t) => (t.includes('MegaShop') ? { kind: 'block', verdict } : pass));
+    // No holdback: the partial word is all that stays held.
+    const { released, feed, m } = moderator((t) => (t.includes('MegaShop') ? { kind: 'block', verdict } : pass), 10, 8, 0);
     await feed(['Our competitor Mega', 'Shop is cheaper']);
     expect(released.join('')).toBe('Our competitor ');
     expect(m.blockedBy).toBe(verdict);
@@ -69,7 +72,8 @@ describe('OutputModerator', () => {
   it('sees a phrase split at a chunk border through the overlap', async () => {
     const unsafe = (t: string): StageDecision => (t.includes('build a bomb') ? { kind: 'block', verdict } : pass);
     const parts = ['Here is how to build ', 'a bomb at home: first ', 'you take'];
-    const withOverlap = moderator(unsafe, 20, 12);
+    // No holdback, so the first chunk goes out and only the overlap can catch the phrase.
+    const withOverlap = moderator(unsafe, 20, 12, 0);
     await withOverlap.feed(parts);
     expect(withOverlap.released.join('')).toBe('Here is how to build ');
     expect(withOverlap.m.blockedBy).toBe(verdict);
@@ -97,10 +101,13 @@ describe('OutputModerator', () => {
     ]);
   });
 
-  it('releases a long word-less run once it grew past four chunks', async () => {
+  it('releases a long word-less run once it grew past four chunks, all but the holdback', async () => {
     const { released, feed } = moderator(() => pass, 5, 2);
     await feed(['x'.repeat(25)], false);
-    expect(released.join('')).toBe('x'.repeat(25));
+    expect(released.join('')).toBe('x'.repeat(23));
+    const none = moderator(() => pass, 5, 2, 0);
+    await none.feed(['x'.repeat(25)], false);
+    expect(none.released.join('')).toBe('x'.repeat(25));
   });
 
   it('releases redacted text when the redaction keeps released text intact, else blocks', async () => {
@@ -108,8 +115,8 @@ describe('OutputModerator', () => {
     await ok.feed(['mail ann@x.io now']);
     expect(ok.released.join('')).toBe('mail [EMAIL] now');
 
-    // The second window starts with overlap from released text; a redaction rewriting it blocks.
-    const late = moderator((t) => (t.includes('SECRET') ? { kind: 'redact', verdict, text: '[gone]' } : pass), 10, 4);
+    // Without holdback the second window starts with overlap from released text; a redaction rewriting it blocks.
+    const late = moderator((t) => (t.includes('SECRET') ? { kind: 'redact', verdict, text: '[gone]' } : pass), 10, 4, 0);
     await late.feed(['first part, ', 'then SECRET']);
     expect(late.released.join('')).toBe('first part, ');
     expect(late.m.blockedBy).toBe(verdict);
@@ -121,5 +128,59 @@ describe('OutputModerator', () => {
     const { released, feed } = moderator(pii, 10, 6);
     await feed(['Write to ', 'ann@x.io today ', 'or tomorrow.']);
     expect(released.join('')).toBe('Write to [EMAIL] today or tomorrow.');
+  });
+
+  describe('holdback', () => {
+    // A spaced card number: flagged only once all four groups are there.
+    const CARD = /\b\d{4} \d{4} \d{4} \d{4}\b/;
+    const card = (t: string): StageDecision => (CARD.test(t) ? { kind: 'block', verdict } : pass);
+    const parts = deltas('Thanks, Ada. Your card 4111 1111 1111 1111 is on file.', 5);
+
+    it('releases nothing of a multi-word span that the next chunk completes', async () => {
+      const { released, log, feed, m } = moderator(card, 12, 12);
+      await feed(parts);
+      expect(m.blockedBy).toBe(verdict);
+      // A mid-stream check passed with the first groups in it, yet none of the number went out.
+      expect(log.some((e) => e.kind === 'check' && e.passed && e.text.includes('4111 11'))).toBe(true);
+      expect(released.join('')).toBe('Thanks, Ada. Your ');
+    });
+
+    it('without holdback the first groups of the number go out before the block', async () => {
+      const { released, feed, m } = moderator(card, 12, 12, 0);
+      await feed(parts);
+      expect(m.blockedBy).toBe(verdict);
+      expect(released.join('')).toContain('4111');
+    });
+
+    it('keeps the holdback of checked text held until the next passing check', async () => {
+      const { log, feed, released } = moderator(() => pass, 10, 4, 6);
+      const reply = 'one two three four five six seven eight nine ten';
+      await feed(deltas(reply, 3));
+      expect(released.join('')).toBe(reply);
+      let checkedUpTo = 0;
+      let out = 0;
+      for (const entry of log) {
+        if (entry.kind === 'check') {
+          if (!entry.passed) break;
+          checkedUpTo = entry.final ? reply.length : reply.indexOf(entry.text) + entry.text.length;
+          if (entry.final) break;
+        } else {
+          out += entry.text.length;
+          expect(out).toBeLessThanOrEqual(checkedUpTo - 6);
+        }
+      }
+    });
+
+    it('lets a chunk redaction rewrite held text instead of blocking', async () => {
+      const pii = (t: string): StageDecision => (CARD.test(t) ? { kind: 'redact', verdict, text: t.replace(CARD, '[CARD]') } : pass);
+      const { released, feed, m } = moderator(pii, 12, 12);
+      await feed(parts);
+      expect(m.blockedBy).toBeUndefined();
+      expect(released.join('')).toBe('Thanks, Ada. Your card [CARD] is on file.');
+      // Without holdback the number's first groups were out already: the redaction has to block.
+      const none = moderator(pii, 12, 12, 0);
+      await none.feed(parts);
+      expect(none.m.blockedBy).toBe(verdict);
+    });
   });
 });

@@ -6,6 +6,11 @@ export interface OutputModeratorOptions {
   chunkChars: number;
   /** Characters of already-checked text put in front of each new chunk. */
   overlapChars: number;
+  /**
+   * Characters at the end of checked text kept held after a passing mid-stream check; they go
+   * out only after the next passing check (or the final one). Default: overlapChars.
+   */
+  holdbackChars?: number;
   /** False when no output guards are configured: text is released as it arrives. */
   guarded: boolean;
   /** Checks `text`: a new chunk with its overlap, or (final) the whole reply. */
@@ -19,9 +24,11 @@ export interface OutputModeratorOptions {
  * Mid-stream checks see only the new chunk plus `overlapChars` of checked text before it (and
  * any text still held), so the cost grows linearly with the reply while a phrase split at a
  * chunk border is still seen whole. The final check always sees the whole reply. After a
- * passing mid-stream check the trailing partial word stays held and goes into the next check,
- * so a flagged word split across chunks ("Mega" + "Shop") is never half released. On an unsafe
- * verdict the held text is dropped and nothing more is released.
+ * passing mid-stream check the last `holdbackChars` of checked text stay held, cut back further
+ * to a word start, and go into the next check: a flagged span of several words that the next
+ * chunk completes ("Your card 4111 1111 " + "1111 1111") has none of its words released, as long
+ * as the span is no longer than the holdback. On an unsafe verdict the held text is dropped and
+ * nothing more is released.
  */
 export class OutputModerator {
   /** The reply so far, with accepted redactions applied. */
@@ -30,8 +37,11 @@ export class OutputModerator {
   private releasedLength = 0;
   private checkedLength = 0;
   private blocking?: Verdict;
+  private readonly holdbackChars: number;
 
-  constructor(private readonly options: OutputModeratorOptions) {}
+  constructor(private readonly options: OutputModeratorOptions) {
+    this.holdbackChars = options.holdbackChars ?? options.overlapChars;
+  }
 
   push(text: string): void {
     if (this.blocking) return;
@@ -73,7 +83,9 @@ export class OutputModerator {
       checkedEnd = start + decision.text.length;
     }
     this.checkedLength = checkedEnd;
-    this.releaseTo(this.releasedLength + this.wordBoundary(this.reply.slice(this.releasedLength, checkedEnd)));
+    // The tail of what just passed stays held: the next chunk may complete a span that starts in it.
+    const releasable = Math.max(this.releasedLength, checkedEnd - this.holdbackChars);
+    this.releaseTo(this.releasedLength + this.wordBoundary(releasable, checkedEnd - this.releasedLength));
   }
 
   private async finalCheck(): Promise<void> {
@@ -90,10 +102,17 @@ export class OutputModerator {
     this.releaseTo(this.reply.length);
   }
 
-  /** Where held text may be cut: after its last whitespace; all of it once it grew long. */
-  private wordBoundary(held: string): number {
-    if (held.length >= 4 * this.options.chunkChars) return held.length;
-    const match = /\s(?=\S*$)/.exec(held);
+  /**
+   * How much of the held text before `end` (where the holdback starts) may go out: up to its last
+   * whitespace, so no word goes out in part; all of it once the held text (`heldLength`) grew
+   * past four chunks beyond the holdback without a space.
+   */
+  private wordBoundary(end: number, heldLength: number): number {
+    const releasable = this.reply.slice(this.releasedLength, end);
+    if (heldLength >= 4 * this.options.chunkChars + this.holdbackChars) return releasable.length;
+    // A cut right before whitespace splits no word.
+    if (/^\s/.test(this.reply.slice(end, end + 1))) return releasable.length;
+    const match = /\s(?=\S*$)/.exec(releasable);
     return match ? match.index + 1 : 0;
   }
 

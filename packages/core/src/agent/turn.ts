@@ -25,6 +25,7 @@ export interface TurnSettings {
   maxSteps: number;
   outputChunkChars: number;
   outputOverlapChars: number;
+  outputHoldbackChars: number;
   /** Tool calls of one model step run at once, at most this many. */
   maxParallelToolCalls: number;
   sampling?: SamplingSettings;
@@ -122,7 +123,7 @@ export class Turn {
     let gate: Promise<StageDecision> | undefined;
     if (checkInput && settings.guards.input.length > 0) {
       const check = this.checkStage('input', this.inputSubject(), parent);
-      if (settings.inputGuardMode === 'sequential') {
+      if (this.waitForInputGuards) {
         const decision = await check;
         if (decision.kind !== 'pass') {
           runSignal?.removeEventListener('abort', onRunAbort);
@@ -153,6 +154,7 @@ export class Turn {
     const moderator = new OutputModerator({
       chunkChars: settings.outputChunkChars,
       overlapChars: settings.outputOverlapChars,
+      holdbackChars: settings.outputHoldbackChars,
       guarded: settings.guards.output.length > 0,
       check: (text) =>
         this.checkStage('output', { stage: 'output', conversation: [...state.conversation], content: { text, images: [] } }, parent),
@@ -284,6 +286,14 @@ export class Turn {
   private requestMessages(): ChatMessage[] {
     const system: ChatMessage[] = this.settings.system ? [{ role: 'system', content: this.settings.system }] : [];
     return [...system, ...this.state.conversation];
+  }
+
+  /**
+   * Input guards run before the model starts in sequential mode, and also whenever one of them
+   * may redact: in parallel the model's first request would carry the text before redaction.
+   */
+  private get waitForInputGuards(): boolean {
+    return this.settings.inputGuardMode === 'sequential' || this.settings.guards.input.some((g) => g.action === 'redact');
   }
 
   // ---------------------------------------------------------------- tool calls

@@ -25,6 +25,13 @@ export interface AgentOptions {
    * chunk border is still seen whole. Default 64. The whole reply is checked once more at the end.
    */
   outputOverlapChars?: number;
+  /**
+   * Characters at the end of checked output kept held after each mid-stream check and released
+   * only once the next check (or the final one) passed, so a flagged span of several words that
+   * the next chunk completes (a spaced card number) has none of its words released. Spans longer
+   * than this can still be partly released before the block. Default: outputOverlapChars.
+   */
+  outputHoldbackChars?: number;
   /** Text returned when input or output is blocked. */
   refusal?: string | ((info: BlockInfo) => string);
   /** Text the model sees instead of a tool result that a tool-result guard flagged. */
@@ -49,7 +56,9 @@ export interface AgentOptions {
   sampling?: SamplingSettings;
   /**
    * 'parallel' (default) starts the first model step while input guards run, releasing nothing
-   * until they pass; 'sequential' waits for the guards first.
+   * until they pass; 'sequential' waits for the guards first. When any input guard entry has
+   * action 'redact', the loop waits for the input guards whatever this says, so the model never
+   * receives the text before it was redacted.
    */
   inputGuardMode?: 'parallel' | 'sequential';
 }
