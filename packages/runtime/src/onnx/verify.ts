@@ -37,6 +37,11 @@ export interface VerifyReport {
   hiddenMaxAbsDiff: number;
   /** Max over multi_modal_projector output (image cases). */
   crossStatesMaxAbsDiff?: number;
+  /**
+   * Max |ours - HF| over the top-5 logits HF recorded at every greedy step (its decode with the
+   * DynamicCache), i.e. the KV-cache decode path, not just the prompt.
+   */
+  decodeMaxAbsDiff: number;
   /** Greedy tokens with the KV cache, as many as generation.json has. */
   tokens: number[];
   expectedTokens: number[];
@@ -88,7 +93,10 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   try {
     await buildModel(caseDir, { dtype, outDir, hiddenStates: true, fused: options.fused });
     const { inputIds, vision, tensors } = await readCaseInputs(caseDir);
-    const generation = JSON.parse(readFileSync(join(caseDir, 'generation.json'), 'utf8')) as { new_token_ids: number[] };
+    const generation = JSON.parse(readFileSync(join(caseDir, 'generation.json'), 'utf8')) as {
+      new_token_ids: number[];
+      steps?: Array<{ top5_ids: number[]; top5_logits: number[] }>;
+    };
     const engine = await OnnxEngine.load(outDir);
     try {
       let crossStatesMaxAbsDiff: number | undefined;
@@ -112,7 +120,10 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
       const tokens: number[] = [];
       let logits = session.logits;
       let stepBytes = 0;
+      let decodeMax = 0;
       for (let i = 0; i < expected.length; i++) {
+        const hf = generation.steps?.[i];
+        if (hf) hf.top5_ids.forEach((id, j) => (decodeMax = Math.max(decodeMax, Math.abs(logits[id] - hf.top5_logits[j]))));
         const next = argmax(logits);
         tokens.push(next);
         if (i < expected.length - 1) {
@@ -127,11 +138,12 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
       return {
         case: basename(caseDir),
         dtype,
-        pass: maxDiff <= tolerance && firstMismatch === -1,
+        pass: maxDiff <= tolerance && decodeMax <= tolerance && firstMismatch === -1,
         tolerance,
         positions: T,
         maxAbsDiff: maxDiff,
         hiddenMaxAbsDiff: hiddenMax,
+        decodeMaxAbsDiff: decodeMax,
         crossStatesMaxAbsDiff,
         tokens,
         expectedTokens: expected,
