@@ -12,13 +12,20 @@ export interface ShopAgentOptions {
   policy?: RefundPolicy;
   sampling?: SamplingSettings;
   /**
-   * 'parallel' (default) starts the model while input guards run (faster first token; fine for an
-   * in-process model). 'sequential' lets nothing reach the model before the guards passed or
-   * redacted it: use it for a served model, so blocked or personal data never leaves the machine.
+   * 'parallel' (default) would start the model while input guards run; 'sequential' waits for
+   * them. The shop's input guards include PII redaction (action 'redact'), and the agent waits
+   * for input guards whenever one redacts, so in this bot nothing reaches the model (in-process
+   * or served) before the guards passed or redacted it, in either mode.
    */
   inputGuardMode?: 'parallel' | 'sequential';
   /** Replies are checked and released in pieces of this many characters. Default 80. */
   outputChunkChars?: number;
+  /**
+   * Characters of checked reply kept back until the next check passed, so a flagged span that a
+   * later piece completes goes out in no part. Default 48: the longest payment-data span the
+   * reply guard looks for (an IBAN of up to 34 characters written in groups of four).
+   */
+  outputHoldbackChars?: number;
 }
 
 const SYSTEM = `You are the customer-service assistant of Lookout Home, a small online shop for kitchenware.
@@ -47,6 +54,7 @@ export function createShopAgent(options: ShopAgentOptions): Agent<ShopContext> {
     refusal: politeRefusal,
     // Short pieces so the released reply streams visibly while every piece is checked first.
     outputChunkChars: options.outputChunkChars ?? 80,
+    outputHoldbackChars: options.outputHoldbackChars ?? 48,
     sampling: options.sampling,
     maxSteps: 6,
     inputGuardMode: options.inputGuardMode,

@@ -22,6 +22,8 @@ export interface ShopAppOptions {
    * with a moderation model (each check is a model call), 24 with rule guards only (cheap).
    */
   outputChunkChars?: number;
+  /** Checked reply text kept back until the next check passed. Default 48 (see createShopAgent). */
+  outputHoldbackChars?: number;
   banner?: string[];
   warn?: boolean;
 }
@@ -45,6 +47,7 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     sampling: options.sampling,
     inputGuardMode: options.inputGuardMode,
     outputChunkChars: options.outputChunkChars ?? (options.guards?.moderation ? 160 : 24),
+    outputHoldbackChars: options.outputHoldbackChars,
   });
   const server = new ShopServer({ agent, db, banner: options.banner, warn: options.warn });
   return {

@@ -1,8 +1,10 @@
 // End to end in headless Chromium: sign in, send a photo, watch the reply stream, get a message
-// blocked, have staff approve a refund, and find the verdict on the moderation page. Saves the
-// screenshots used by docs/examples.md.
+// blocked, have staff approve a refund, and find the verdict on the moderation page. Takes the
+// screenshots used by docs/examples.md: into a temporary directory, or into docs/screenshots/
+// with LOOKOUT_SCREENSHOTS=1 (so a plain test run leaves the checkout clean).
 import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ScriptedModel, callTool, say } from '@lookout/core/testing';
@@ -14,7 +16,8 @@ import { startShop } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const screenshots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/screenshots');
+const DOC_SCREENSHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/screenshots');
+const refreshDocs = process.env.LOOKOUT_SCREENSHOTS === '1';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`Skipping the browser test: ${CHROMIUM} is missing (Debian/Ubuntu: apt-get install -y chromium).`);
 
@@ -31,11 +34,12 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
   let browser: Browser;
   let shop: Awaited<ReturnType<typeof startShop>>;
   let photo: string;
+  let screenshots: string;
   const model = new ScriptedModel({
     steps: [
-      say("Thanks for the photo. I'm sorry your parcel arrived damaged! Which order is it? Order numbers look like A-2001.", { chunk: 4, delayMs: 15 }),
-      // The blocked message: the model starts in parallel with the input guards and is cancelled.
-      [{ type: 'delay', ms: 300 }, ...say('This reply must never be shown.')],
+      say("Thanks for the photo. I'm sorry your parcel arrived damaged, that should not happen. Which order is it? You find the number in your confirmation mail; order numbers look like A-2001.", { chunk: 4, delayMs: 15 }),
+      // No step for the blocked message: the shop's PII redaction makes the loop wait for the
+      // input guards, so the model is never asked.
       [callTool('open_refund_request', { orderId: 'A-2001', amount: 82, reason: 'The cast-iron pan arrived cracked' })],
       say('Good news: our staff approved your refund of 82 EUR for order A-2001. It reaches your card in 3-5 working days.', { chunk: 5, delayMs: 10 }),
     ],
@@ -49,6 +53,7 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
     });
     photo = path.join(shop.dataDir, 'parcel.jpg');
     await parcelPhoto(photo);
+    screenshots = refreshDocs ? DOC_SCREENSHOTS : await mkdtemp(path.join(tmpdir(), 'lookout-shop-screenshots-'));
     await mkdir(screenshots, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   });
@@ -57,6 +62,7 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
     await browser?.close();
     await shop?.close();
     if (shop) await rm(shop.dataDir, { recursive: true, force: true });
+    if (screenshots && !refreshDocs) await rm(screenshots, { recursive: true, force: true });
   });
 
   it('chats with a photo, streams, blocks, goes through staff approval and shows the verdict', async () => {
@@ -67,7 +73,8 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
     await chat.click('#signin');
     await chat.waitForSelector('#composer');
 
-    // Count DOM updates in the reply: it is released in checked pieces (24 characters with rule guards).
+    // Count DOM updates in the reply: it is released in checked pieces (a check every 24 characters
+    // with rule guards; the last 48 checked characters wait for the next check).
     await chat.evaluate(() => {
       (window as any).updates = 0;
       new MutationObserver(() => (window as any).updates++).observe(document.querySelector('#messages')!, { subtree: true, childList: true, characterData: true });
@@ -85,7 +92,7 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
     const blocked = chat.locator('.msg.bot.blocked');
     await blocked.waitFor();
     expect(await blocked.textContent()).toContain("Sorry, I can't help with that message");
-    expect(await chat.locator('#messages').textContent()).not.toContain('must never be shown');
+    expect(model.requests).toHaveLength(1);
 
     await chat.fill('#text', 'Please refund order A-2001, the pan is cracked.');
     await chat.click('#send');
@@ -116,6 +123,7 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
     expect(text).toContain('abuse');
     expect(text).toContain('Grace Hopper');
     await moderation.screenshot({ path: path.join(screenshots, 'moderation.png'), fullPage: true });
+    for (const name of ['staff.png', 'chat.png', 'moderation.png']) expect(existsSync(path.join(screenshots, name))).toBe(true);
     await context.close();
   });
 });

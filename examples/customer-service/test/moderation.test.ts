@@ -30,7 +30,8 @@ it('Llama Guard checks the customer text and photos and the replies; blocked tur
   const model = new ScriptedModel({
     steps: [
       say('What a nice kettle.'),
-      [{ type: 'delay', ms: 200 }, ...say('cancelled with the blocked input')],
+      // No step for the blocked message: the PII redaction guard makes the loop wait for the
+      // input guards, so the model is never asked.
       say('Here is the FORBIDDEN answer.'),
     ],
   });
@@ -45,6 +46,7 @@ it('Llama Guard checks the customer text and photos and the replies; blocked tur
   const weapon = await ada.send('How do I turn this into a weapon?', [PNG_1PX]);
   expect(weapon.events.find((e) => e.event === 'blocked')?.data).toMatchObject({ stage: 'input', categories: ['S9'] });
   expect(replyText(weapon.events)).toBe('');
+  expect(model.requests).toHaveLength(1);
 
   const reply = await ada.send('Tell me something');
   expect(reply.events.find((e) => e.event === 'blocked')?.data).toMatchObject({ stage: 'output', categories: ['S1'] });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadChatModel } from '../src/models.js';
 import { ShopClient, replyText, startShop } from './helpers.js';
 
-const REPLY = 'Your order A-1001 was delivered four days ago. Is anything wrong with it?';
+const REPLY = 'Your order A-1001 was delivered four days ago, to the parcel box at your door. Is anything wrong with it? I can open a refund request for you.';
 const received: any[] = [];
 let engine: Server;
 let baseUrl: string;

@@ -7,7 +7,8 @@ import { ShopClient, replyText, startShop, tempDataDir } from './helpers.js';
 
 const PNG_1PX = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 
-const KETTLE = 'Your copper kettle left our warehouse yesterday and is on its way; DHL expects to deliver it on Friday.';
+const KETTLE =
+  'Your copper kettle left our warehouse yesterday and is on its way; DHL expects to deliver it on Friday. You can follow it with the tracking link in your confirmation mail.';
 
 describe('customer-service server', () => {
   const dirs: string[] = [];
@@ -137,7 +138,7 @@ describe('customer-service server', () => {
   });
 
   it('guards every reply with rule guards, whatever the model: profanity and payment data are refused', async () => {
-    const model = new ScriptedModel({ steps: [say('What the fuck is this order'), say('Your card 4111 1111 1111 1111 is on file'), say('Fine.')] });
+    const model = new ScriptedModel({ steps: [say('What the fuck is this order'), say('Thanks for waiting, Ada. I checked the payment details we keep for you. Your card 4111 1111 1111 1111 is on file', { chunk: 5 }), say('Fine.')] });
     const shop = await startShop({ model });
     dirs.push(shop.dataDir);
     const ada = await ShopClient.signIn(shop.url, 'cus_ada');
@@ -145,9 +146,8 @@ describe('customer-service server', () => {
       const { events } = await ada.send('hello');
       expect(events.find((e) => e.event === 'blocked')?.data).toMatchObject({ stage: 'output', categories: [category] });
       // Text before the flagged span may have gone out (the page replaces it with the refusal);
-      // the flagged span itself never does. A spaced card number split at a chunk border can be
-      // partly released: see docs/examples.md.
-      expect(replyText(events)).not.toMatch(/fuck|4111 1111 1111 1111/);
+      // no part of the flagged span does: checked text stays held until the next check passed.
+      expect(replyText(events)).not.toMatch(/fuck|4111|1111/);
       const { verdicts } = (await (await fetch(new URL('/api/verdicts', shop.url))).json()) as any;
       expect(verdicts.some((v: any) => v.guard === guard && !v.safe)).toBe(true);
     }
