@@ -10,6 +10,7 @@ export * from './images/index.js';
 export * from './onnx/index.js';
 export * from './generation/index.js';
 export * from './served/index.js';
+export * from './testing/index.js';
 // Names defined in two subsystems: the package exports one of each explicitly.
 export { MLLAMA_IMAGE_TOKEN_ID } from './tokenizer/index.js';
 export { argmax } from './generation/index.js';

@@ -5,6 +5,7 @@ import { LlamaGuard, PiiGuard, LLAMA_GUARD_VARIANTS, type LlamaGuardVariant } fr
 import type { ContentPart, LanguageModel } from '@lookout/runtime';
 import type { CliCommand, CliIo } from '../command.js';
 import { CliUsageError, intOption, parseCliArgs } from '../command.js';
+import { MODEL_OPTIONS, modelSourceOptions } from '../model-options.js';
 import { Agent } from '../../agent/index.js';
 import type { AgentEvent } from '../../agent/events.js';
 import { loadLanguageModel } from '../../serve/load-model.js';
@@ -47,11 +48,7 @@ const chat: CliCommand = {
   usage,
   async run(argv, io) {
     const { values } = parseCliArgs(argv, {
-      'model-dir': { type: 'string' },
-      device: { type: 'string' },
-      'base-url': { type: 'string' },
-      model: { type: 'string' },
-      'api-key': { type: 'string' },
+      ...MODEL_OPTIONS,
       'guard-dir': { type: 'string' },
       'guard-url': { type: 'string' },
       'guard-model': { type: 'string' },
@@ -62,20 +59,19 @@ const chat: CliCommand = {
       'max-tokens': { type: 'string' },
       'quiet-guards': { type: 'boolean' },
     });
-    const device = values.device ?? 'cpu';
-    if (device !== 'cpu' && device !== 'cuda') throw new CliUsageError(`--device must be cpu or cuda, got "${device}"`);
+    const source = modelSourceOptions(values);
     const variant = (values['guard-variant'] ?? '11b-vision') as LlamaGuardVariant;
     if (!LLAMA_GUARD_VARIANTS.includes(variant)) throw new CliUsageError(`--guard-variant must be one of ${LLAMA_GUARD_VARIANTS.join(', ')}, got "${variant}"`);
     const guardMode = values['guard-mode'] ?? 'parallel';
     if (guardMode !== 'parallel' && guardMode !== 'sequential') throw new CliUsageError(`--guard-mode must be parallel or sequential, got "${guardMode}"`);
     const maxTokens = intOption(values['max-tokens'], '--max-tokens', 512, 1);
 
-    const model = await loadLanguageModel({ modelDir: values['model-dir'], baseUrl: values['base-url'], model: values.model, apiKey: values['api-key'], device });
+    const model = await loadLanguageModel(source);
     const disposables: Array<LanguageModel & { dispose?(): Promise<void> }> = [model];
     const guards: Guard[] = [];
     if (values.pii) guards.push(new PiiGuard());
     if (values['guard-dir'] || values['guard-url']) {
-      const guardModel = await loadLanguageModel({ modelDir: values['guard-dir'], baseUrl: values['guard-url'], model: values['guard-model'], apiKey: values['api-key'], device });
+      const guardModel = await loadLanguageModel({ modelDir: values['guard-dir'], baseUrl: values['guard-url'], model: values['guard-model'], apiKey: source.apiKey, device: source.device });
       disposables.push(guardModel);
       guards.push(new LlamaGuard({ model: guardModel, variant }));
     }

@@ -1,5 +1,6 @@
 import type { CliCommand } from '../command.js';
-import { CliUsageError, intOption, parseCliArgs } from '../command.js';
+import { intOption, parseCliArgs } from '../command.js';
+import { MODEL_OPTIONS, modelSourceOptions } from '../model-options.js';
 import { LookoutServer } from '../../serve/server.js';
 import { loadLanguageModel } from '../../serve/load-model.js';
 
@@ -38,11 +39,7 @@ const serve: CliCommand = {
   usage,
   async run(argv, io) {
     const { values } = parseCliArgs(argv, {
-      'model-dir': { type: 'string' },
-      device: { type: 'string' },
-      'base-url': { type: 'string' },
-      model: { type: 'string' },
-      'api-key': { type: 'string' },
+      ...MODEL_OPTIONS,
       name: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
@@ -55,8 +52,7 @@ const serve: CliCommand = {
       'keep-alive': { type: 'string' },
       quiet: { type: 'boolean' },
     });
-    const device = values.device ?? 'cpu';
-    if (device !== 'cpu' && device !== 'cuda') throw new CliUsageError(`--device must be cpu or cuda, got "${device}"`);
+    const source = modelSourceOptions(values);
     const port = intOption(values.port, '--port', 8000, 0, 65535);
     const maxConcurrent = intOption(values['max-concurrent'], '--max-concurrent', 1, 1);
     const maxQueued = intOption(values['max-queued'], '--max-queued', 16, 0);
@@ -64,7 +60,7 @@ const serve: CliCommand = {
     const shutdownSeconds = intOption(values['shutdown-timeout'], '--shutdown-timeout', 30, 0);
     const keepAliveSeconds = intOption(values['keep-alive'], '--keep-alive', 15, 0, 3600);
 
-    const model = await loadLanguageModel({ modelDir: values['model-dir'], baseUrl: values['base-url'], model: values.model, apiKey: values['api-key'], device });
+    const model = await loadLanguageModel(source);
     const server = new LookoutServer({
       model,
       modelName: values.name ?? values.model ?? model.id,

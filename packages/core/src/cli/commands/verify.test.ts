@@ -2,22 +2,13 @@ import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { runCommand } from '../test-support.js';
 import verify from './verify.js';
 
 const REF = '/work/shared/reference/image_processor';
 
-async function run(argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await verify.run(argv, { stdout, stderr, stdin: new PassThrough() });
-  return { code, out, err };
-}
+const run = (argv: string[]) => runCommand(verify, argv);
 
 describe.skipIf(!existsSync(REF))('lookout verify --images', () => {
   it('passes on the reference and prints per-image figures', async () => {

@@ -20,24 +20,6 @@ const usage = `Usage:
 --json           Print the full report as JSON.
 `;
 
-/** The fields of the images report this command prints (see @lookout/runtime verifyImageReference). */
-interface ImageResultView {
-  index: number;
-  file: string;
-  present: boolean;
-  pass: boolean;
-  error?: string;
-  maxAbsDiff?: number;
-  valuesOverTolerance?: number;
-  numTiles?: { expected: number; actual: number };
-  tilesMatch?: boolean;
-  aspectRatioIdMatch?: boolean;
-  aspectRatioMaskMatch?: boolean;
-  canvasMatch?: boolean;
-  resizedMatch?: boolean;
-  sha256Match?: boolean;
-}
-
 const mark = (ok: boolean | undefined) => (ok === undefined ? '-' : ok ? 'ok' : 'MISMATCH');
 
 async function verifyImages(dir: string, json: boolean, tolerance: number | undefined, io: CliIo): Promise<number> {
@@ -48,7 +30,7 @@ async function verifyImages(dir: string, json: boolean, tolerance: number | unde
     return report.pass ? 0 : 1;
   }
   io.stdout.write(`image processor vs ${report.dir} (pixel tolerance ${report.tolerance})\n`);
-  for (const r of report.results as ImageResultView[]) {
+  for (const r of report.results) {
     const name = `#${r.index} ${r.file}`;
     if (!r.present) {
       io.stdout.write(`  ${name}: skipped (file not in images/)\n`);

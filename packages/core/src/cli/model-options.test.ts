@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { CliUsageError, parseCliArgs } from './command.js';
+import { MODEL_OPTIONS, deviceOption, modelSourceOptions } from './model-options.js';
+
+describe('model-choice flags', () => {
+  it('parses the model flags into a ModelSource, cpu by default', () => {
+    const { values } = parseCliArgs(['--base-url', 'http://gpu-1:8000/v1', '--model', 'm', '--api-key', 'k'], MODEL_OPTIONS);
+    expect(modelSourceOptions(values)).toEqual({ modelDir: undefined, baseUrl: 'http://gpu-1:8000/v1', model: 'm', apiKey: 'k', device: 'cpu' });
+    expect(modelSourceOptions({ 'model-dir': '/m', device: 'cuda' })).toMatchObject({ modelDir: '/m', device: 'cuda' });
+  });
+
+  it('rejects an unknown --device with a usage error naming the accepted values', () => {
+    expect(() => deviceOption('tpu')).toThrow(CliUsageError);
+    expect(() => modelSourceOptions({ device: 'gpu' })).toThrow('--device must be cpu or cuda, got "gpu"');
+  });
+});
