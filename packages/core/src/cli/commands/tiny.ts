@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { CliCommand } from '../command.js';
+import { CliUsageError, parseCliArgs } from '../command.js';
 
 const usage = `Usage:
   lookout tiny <dir> [--arch mllama|llama] [--seed N] [--dtype f32|f16|bf16] [options]
@@ -32,11 +32,9 @@ The same options and seed always give identical files.
 
 const int = (name: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a non-negative integer, got "${v}"`);
+  if (!/^\d+$/.test(v)) throw new CliUsageError(`--${name} must be a non-negative integer, got "${v}"`);
   return Number(v);
 };
-
-class UsageError extends Error {}
 
 const tiny: CliCommand = {
   name: 'tiny',
@@ -45,10 +43,9 @@ const tiny: CliCommand = {
   async run(argv, io) {
     let opts;
     try {
-      const { values, positionals } = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
+      const { values, positionals } = parseCliArgs(
+        argv,
+        {
           arch: { type: 'string' },
           seed: { type: 'string' },
           dtype: { type: 'string' },
@@ -66,15 +63,16 @@ const tiny: CliCommand = {
           'no-tokenizer': { type: 'boolean' },
           force: { type: 'boolean' },
         },
-      });
-      if (positionals.length !== 1) throw new UsageError('expected exactly one output directory');
+        true,
+      );
+      if (positionals.length !== 1) throw new CliUsageError('expected exactly one output directory');
       const arch = values.arch ?? 'mllama';
-      if (arch !== 'mllama' && arch !== 'llama') throw new UsageError(`--arch must be mllama or llama, got "${arch}"`);
+      if (arch !== 'mllama' && arch !== 'llama') throw new CliUsageError(`--arch must be mllama or llama, got "${arch}"`);
       const dtype = values.dtype ?? 'f32';
-      if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bf16') throw new UsageError(`--dtype must be f32, f16 or bf16, got "${dtype}"`);
+      if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bf16') throw new CliUsageError(`--dtype must be f32, f16 or bf16, got "${dtype}"`);
       const crossLayers = values['cross-layers'];
       if (crossLayers !== undefined && !/^\d+(,\d+)*$/.test(crossLayers)) {
-        throw new UsageError(`--cross-layers must be comma-separated layer indices like 1,3, got "${crossLayers}"`);
+        throw new CliUsageError(`--cross-layers must be comma-separated layer indices like 1,3, got "${crossLayers}"`);
       }
       const visionSet = ['vision-hidden', 'vision-layers', 'global-layers', 'tiles'].some((k) => values[k as keyof typeof values] !== undefined);
       opts = {

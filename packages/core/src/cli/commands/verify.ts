@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { CliCommand, CliIo } from '../command.js';
+import { parseCliArgs } from '../command.js';
 
 const usage = `Usage:
   lookout verify --images <dir> [--json] [--tolerance <abs>]
@@ -94,16 +94,16 @@ const command: CliCommand = {
   async run(argv, io) {
     let parsed;
     try {
-      parsed = parseArgs({
-        args: argv,
-        options: {
+      parsed = parseCliArgs(
+        argv,
+        {
           images: { type: 'string' },
           json: { type: 'boolean', default: false },
           tolerance: { type: 'string' },
           dtype: { type: 'string' },
         },
-        allowPositionals: true,
-      });
+        true,
+      );
     } catch (err) {
       io.stderr.write(`lookout verify: ${(err as Error).message}\n\n${usage}`);
       return 2;
