@@ -1,26 +1,18 @@
-// A model directory over one of the shared tiny reference checkpoints (random weights, real
-// Llama 3 vocabulary), for integration tests and benchmarks of guards on the in-process runtime.
-import { copyFileSync, existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildLlama3TokenizerFiles } from '@lookout/runtime';
+// The shared tiny reference checkpoints (random weights, real Llama 3 vocabulary) for guard
+// integration tests and benchmarks, through the runtime's own test support.
+import {
+  REFERENCE_IMAGES_DIR,
+  REFERENCE_MLLAMA_DIR,
+  hasReferenceModels,
+  referenceModelDir as runtimeReferenceModelDir,
+  type ReferenceCase,
+} from '@lookout/runtime';
 
-export const REFERENCE_MLLAMA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../../shared/reference/mllama');
-export const REFERENCE_IMAGES = path.resolve(REFERENCE_MLLAMA, '../image_processor/images');
+export const REFERENCE_MLLAMA = REFERENCE_MLLAMA_DIR;
+export const REFERENCE_IMAGES = REFERENCE_IMAGES_DIR;
+export { hasReferenceModels };
 
-export function hasReferenceModels(): boolean {
-  return existsSync(path.join(REFERENCE_MLLAMA, 'tiny-text', 'model.safetensors'));
-}
-
-/** Copies config files, links the weights and writes tokenizer files into a fresh temp directory. */
-export function referenceModelDir(caseName: 'tiny-text' | 'tiny-a'): string {
-  const source = path.join(REFERENCE_MLLAMA, caseName);
-  const dir = mkdtempSync(path.join(tmpdir(), `lookout-guard-${caseName}-`));
-  for (const file of ['config.json', 'generation_config.json']) copyFileSync(path.join(source, file), path.join(dir, file));
-  symlinkSync(path.join(source, 'model.safetensors'), path.join(dir, 'model.safetensors'));
-  const files = buildLlama3TokenizerFiles({ imageToken: true });
-  writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizerJson));
-  writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(files.tokenizerConfig));
-  return dir;
+/** A fresh temp model directory over a reference case; the caller removes it. */
+export function referenceModelDir(caseName: ReferenceCase): string {
+  return runtimeReferenceModelDir(caseName, { tempPrefix: `lookout-guard-${caseName}-` });
 }
