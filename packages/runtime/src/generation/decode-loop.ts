@@ -1,6 +1,7 @@
 /**
  * The token loop without text: prefill once, then sample and step until an eos id, the token
- * budget or an abort. It is an async generator so that the consumer decides when to stop: a
+ * budget or an abort (several steps per forward run when the session can; chunked-decode.ts).
+ * It is an async generator so that the consumer decides when to stop: a
  * consumer that stops iterating (a stop string was found) never pays for another forward pass.
  * generate() runs it on this thread; the engine worker runs the same loop next to the model.
  */
@@ -8,6 +9,7 @@ import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import { tokenLogprobs, type IdLogprob } from './sampling/logprobs.js';
 import { createSampler } from './sampling/sampler.js';
+import { chunkedSampling, decodeInChunks, isMultiStepSession } from './chunked-decode.js';
 
 export interface DecodePlan {
   inputIds: number[];
@@ -18,12 +20,19 @@ export interface DecodePlan {
   maxTokens: number;
   topLogprobs?: number;
   keepFirstLogits?: boolean;
+  /**
+   * Tokens per forward run when the session can decode several steps in one run and the
+   * sampling allows it (see chunked-decode.ts); 1 = one run per token. Default 16.
+   */
+  decodeChunk?: number;
 }
 
 export interface SampledToken {
   id: number;
   logprob?: number;
   top?: IdLogprob[];
+  /** False for a token that has more of its decode chunk behind it (text may wait for those). */
+  endOfChunk?: boolean;
 }
 
 /** What the loop reports besides its tokens; filled in as it runs. */
@@ -34,6 +43,8 @@ export interface DecodeTally {
   firstLogits?: Float32Array;
   transferBytes: number;
   stepTransferBytes: number;
+  /** Multi-step forward runs made (absent when every token had its own run). */
+  chunks?: number;
 }
 
 /** An engine that runs the whole decode loop itself (e.g. in its worker, next to the model). */
@@ -71,6 +82,11 @@ export async function* decodeTokens(engine: ForwardEngine, plan: DecodePlan, tal
     tally.transferBytes += session.lastTransferBytes;
     let logits = session.logits;
     if (plan.keepFirstLogits) tally.firstLogits = logits.slice();
+    const inGraph = chunkedSampling(plan);
+    if (inGraph && isMultiStepSession(session)) {
+      yield* decodeInChunks(session, plan, inGraph, tally, signal);
+      return;
+    }
     // Every id so far, for the repetition penalty (HF penalises prompt tokens too).
     const seen = [...plan.inputIds];
     for (let produced = 0; ; ) {

@@ -6,6 +6,7 @@
  */
 import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
+import { DEFAULT_DECODE_CHUNK } from './chunked-decode.js';
 import { decodeTokens, isSamplingEngine, newTally, type DecodePlan } from './decode-loop.js';
 import { InvalidGenerationRequestError } from './errors.js';
 import type { IdLogprob } from './sampling/logprobs.js';
@@ -59,6 +60,12 @@ export interface GenerateOptions {
    * it prepares itself.
    */
   transferInputs?: boolean;
+  /**
+   * Tokens per forward run when the engine can decode several steps in one run (the ONNX
+   * build's in-graph loop) and the request allows it: greedy or temperature/top-k/top-p, no
+   * repetition penalty, no topLogprobs. Default 16; 1 = one forward run per token.
+   */
+  decodeChunk?: number;
   /** Decode special tokens as text or drop them (default false: keep them, parsers may need them). */
   skipSpecial?: boolean;
 }
@@ -77,6 +84,8 @@ export interface GenerationResult {
   transferBytes: number;
   /** Bytes copied by the decode steps only. */
   stepTransferBytes: number;
+  /** Multi-step forward runs used after the prefill (0 when every token had its own run). */
+  decodeChunks: number;
 }
 
 export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, options: GenerateOptions): Promise<GenerationResult> {
@@ -91,6 +100,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
     maxTokens: options.maxTokens ?? sampling.maxTokens ?? DEFAULT_MAX_TOKENS,
     topLogprobs: options.topLogprobs,
     keepFirstLogits: options.keepFirstLogits,
+    decodeChunk: options.decodeChunk ?? DEFAULT_DECODE_CHUNK,
   };
   const decoder = new IncrementalDecoder(tokenizer, { skipSpecial: options.skipSpecial });
   const stops = new StopStringMatcher([...(sampling.stop ?? []), ...(options.stop ?? [])].filter((s) => s.length > 0));
@@ -106,8 +116,13 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
     seed: plan.sampling.seed,
     transferBytes: 0,
     stepTransferBytes: 0,
+    decodeChunks: 0,
   };
+  // Text of a decode chunk is held until its last token, so a chunk streams as one delta.
+  let held = '';
   const release = async (text: string) => {
+    text = held + text;
+    held = '';
     if (!text) return;
     result.text += text;
     await options.onText?.(text);
@@ -119,7 +134,8 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
     result.tokenIds.push(token.id);
     if (options.onToken) await options.onToken({ index: result.tokenIds.length - 1, ...token });
     const { text, stopped } = stops.push(decoder.push(token.id));
-    await release(text);
+    if (token.endOfChunk === false && !stopped) held += text;
+    else await release(text);
     if (stopped) {
       ended = 'stop';
       break;
@@ -129,6 +145,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
       break;
     }
   }
+  await release('');
   result.finishReason = ended ?? tally.finishReason ?? (signal?.aborted ? 'abort' : 'length');
   if (tally.eosId !== undefined && result.finishReason === 'eos') result.eosId = tally.eosId;
   if (result.finishReason !== 'stop') {
@@ -139,6 +156,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
   result.firstLogits = tally.firstLogits;
   result.transferBytes = tally.transferBytes;
   result.stepTransferBytes = tally.stepTransferBytes;
+  result.decodeChunks = tally.chunks ?? 0;
   return result;
 }
 
@@ -156,5 +174,8 @@ function validateRequest(engine: ForwardEngine, options: GenerateOptions): void 
     throw new InvalidGenerationRequestError(`maxTokens must be an integer >= 1, got ${maxTokens}.`);
   if (topLogprobs !== undefined && (!Number.isInteger(topLogprobs) || topLogprobs < 0 || topLogprobs > 100))
     throw new InvalidGenerationRequestError(`topLogprobs must be an integer in [0, 100], got ${topLogprobs}.`);
+  const { decodeChunk } = options;
+  if (decodeChunk !== undefined && (!Number.isInteger(decodeChunk) || decodeChunk < 1))
+    throw new InvalidGenerationRequestError(`decodeChunk must be an integer >= 1 (1 = one forward run per token), got ${decodeChunk}.`);
   validateSampling(options.sampling);
 }

@@ -9,7 +9,7 @@ import type { ForwardEngine } from '../../model/engine.js';
 import { loadPreprocessorConfig, MLLAMA_PROCESSOR_CONFIG, prepareVisionInputs, type ImageProcessorConfig } from '../../images/index.js';
 import { buildModel, OnnxEngine, readModelSpec, resolveBuildDir, type BuildDtype, type BuildProgress, type ModelSpec } from '../../onnx/index.js';
 import { LlamaTokenizer } from '../../tokenizer/index.js';
-import { ModelNotBuiltError } from '../errors.js';
+import { InvalidGenerationRequestError, ModelNotBuiltError } from '../errors.js';
 import { WorkerEngine } from '../worker/worker-engine.js';
 import type { OnnxModelParts } from './onnx-model.js';
 import { llamaChatProtocol } from './llama-chat-protocol.js';
@@ -28,6 +28,12 @@ export interface OnnxModelLoadOptions {
   defaultMaxTokens?: number;
   /** CPU threads per onnxruntime session. */
   intraOpThreads?: number;
+  /**
+   * Tokens decoded per forward run by the build's in-graph decode loop when a request allows it
+   * (greedy or temperature/top-k/top-p, no repetition penalty, no logprobs). Default 16; 1 = one
+   * forward run per token.
+   */
+  decodeChunk?: number;
   /** "Today Date" written into chat prompts (default: now). */
   date?: Date | string;
 }
@@ -37,6 +43,9 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
   const executionProvider = options.executionProvider ?? 'cpu';
   const dtype = options.dtype ?? 'fp32';
   assertExecutionProvider(executionProvider);
+  const { decodeChunk } = options;
+  if (decodeChunk !== undefined && (!Number.isInteger(decodeChunk) || decodeChunk < 1))
+    throw new InvalidGenerationRequestError(`decodeChunk must be an integer >= 1 (1 = one forward run per token), got ${decodeChunk}.`);
   if (!existsSync(path.join(dir, 'config.json')))
     throw new ModelNotBuiltError(`${dir} is not a model directory: config.json is missing. Point OnnxModel.load at a Hugging Face checkpoint directory.`);
 
@@ -66,6 +75,7 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
     eosIds,
     maxQueue: options.maxQueue,
     defaultMaxTokens: options.defaultMaxTokens,
+    decodeChunk: options.decodeChunk,
     restartEngine: options.worker === false ? undefined : startEngine,
   };
 }

@@ -36,6 +36,8 @@ export interface OnnxModelParts {
   maxQueue?: number;
   /** Used when a request gives no sampling.maxTokens (default 512). */
   defaultMaxTokens?: number;
+  /** Tokens per forward run when the engine and request allow it (generate's `decodeChunk`, default 16). */
+  decodeChunk?: number;
   /**
    * Starts a fresh engine after the current one's worker thread died (OnnxModel.load sets it
    * for worker engines): the request that saw the crash fails, the next one gets a new worker.
@@ -157,6 +159,7 @@ export class OnnxModel implements LanguageModel {
       topLogprobs: request.topLogprobs,
       // The vision inputs were prepared for this request alone: let the worker take them.
       transferInputs: true,
+      decodeChunk: this.parts.decodeChunk,
       // Tool-call parsers may need markers such as <|python_tag|>; plain replies leave them out.
       skipSpecial: parser === undefined,
       onText: (delta) => (parser ? emit(parser.push(delta)) : channel.push({ type: 'text-delta', text: delta })),

@@ -1,0 +1,156 @@
+// Multi-step decoding through the ONNX build's in-graph decode loop, on the shared tiny-text
+// reference checkpoint: chunked greedy output must equal the per-token path and Hugging Face's
+// tokens; eos, abort and the token budget are honoured between and inside chunks.
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelEvent } from '../model/types.js';
+import { buildModel, chooseToken, OnnxEngine } from '../onnx/index.js';
+import { LlamaTokenizer } from '../tokenizer/index.js';
+import { decodeTokens, newTally, type DecodePlan } from './decode-loop.js';
+import { generate } from './generate.js';
+import { OnnxModel } from './model/onnx-model.js';
+import { seededRandom } from './sampling/prng.js';
+import { referenceGeneration, referenceModelDir, REFERENCE_ROOT, type ReferenceGeneration } from './testing/reference-model-dir.js';
+
+const hasReference = existsSync(path.join(REFERENCE_ROOT, 'tiny-text', 'model.safetensors'));
+
+describe.skipIf(!hasReference)('chunked decoding with the in-graph loop (tiny-text, CPU)', () => {
+  let dir: string;
+  let engine: OnnxEngine;
+  let tokenizer: LlamaTokenizer;
+  let reference: ReferenceGeneration;
+
+  beforeAll(async () => {
+    reference = referenceGeneration('tiny-text');
+    dir = referenceModelDir('tiny-text');
+    const built = await buildModel(dir, { dtype: 'fp32' });
+    expect(built.manifest.greedyLoop).toBe(true);
+    engine = await OnnxEngine.load(dir, { intraOpThreads: 1 });
+    tokenizer = await LlamaTokenizer.fromDirectory(dir);
+  }, 120_000);
+  afterAll(async () => {
+    await engine?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = (decodeChunk: number, extra: Partial<Parameters<typeof generate>[2]> = {}) =>
+    generate(engine, tokenizer, { inputIds: reference.prompt_input_ids, maxTokens: 12, decodeChunk, ...extra });
+
+  it('greedy in chunks equals the per-token path and the reference tokens, with fewer bytes', async () => {
+    const perToken = await run(1);
+    expect(perToken.tokenIds).toEqual(reference.new_token_ids);
+    expect(perToken.decodeChunks).toBe(0);
+    for (const chunk of [5, 16]) {
+      const chunked = await run(chunk);
+      expect(chunked.tokenIds).toEqual(reference.new_token_ids);
+      expect(chunked.text).toBe(perToken.text);
+      expect(chunked.finishReason).toBe('length');
+      expect(chunked.decodeChunks).toBe(Math.ceil(12 / chunk));
+      expect(chunked.stepTransferBytes).toBeLessThan(perToken.stepTransferBytes / 2);
+    }
+  });
+
+  it('stops exactly at an eos inside a chunk and drops the tokens after it', async () => {
+    const ids = reference.new_token_ids;
+    // An id whose first occurrence is in the middle of the first 8-token chunk.
+    const at = ids.findIndex((id, i) => i >= 2 && i < 7 && ids.indexOf(id) === i);
+    expect(at).toBeGreaterThan(0);
+    const result = await run(8, { eosIds: [ids[at]] });
+    expect(result.tokenIds).toEqual(ids.slice(0, at));
+    expect(result.finishReason).toBe('eos');
+    expect(result.eosId).toBe(ids[at]);
+    expect(result.decodeChunks).toBe(1);
+  });
+
+  it('checks the abort signal between chunks', async () => {
+    const controller = new AbortController();
+    const plan: DecodePlan = { inputIds: reference.prompt_input_ids, sampling: { seed: 1 }, eosIds: [], maxTokens: 12, decodeChunk: 4 };
+    const tally = newTally();
+    const seen: number[] = [];
+    // Keep iterating after the abort: the loop itself must not start the next chunk.
+    for await (const token of decodeTokens(engine, plan, tally, controller.signal)) {
+      seen.push(token.id);
+      if (seen.length === 3) controller.abort();
+    }
+    expect(seen).toEqual(reference.new_token_ids.slice(0, 4));
+    expect(tally.finishReason).toBe('abort');
+    expect(tally.chunks).toBe(1);
+  });
+
+  it('streams one text delta per chunk', async () => {
+    const deltas: string[] = [];
+    const result = await run(4, { onText: (d) => void deltas.push(d) });
+    expect(deltas.join('')).toBe(result.text);
+    expect(deltas.length).toBeLessThanOrEqual(3);
+    const perToken: string[] = [];
+    await run(1, { onText: (d) => void perToken.push(d) });
+    expect(perToken.join('')).toBe(result.text);
+    expect(deltas.length).toBeLessThan(perToken.length);
+  });
+
+  it('seeded sampling gives the same tokens at every chunk size, and matches chooseToken step by step', async () => {
+    const sampling = { temperature: 0.9, topK: 40, topP: 0.95, seed: 1234 };
+    const a = await run(4, { sampling, maxTokens: 24 });
+    const b = await run(7, { sampling, maxTokens: 24 });
+    const c = await run(24, { sampling, maxTokens: 24 });
+    expect(a.tokenIds).toHaveLength(24);
+    expect(b.tokenIds).toEqual(a.tokenIds);
+    expect(c.tokenIds).toEqual(a.tokenIds);
+    expect(a.seed).toBe(1234);
+    // The same draws replayed one step() at a time with the JS twin of the in-graph sampler.
+    const random = seededRandom(1234);
+    const session = await engine.prefill(reference.prompt_input_ids);
+    const replay: number[] = [];
+    let logits = session.logits;
+    for (let i = 0; i < 24; i++) {
+      replay.push(chooseToken(logits, sampling, random.next()));
+      logits = await session.step(replay[i]);
+    }
+    session.dispose();
+    expect(a.tokenIds).toEqual(replay);
+    // Different seeds draw differently (the uniforms really reach the graph).
+    const other = await run(4, { sampling: { ...sampling, seed: 99 }, maxTokens: 24 });
+    expect(other.tokenIds).not.toEqual(a.tokenIds);
+  });
+
+  it('falls back to one run per token for a repetition penalty, log-probabilities or no top-k cut', async () => {
+    const noTopK = await run(8, { sampling: { temperature: 0.7, topP: 0.9, seed: 3 } });
+    expect(noTopK.decodeChunks).toBe(0);
+    expect(noTopK.tokenIds).toHaveLength(12);
+    const penalised = await run(8, { sampling: { repetitionPenalty: 1.3 } });
+    expect(penalised.decodeChunks).toBe(0);
+    expect(penalised.tokenIds).toHaveLength(12);
+    const withLogprobs = await run(8, { topLogprobs: 2 });
+    expect(withLogprobs.decodeChunks).toBe(0);
+    expect(withLogprobs.tokenIds).toEqual(reference.new_token_ids);
+  });
+
+  it('rejects a decodeChunk that is not a positive integer', async () => {
+    await expect(run(0)).rejects.toMatchObject({ code: 'INVALID_GENERATION_REQUEST' });
+    await expect(run(2.5)).rejects.toMatchObject({ code: 'INVALID_GENERATION_REQUEST' });
+  });
+
+  it('OnnxModel (engine in a worker) decodes in chunks and reproduces the reference text', async () => {
+    const model = await OnnxModel.load(dir, { intraOpThreads: 1, decodeChunk: 6 });
+    try {
+      const text = tokenizer.decode(reference.prompt_input_ids.slice(1));
+      const events: ModelEvent[] = [];
+      for await (const e of model.stream({
+        prompt: [
+          { type: 'template', text: '<|begin_of_text|>' },
+          { type: 'content', text },
+        ],
+        sampling: { maxTokens: 12 },
+      }))
+        events.push(e);
+      const deltas = events.filter((e) => e.type === 'text-delta');
+      expect(deltas.map((e) => (e.type === 'text-delta' ? e.text : '')).join('')).toBe(tokenizer.decode(reference.new_token_ids));
+      expect(deltas.length).toBeLessThanOrEqual(2);
+      expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'length', usage: { outputTokens: 12 } });
+    } finally {
+      await model.dispose();
+    }
+    await expect(OnnxModel.load(dir, { decodeChunk: 0 })).rejects.toMatchObject({ code: 'INVALID_GENERATION_REQUEST' });
+  }, 60_000);
+});

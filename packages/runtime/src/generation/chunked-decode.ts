@@ -1,0 +1,115 @@
+/**
+ * Multi-step decoding: when the engine's decode session can run several decode steps in one
+ * forward run (the ONNX build's in-graph `Loop`, `OnnxDecodeSession.decode`), the token loop asks
+ * for `decodeChunk` tokens at a time. The KV cache then crosses between JS and onnxruntime once
+ * per chunk instead of once per token, which is what costs on CUDA. Eos, the token budget and the
+ * abort signal are checked between chunks; tokens after an eos inside a chunk are dropped.
+ */
+import type { DecodeSession } from '../model/engine.js';
+import type { SamplingSettings } from '../model/types.js';
+import type { DecodePlan, DecodeTally, SampledToken } from './decode-loop.js';
+import { seededRandom } from './sampling/prng.js';
+
+/** Chunk size used when neither OnnxModel.load nor generate() names one. */
+export const DEFAULT_DECODE_CHUNK = 16;
+
+/** What the in-graph sampler takes (onnx/token-choice.ts `SampleParams`). */
+export interface InGraphSampling {
+  temperature: number;
+  /** 0 = no top-k cut. */
+  topK: number;
+  topP: number;
+}
+
+/** A decode session that can choose and feed `count` tokens in one run. */
+export interface MultiStepDecodeSession extends DecodeSession {
+  /**
+   * Chooses `count` tokens (temperature / top-k / top-p; top-k 1 is greedy), one caller-drawn
+   * uniform in [0, 1) per token, and feeds them all: afterwards `logits` follow the last one.
+   */
+  decode(count: number, params: InGraphSampling, uniforms: number[]): Promise<number[]>;
+}
+
+export function isMultiStepSession(session: DecodeSession): session is MultiStepDecodeSession {
+  return typeof (session as Partial<MultiStepDecodeSession>).decode === 'function';
+}
+
+/**
+ * Largest top-k decoded in chunks. The session draws the first token of every chunk in JS over
+ * the top-k candidates (onnx/token-choice.ts `chooseToken`), which spreads them into one call and
+ * sorts the whole vocabulary: with no top-k cut (128,256 candidates) that overflows the call
+ * stack, so such requests keep one forward run per token.
+ */
+export const MAX_CHUNKED_TOP_K = 4096;
+
+/** Top-k 1 at temperature 1: the in-graph sampler's argmax. */
+const GREEDY: InGraphSampling = { temperature: 1, topK: 1, topP: 1 };
+
+/**
+ * The in-graph sampler's parameters for these settings, or undefined when they need per-step
+ * logits in JS (a repetition penalty, which depends on every id so far) or sample without a
+ * top-k cut of at most MAX_CHUNKED_TOP_K.
+ */
+export function inGraphSampling(settings: SamplingSettings): InGraphSampling | undefined {
+  if ((settings.repetitionPenalty ?? 1) !== 1) return undefined;
+  const temperature = settings.temperature ?? 0;
+  if (temperature === 0) return GREEDY;
+  const topK = settings.topK ?? 0;
+  if (topK === 0 || topK > MAX_CHUNKED_TOP_K) return undefined;
+  return { temperature, topK, topP: settings.topP ?? 1 };
+}
+
+/**
+ * Whether a plan may be decoded in chunks: a chunk above 1, sampling the graph can do, and no
+ * log-probabilities (they are computed from every step's logits, which stay in the graph).
+ */
+export function chunkedSampling(plan: DecodePlan): InGraphSampling | undefined {
+  if ((plan.decodeChunk ?? DEFAULT_DECODE_CHUNK) <= 1 || plan.topLogprobs !== undefined) return undefined;
+  return inGraphSampling(plan.sampling);
+}
+
+/**
+ * The token loop after the prefill, `chunk` tokens per forward run. Uniforms come from the
+ * plan's seeded PRNG, one per token, so a seed reproduces the same tokens at any chunk size.
+ */
+export async function* decodeInChunks(
+  session: MultiStepDecodeSession,
+  plan: DecodePlan,
+  params: InGraphSampling,
+  tally: DecodeTally,
+  signal?: AbortSignal,
+): AsyncGenerator<SampledToken> {
+  const chunk = plan.decodeChunk ?? DEFAULT_DECODE_CHUNK;
+  const eos = new Set(plan.eosIds);
+  const random = seededRandom(plan.sampling.seed);
+  const greedy = params === GREEDY;
+  for (let produced = 0; produced < plan.maxTokens; ) {
+    if (signal?.aborted) {
+      tally.finishReason = 'abort';
+      return;
+    }
+    const count = Math.min(chunk, plan.maxTokens - produced);
+    const uniforms = Array.from({ length: count }, () => (greedy ? 0 : random.next()));
+    const ids = await session.decode(count, params, uniforms);
+    tally.transferBytes += session.lastTransferBytes;
+    tally.stepTransferBytes += session.lastTransferBytes;
+    tally.chunks = (tally.chunks ?? 0) + 1;
+    // An abort during the run: nothing of this chunk is released.
+    if (signal?.aborted) {
+      tally.finishReason = 'abort';
+      return;
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (eos.has(id)) {
+        tally.finishReason = 'eos';
+        tally.eosId = id;
+        return;
+      }
+      produced++;
+      // The last token of a chunk tells the consumer to release the chunk's text at once.
+      yield { id, endOfChunk: i === ids.length - 1 };
+    }
+  }
+  tally.finishReason = 'length';
+}
