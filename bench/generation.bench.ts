@@ -3,6 +3,8 @@
 // - our decode loop (sampling, streaming text, stop checks) against a bare loop of engine.step
 //   with argmax on the same graph, per token;
 // - bytes copied between JS and onnxruntime (and across the worker boundary) per token;
+// - multi-step decoding through the build's in-graph decode loop (decodeChunk) against one
+//   forward run per token: tokens/s and bytes per generated token, greedy and sampled;
 // - event-loop lag p99 while a generation runs in the worker vs on the main thread;
 // - throughput of concurrent requests queued on one OnnxModel vs the same requests in sequence.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { buildModel, OnnxEngine } from '../packages/runtime/src/onnx/index.js';
 import { LlamaTokenizer } from '../packages/runtime/src/tokenizer/index.js';
 import { argmax, generate, OnnxModel, WorkerEngine } from '../packages/runtime/src/generation/index.js';
 import type { ForwardEngine } from '../packages/runtime/src/model/engine.js';
+import type { SamplingSettings } from '../packages/runtime/src/model/types.js';
 import { writeTinyCheckpoint } from '../packages/runtime/src/tiny/index.js';
 import type { Bench } from './report.js';
 
@@ -21,6 +24,9 @@ const ROUNDS = 11;
 const CONCURRENT = 4;
 const LAG_PROMPT = 4096;
 const FREE_TOKENS = 256;
+const CHUNK_TOKENS = 64;
+const CHUNKS = [4, 16, 64];
+const CHUNK_ROUNDS = 5;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // The machine may be shared: the fastest of interleaved rounds is the least disturbed one.
@@ -51,6 +57,8 @@ async function ourLoop(engine: ForwardEngine, tokenizer: LlamaTokenizer, inputId
     inputIds,
     maxTokens: TOKENS + 1,
     decodeInEngine,
+    // These rows measure one forward run per token; chunked decoding has its own rows.
+    decodeChunk: 1,
     stop: ['\u0000never'],
     onToken: (t) => {
       if (t.index === 0) stepsStarted = performance.now();
@@ -60,6 +68,53 @@ async function ourLoop(engine: ForwardEngine, tokenizer: LlamaTokenizer, inputId
   const ms = performance.now() - stepsStarted;
   if (result.tokenIds.length !== TOKENS + 1) throw new Error(`expected ${TOKENS + 1} tokens, got ${result.tokenIds.length}`);
   return { msPerStep: ms / TOKENS, bytesPerStep: result.stepTransferBytes / TOKENS };
+}
+
+/** One whole generation (prefill included) of CHUNK_TOKENS tokens at a given decodeChunk. */
+async function chunkRun(engine: ForwardEngine, tokenizer: LlamaTokenizer, inputIds: number[], decodeChunk: number, sampling: SamplingSettings) {
+  const started = performance.now();
+  const result = await generate(engine, tokenizer, { inputIds, maxTokens: CHUNK_TOKENS, decodeChunk, sampling, stop: ['\u0000never'], onText: () => {} });
+  const ms = performance.now() - started;
+  if (result.tokenIds.length !== CHUNK_TOKENS) throw new Error(`expected ${CHUNK_TOKENS} tokens, got ${result.tokenIds.length}`);
+  if (decodeChunk > 1 && result.decodeChunks === 0) throw new Error('the engine did not decode in chunks (no in-graph loop in this build?)');
+  return { tokensPerS: CHUNK_TOKENS / (ms / 1000), bytesPerToken: result.stepTransferBytes / CHUNK_TOKENS, tokenIds: result.tokenIds };
+}
+
+/** Chunked decoding against one forward run per token, interleaved rounds on the same engine. */
+async function chunkRows(report: Parameters<Bench>[0], engine: ForwardEngine, where: string, tokenizer: LlamaTokenizer, inputIds: number[]) {
+  const cases: Array<{ label: string; sampling: SamplingSettings }> = [
+    { label: 'greedy', sampling: { temperature: 0 } },
+    { label: 'sampled (temperature 0.8, top-k 40, top-p 0.95)', sampling: { temperature: 0.8, topK: 40, topP: 0.95, seed: 7 } },
+  ];
+  for (const { label, sampling } of cases) {
+    const sizes = [1, ...CHUNKS];
+    const speed = new Map<number, number[]>(sizes.map((c) => [c, []]));
+    const bytes = new Map<number, number>();
+    for (const c of sizes) await chunkRun(engine, tokenizer, inputIds, c, sampling); // warm-up
+    for (let r = 0; r < CHUNK_ROUNDS; r++) {
+      for (const c of sizes) {
+        const o = await chunkRun(engine, tokenizer, inputIds, c, sampling);
+        speed.get(c)!.push(o.tokensPerS);
+        bytes.set(c, o.bytesPerToken);
+      }
+    }
+    const base = median(speed.get(1)!);
+    for (const c of CHUNKS) {
+      report({
+        name: `tokens/s, ${label}, decodeChunk ${c}, ${where}`,
+        value: median(speed.get(c)!),
+        unit: 'tokens/s',
+        baseline: { name: 'decodeChunk 1 (one forward run per token)', value: base },
+        note: `median of ${CHUNK_ROUNDS} interleaved rounds x ${CHUNK_TOKENS} tokens, prefill included; fastest ${Math.max(...speed.get(c)!).toFixed(0)} vs ${Math.max(...speed.get(1)!).toFixed(0)}`,
+      });
+      report({
+        name: `bytes copied per generated token, ${label}, decodeChunk ${c}, ${where}`,
+        value: bytes.get(c)!,
+        unit: 'B',
+        baseline: { name: 'decodeChunk 1', value: bytes.get(1)! },
+      });
+    }
+  }
 }
 
 async function loopLag(engine: ForwardEngine, tokenizer: LlamaTokenizer, inputIds: number[]): Promise<{ p99: number; max: number }> {
@@ -83,6 +138,15 @@ const bench: Bench = async (report) => {
     const options = { executionProvider: 'cpu' as const, dtype: 'fp32' as const, intraOpThreads: 1 };
     const local = await OnnxEngine.load(dir, options);
     const worker = await WorkerEngine.loadOnnx(dir, options);
+
+    await chunkRows(report, local, 'same thread', tokenizer, inputIds);
+    await chunkRows(report, worker, 'engine in a worker', tokenizer, inputIds);
+    // BENCH_GENERATION=chunks: only the chunked-decoding rows.
+    if (process.env.BENCH_GENERATION === 'chunks') {
+      await local.dispose();
+      await worker.dispose();
+      return;
+    }
 
     // Warm up both paths, then alternate rounds so drift hits both equally.
     await bareLoop(local, inputIds);

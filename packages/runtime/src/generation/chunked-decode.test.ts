@@ -63,6 +63,20 @@ describe.skipIf(!hasReference)('chunked decoding with the in-graph loop (tiny-te
     expect(result.decodeChunks).toBe(1);
   });
 
+  it('ends on a stop string found inside a chunk exactly as the per-token path does', async () => {
+    const full = tokenizer.decode(reference.new_token_ids);
+    // A stop string that starts in the middle of the generated text.
+    const stop = full.slice(Math.floor(full.length / 2), Math.floor(full.length / 2) + 3);
+    expect(stop.length).toBe(3);
+    const perToken = await run(1, { stop: [stop] });
+    const chunked = await run(8, { stop: [stop] });
+    expect(chunked.finishReason).toBe('stop');
+    expect(chunked.text).toBe(perToken.text);
+    expect(chunked.tokenIds).toEqual(perToken.tokenIds);
+    expect(full.startsWith(chunked.text)).toBe(true);
+    expect(chunked.text.length).toBeLessThan(full.length / 2 + 1);
+  });
+
   it('checks the abort signal between chunks', async () => {
     const controller = new AbortController();
     const plan: DecodePlan = { inputIds: reference.prompt_input_ids, sampling: { seed: 1 }, eosIds: [], maxTokens: 12, decodeChunk: 4 };
@@ -148,6 +162,10 @@ describe.skipIf(!hasReference)('chunked decoding with the in-graph loop (tiny-te
       expect(deltas.map((e) => (e.type === 'text-delta' ? e.text : '')).join('')).toBe(tokenizer.decode(reference.new_token_ids));
       expect(deltas.length).toBeLessThanOrEqual(2);
       expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'length', usage: { outputTokens: 12 } });
+      // Through generate() on the worker engine: the chunks were run by the worker's loop.
+      const result = await generate(model.engine, tokenizer, { inputIds: reference.prompt_input_ids, maxTokens: 12, decodeChunk: 5 });
+      expect(result.tokenIds).toEqual(reference.new_token_ids);
+      expect(result.decodeChunks).toBe(3);
     } finally {
       await model.dispose();
     }

@@ -55,6 +55,8 @@ export type FromWorker =
       firstLogits?: Float32Array;
       transferBytes: number;
       stepTransferBytes: number;
+      /** Multi-step forward runs made (chunked decoding). */
+      chunks?: number;
     }
   | { type: 'error'; req: number; error: SerializedError }
   | { type: 'disposed' };

@@ -155,6 +155,7 @@ export class WorkerEngine implements SamplingEngine {
         tally.finishReason = reply.finishReason;
         tally.eosId = reply.eosId;
         tally.firstLogits = reply.firstLogits;
+        if (reply.chunks !== undefined) tally.chunks = reply.chunks;
         // The engine's own bytes, plus the 8-byte ids that crossed the thread boundary.
         tally.transferBytes += reply.transferBytes + tokens * 8;
         tally.stepTransferBytes += reply.stepTransferBytes + tokens * 8;
