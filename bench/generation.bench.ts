@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { buildModel, OnnxEngine } from '../packages/runtime/src/onnx/index.js';
+import { buildModel, chooseToken, OnnxEngine } from '../packages/runtime/src/onnx/index.js';
 import { LlamaTokenizer } from '../packages/runtime/src/tokenizer/index.js';
 import { argmax, generate, OnnxModel, WorkerEngine } from '../packages/runtime/src/generation/index.js';
 import type { ForwardEngine } from '../packages/runtime/src/model/engine.js';
@@ -138,6 +138,24 @@ const bench: Bench = async (report) => {
     const options = { executionProvider: 'cpu' as const, dtype: 'fp32' as const, intraOpThreads: 1 };
     const local = await OnnxEngine.load(dir, options);
     const worker = await WorkerEngine.loadOnnx(dir, options);
+
+    // What each chunk pays before its forward run: the session draws the chunk's first token in
+    // JS over the current logits (onnx chooseToken), next to argmax over the same logits.
+    const probe = await local.prefill(inputIds);
+    const timeIt = (fn: () => unknown, n: number) => {
+      const t = performance.now();
+      for (let i = 0; i < n; i++) fn();
+      return (performance.now() - t) / n;
+    };
+    timeIt(() => chooseToken(probe.logits, { temperature: 1, topK: 1, topP: 1 }, 0), 2);
+    report({
+      name: 'first token of a chunk in JS (onnx chooseToken, top-k 1, 128256 logits)',
+      value: timeIt(() => chooseToken(probe.logits, { temperature: 1, topK: 1, topP: 1 }, 0), 10),
+      unit: 'ms',
+      baseline: { name: 'argmax over the same logits', value: timeIt(() => argmax(probe.logits), 200) },
+      note: 'paid once per chunk; it sorts the whole vocabulary',
+    });
+    probe.dispose();
 
     await chunkRows(report, local, 'same thread', tokenizer, inputIds);
     await chunkRows(report, worker, 'engine in a worker', tokenizer, inputIds);

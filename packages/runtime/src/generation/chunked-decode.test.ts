@@ -9,6 +9,7 @@ import { buildModel, chooseToken, OnnxEngine } from '../onnx/index.js';
 import { LlamaTokenizer } from '../tokenizer/index.js';
 import { decodeTokens, newTally, type DecodePlan } from './decode-loop.js';
 import { generate } from './generate.js';
+import { greedyChunk } from './onnx-greedy-chunk.js';
 import { OnnxModel } from './model/onnx-model.js';
 import { seededRandom } from './sampling/prng.js';
 import { referenceGeneration, referenceModelDir, REFERENCE_ROOT, type ReferenceGeneration } from './testing/reference-model-dir.js';
@@ -49,6 +50,20 @@ describe.skipIf(!hasReference)('chunked decoding with the in-graph loop (tiny-te
       expect(chunked.decodeChunks).toBe(Math.ceil(12 / chunk));
       expect(chunked.stepTransferBytes).toBeLessThan(perToken.stepTransferBytes / 2);
     }
+  });
+
+  it('the argmax-first greedy chunk equals the session\'s own greedy(n), state included', async () => {
+    const a = await engine.prefill(reference.prompt_input_ids);
+    const b = await engine.prefill(reference.prompt_input_ids);
+    const viaSession = await a.greedy(7);
+    const viaAdapter = await greedyChunk(b, 7);
+    expect(viaAdapter).toEqual(viaSession);
+    expect(viaAdapter).toEqual(reference.new_token_ids.slice(0, 7));
+    expect(b.length).toBe(a.length);
+    expect(Array.from(b.logits)).toEqual(Array.from(a.logits));
+    expect(await b.step(reference.new_token_ids[7])).toEqual(await a.step(reference.new_token_ids[7]));
+    a.dispose();
+    b.dispose();
   });
 
   it('stops exactly at an eos inside a chunk and drops the tokens after it', async () => {

@@ -8,6 +8,7 @@
 import type { DecodeSession } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import type { DecodePlan, DecodeTally, SampledToken } from './decode-loop.js';
+import { greedyChunk, hasFastGreedyChunk } from './onnx-greedy-chunk.js';
 import { seededRandom } from './sampling/prng.js';
 
 /** Chunk size used when neither OnnxModel.load nor generate() names one. */
@@ -90,7 +91,7 @@ export async function* decodeInChunks(
     }
     const count = Math.min(chunk, plan.maxTokens - produced);
     const uniforms = Array.from({ length: count }, () => (greedy ? 0 : random.next()));
-    const ids = await session.decode(count, params, uniforms);
+    const ids = greedy && hasFastGreedyChunk(session) ? await greedyChunk(session, count) : await session.decode(count, params, uniforms);
     tally.transferBytes += session.lastTransferBytes;
     tally.stepTransferBytes += session.lastTransferBytes;
     tally.chunks = (tally.chunks ?? 0) + 1;
