@@ -1,0 +1,135 @@
+// The chunked token loop against a session double that records every decode(n) call: chunk
+// sizing, uniforms from the seeded PRNG, eos inside a chunk, aborts, and when it falls back.
+import { describe, expect, it } from 'vitest';
+import type { DecodeSession, ForwardEngine } from '../model/engine.js';
+import { inGraphSampling, MAX_CHUNKED_TOP_K, type InGraphSampling } from './chunked-decode.js';
+import { decodeTokens, newTally, type DecodePlan } from './decode-loop.js';
+import { generate } from './generate.js';
+import { seededRandom } from './sampling/prng.js';
+import { CharTokenizer } from './testing/char-tokenizer.js';
+
+const VOCAB = 128;
+
+/** Emits script[i] for the i-th generated token; decode(n) hands out the next n. */
+class MultiStepDouble implements ForwardEngine {
+  readonly vocabSize = VOCAB;
+  calls: Array<{ count: number; params: InGraphSampling; uniforms: number[] }> = [];
+  steps = 0;
+  onDecode?: () => void;
+  constructor(private readonly script: number[]) {}
+  async prefill(): Promise<DecodeSession> {
+    let at = 0;
+    const logitsFor = (id: number) => {
+      const l = new Float32Array(VOCAB);
+      l[id] = 10;
+      return l;
+    };
+    const self = this;
+    return {
+      logits: logitsFor(this.script[0]),
+      lastTransferBytes: 100,
+      async step() {
+        self.steps++;
+        at++;
+        this.logits = logitsFor(self.script[at] ?? 0);
+        return this.logits;
+      },
+      async decode(count: number, params: InGraphSampling, uniforms: number[]) {
+        self.calls.push({ count, params, uniforms: [...uniforms] });
+        self.onDecode?.();
+        const out = self.script.slice(at, at + count);
+        while (out.length < count) out.push(0);
+        at += count;
+        this.logits = logitsFor(self.script[at] ?? 0);
+        return out;
+      },
+      dispose() {},
+    } as DecodeSession & { decode: unknown };
+  }
+  async dispose() {}
+}
+
+const plan = (over: Partial<DecodePlan> = {}): DecodePlan => ({ inputIds: [1], sampling: { seed: 5 }, eosIds: [], maxTokens: 10, decodeChunk: 4, ...over });
+
+async function collect(engine: ForwardEngine, p: DecodePlan, signal?: AbortSignal) {
+  const tally = newTally();
+  const tokens = [];
+  for await (const t of decodeTokens(engine, p, tally, signal)) tokens.push(t);
+  return { tokens, tally };
+}
+
+describe('chunked decode loop', () => {
+  const script = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+
+  it('asks for min(chunk, tokens left) per run and marks chunk ends', async () => {
+    const engine = new MultiStepDouble(script);
+    const { tokens, tally } = await collect(engine, plan());
+    expect(engine.calls.map((c) => c.count)).toEqual([4, 4, 2]);
+    expect(engine.steps).toBe(0);
+    expect(tokens.map((t) => t.id)).toEqual(script.slice(0, 10));
+    expect(tokens.map((t) => t.endOfChunk)).toEqual([false, false, false, true, false, false, false, true, false, true]);
+    expect(tally).toMatchObject({ finishReason: 'length', chunks: 3, stepTransferBytes: 300 });
+    expect(engine.calls[0].params).toEqual({ temperature: 1, topK: 1, topP: 1 });
+    expect(engine.calls.flatMap((c) => c.uniforms).every((u) => u === 0)).toBe(true);
+  });
+
+  it('draws one uniform per token from the seeded PRNG, in order across chunks', async () => {
+    const engine = new MultiStepDouble(script);
+    await collect(engine, plan({ sampling: { temperature: 0.7, topK: 50, topP: 0.9, seed: 42 }, maxTokens: 9 }));
+    const random = seededRandom(42);
+    expect(engine.calls.flatMap((c) => c.uniforms)).toEqual(Array.from({ length: 9 }, () => random.next()));
+    expect(engine.calls[0].params).toEqual({ temperature: 0.7, topK: 50, topP: 0.9 });
+  });
+
+  it('stops at an eos inside a chunk and drops what follows', async () => {
+    const engine = new MultiStepDouble(script);
+    const { tokens, tally } = await collect(engine, plan({ eosIds: [16] }));
+    expect(tokens.map((t) => t.id)).toEqual([10, 11, 12, 13, 14, 15]);
+    expect(tally).toMatchObject({ finishReason: 'eos', eosId: 16, chunks: 2 });
+  });
+
+  it('drops the tokens of a run during which the request was aborted', async () => {
+    const engine = new MultiStepDouble(script);
+    const controller = new AbortController();
+    engine.onDecode = () => {
+      if (engine.calls.length === 2) controller.abort();
+    };
+    const { tokens, tally } = await collect(engine, plan(), controller.signal);
+    expect(tokens.map((t) => t.id)).toEqual(script.slice(0, 4));
+    expect(tally.finishReason).toBe('abort');
+  });
+
+  it('keeps one step per token for decodeChunk 1, a repetition penalty or topLogprobs', async () => {
+    for (const p of [plan({ decodeChunk: 1 }), plan({ sampling: { seed: 1, repetitionPenalty: 1.2 } }), plan({ topLogprobs: 1 })]) {
+      const engine = new MultiStepDouble(script);
+      const { tokens } = await collect(engine, p);
+      expect(engine.calls).toHaveLength(0);
+      expect(tokens.map((t) => t.id)).toEqual(script.slice(0, 10));
+    }
+  });
+
+  it('only hands the graph sampling it can do', () => {
+    expect(inGraphSampling({})).toEqual({ temperature: 1, topK: 1, topP: 1 });
+    expect(inGraphSampling({ temperature: 0, topK: 5 })).toEqual({ temperature: 1, topK: 1, topP: 1 });
+    expect(inGraphSampling({ temperature: 1, topK: 40, topP: 0.9 })).toEqual({ temperature: 1, topK: 40, topP: 0.9 });
+    expect(inGraphSampling({ temperature: 1, topP: 0.9 })).toBeUndefined();
+    expect(inGraphSampling({ temperature: 1, topK: MAX_CHUNKED_TOP_K + 1 })).toBeUndefined();
+    expect(inGraphSampling({ repetitionPenalty: 1.1 })).toBeUndefined();
+  });
+
+  it('generate() streams one text delta per chunk and stops on a stop string inside one', async () => {
+    const tokenizer = new CharTokenizer();
+    const ids = tokenizer.encodeText('hello world, more text');
+    expect(Math.max(...ids)).toBeLessThan(VOCAB);
+    const engine = new MultiStepDouble(ids);
+    const deltas: string[] = [];
+    const result = await generate(engine, tokenizer, { inputIds: [1], maxTokens: 12, decodeChunk: 4, onText: (d) => void deltas.push(d) });
+    expect(deltas).toHaveLength(3);
+    expect(deltas.join('')).toBe(result.text);
+    expect(result.decodeChunks).toBe(3);
+    const stopped = await generate(new MultiStepDouble(ids), tokenizer, { inputIds: [1], maxTokens: 12, decodeChunk: 8, stop: [tokenizer.decode(ids.slice(5, 7))] });
+    expect(stopped.finishReason).toBe('stop');
+    expect(stopped.text).toBe(tokenizer.decode(ids.slice(0, 5)));
+    expect(stopped.tokenIds).toEqual(ids.slice(0, 7));
+  });
+});
