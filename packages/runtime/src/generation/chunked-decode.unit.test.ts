@@ -25,14 +25,17 @@ class MultiStepDouble implements ForwardEngine {
       return l;
     };
     const self = this;
+    let logits = logitsFor(this.script[0]);
     return {
-      logits: logitsFor(this.script[0]),
+      get logits() {
+        return logits;
+      },
       lastTransferBytes: 100,
       async step() {
         self.steps++;
         at++;
-        this.logits = logitsFor(self.script[at] ?? 0);
-        return this.logits;
+        logits = logitsFor(self.script[at] ?? 0);
+        return logits;
       },
       async decode(count: number, params: InGraphSampling, uniforms: number[]) {
         self.calls.push({ count, params, uniforms: [...uniforms] });
@@ -40,11 +43,11 @@ class MultiStepDouble implements ForwardEngine {
         const out = self.script.slice(at, at + count);
         while (out.length < count) out.push(0);
         at += count;
-        this.logits = logitsFor(self.script[at] ?? 0);
+        logits = logitsFor(self.script[at] ?? 0);
         return out;
       },
       dispose() {},
-    } as DecodeSession & { decode: unknown };
+    };
   }
   async dispose() {}
 }
