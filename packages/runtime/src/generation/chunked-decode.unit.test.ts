@@ -1,8 +1,8 @@
 // The chunked token loop against a session double that records every decode(n) call: chunk
 // sizing, uniforms from the seeded PRNG, eos inside a chunk, aborts, and when it falls back.
 import { describe, expect, it } from 'vitest';
-import type { DecodeSession, ForwardEngine } from '../model/engine.js';
-import { inGraphSampling, MAX_CHUNKED_TOP_K, type InGraphSampling } from './chunked-decode.js';
+import type { ForwardEngine } from '../model/engine.js';
+import { inGraphSampling, MAX_CHUNKED_TOP_K, type InGraphSampling, type MultiStepDecodeSession } from './chunked-decode.js';
 import { decodeTokens, newTally, type DecodePlan } from './decode-loop.js';
 import { generate } from './generate.js';
 import { seededRandom } from './sampling/prng.js';
@@ -17,7 +17,7 @@ class MultiStepDouble implements ForwardEngine {
   steps = 0;
   onDecode?: () => void;
   constructor(private readonly script: number[]) {}
-  async prefill(): Promise<DecodeSession> {
+  async prefill(): Promise<MultiStepDecodeSession> {
     let at = 0;
     const logitsFor = (id: number) => {
       const l = new Float32Array(VOCAB);
