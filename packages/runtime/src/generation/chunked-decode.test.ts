@@ -187,3 +187,36 @@ describe.skipIf(!hasReference)('chunked decoding with the in-graph loop (tiny-te
     await expect(OnnxModel.load(dir, { decodeChunk: 0 })).rejects.toMatchObject({ code: 'INVALID_GENERATION_REQUEST' });
   }, 60_000);
 });
+
+describe.skipIf(!hasReference)('chunked decoding with an image (tiny-a, CPU)', () => {
+  it('gives the same greedy reply as one run per token', async () => {
+    const dir = referenceModelDir('tiny-a');
+    const image = path.join(REFERENCE_ROOT, '../image_processor/images/img0_300x200_rgb.png');
+    const reply = async (decodeChunk: number) => {
+      const model = await OnnxModel.load(dir, { intraOpThreads: 1, worker: false, decodeChunk });
+      try {
+        let text = '';
+        let finish: ModelEvent | undefined;
+        for await (const e of model.stream({
+          messages: [{ role: 'user', content: [{ type: 'image', image }, { type: 'text', text: 'What is this?' }] }],
+          sampling: { maxTokens: 12 },
+        })) {
+          if (e.type === 'text-delta') text += e.text;
+          if (e.type === 'finish') finish = e;
+        }
+        return { text, finish };
+      } finally {
+        await model.dispose();
+      }
+    };
+    try {
+      const perToken = await reply(1);
+      const chunked = await reply(5);
+      expect(chunked.text).toBe(perToken.text);
+      expect(chunked.finish).toEqual(perToken.finish);
+      expect(perToken.text.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
