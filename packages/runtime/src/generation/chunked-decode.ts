@@ -71,7 +71,8 @@ export function chunkedSampling(plan: DecodePlan): InGraphSampling | undefined {
 
 /**
  * The token loop after the prefill, `chunk` tokens per forward run. Uniforms come from the
- * plan's seeded PRNG, one per token, so a seed reproduces the same tokens at any chunk size.
+ * plan's seeded PRNG, one per token, so a seed gives the same tokens at every chunk size > 1
+ * (not the same as the per-token sampler's: see docs/generation.md).
  */
 export async function* decodeInChunks(
   session: MultiStepDecodeSession,
