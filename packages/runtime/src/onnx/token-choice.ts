@@ -1,3 +1,4 @@
+import { OnnxError } from './errors.js';
 import { A, type GraphBuilder } from './graph-builder.js';
 
 /** Names of the sampling inputs of a decoder with the in-graph decode loop. */
@@ -38,28 +39,135 @@ export function chooseTokenInGraph(g: GraphBuilder, logits: string, u: string, v
   return g.op('Reshape', [g.op('GatherElements', [idx, choice], { axis: A.i(-1) }), g.constI64([1, 1])]);
 }
 
-/** The same choice in JS (f64 arithmetic; agrees with the graph except at exact boundaries). */
+/**
+ * exp(z - max) below e^-60 (about 2^-86) is negligible: added to any running sum of the walk
+ * below (the normaliser is at least 1; the top-p mass, the kept mass and the CDF are at least
+ * the most likely token's share) it is under half an ulp and rounds away. Skipping such tokens
+ * therefore leaves every sum, and so the chosen token, exactly as with the full sorted vocabulary.
+ */
+const NEGLIGIBLE_EXPONENT = -60;
+
+/**
+ * The same choice in JS (f64 arithmetic; agrees with the graph except at exact boundaries).
+ * It picks exactly the token a full sort of the vocabulary would (descending logit, lower id
+ * first on ties, sums taken in that order), but sorts only the candidates that can matter:
+ * top-k 1 is one pass (argmax), a top-k cut is a bounded heap, and tokens whose probability
+ * cannot move any sum are skipped. NaN logits are never chosen.
+ */
 export function chooseToken(logits: ArrayLike<number>, p: SampleParams, u: number): number {
   const V = logits.length;
-  const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
-  const k = p.topK > 0 ? Math.min(p.topK, V) : V;
-  const top = order.slice(0, k);
-  const z = top.map((i) => logits[i] / p.temperature);
-  const m = Math.max(...z);
-  const e = z.map((x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  const probs = e.map((x) => x / s);
+  if (!(p.temperature > 0)) throw new OnnxError('ONNX_BAD_INPUT', `sampling temperature ${p.temperature} must be > 0`);
+  const best = firstArgmax(logits);
+  if (best < 0) throw new OnnxError('ONNX_BAD_INPUT', `chooseToken needs at least one logit that is not NaN (got ${V} entries)`);
+  const k = p.topK > 0 ? Math.floor(Math.min(p.topK, V)) : V;
+  if (k <= 1) return best;
+  const T = p.temperature;
+  const m = logits[best] / T;
+  // +-Infinity at the top turns every probability into NaN: the walk below would find nothing.
+  if (!Number.isFinite(m)) return best;
+
+  const top = largestValues(logits, k, T, m); // descending, length <= k
+  const n = top.length;
+  const e = new Float64Array(n);
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    e[i] = Math.exp(top[i] / T - m);
+    s += e[i];
+  }
+  // Top-p: keep while the mass before a token is < top_p (the first token always stays).
   let before = 0;
-  const kept = probs.map((q) => {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const q = e[i] / s;
     const keep = before < p.topP;
     before += q;
-    return keep ? q : 0;
-  });
-  const total = kept.reduce((a, b) => a + b, 0);
-  let c = 0;
-  for (let i = 0; i < k; i++) {
-    c += kept[i] / total;
-    if (c > u) return top[i];
+    e[i] = keep ? q : 0;
+    total += e[i];
   }
-  return top[0];
+  // Inverse CDF at u over the kept candidates; past the end (rounding) falls back to the first.
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    c += e[i] / total;
+    if (c > u) return tokenAtRank(logits, top, i);
+  }
+  return best;
+}
+
+/** Index of the largest logit, the lowest on ties; NaN is skipped; -1 when every entry is NaN. */
+function firstArgmax(logits: ArrayLike<number>): number {
+  let best = -1;
+  let bestValue = -Infinity;
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i];
+    if (v > bestValue || (best < 0 && v === -Infinity)) {
+      best = i;
+      bestValue = v;
+    }
+  }
+  return best;
+}
+
+/**
+ * The values of the k largest logits that are not negligible (see NEGLIGIBLE_EXPONENT), in
+ * descending order. Only values: the token of a rank is recovered afterwards by tokenAtRank.
+ */
+function largestValues(logits: ArrayLike<number>, k: number, T: number, m: number): Float64Array {
+  const V = logits.length;
+  let n = 0;
+  const candidates = new Float64Array(V);
+  for (let i = 0; i < V; i++) {
+    const v = logits[i];
+    if (v / T - m >= NEGLIGIBLE_EXPONENT) candidates[n++] = v;
+  }
+  let kept = candidates.subarray(0, n);
+  // A min-heap of the k largest when the cut is much smaller than the candidates; otherwise a
+  // native numeric sort of them all is faster.
+  if (k * 8 < n) kept = heapOfLargest(kept, k);
+  kept.sort();
+  kept.reverse();
+  return kept.length > k ? kept.subarray(0, k) : kept;
+}
+
+/** The k largest entries of `values` (k < values.length), unordered. */
+function heapOfLargest(values: Float64Array, k: number): Float64Array {
+  const heap = values.slice(0, k);
+  // Heapify the first k, then let each larger value replace the smallest kept one.
+  for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(heap, i);
+  for (let i = k; i < values.length; i++) {
+    if (values[i] > heap[0]) {
+      heap[0] = values[i];
+      siftDown(heap, 0);
+    }
+  }
+  return heap;
+}
+
+function siftDown(heap: Float64Array, i: number): void {
+  const size = heap.length;
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let min = i;
+    if (l < size && heap[l] < heap[min]) min = l;
+    if (r < size && heap[r] < heap[min]) min = r;
+    if (min === i) return;
+    const t = heap[i];
+    heap[i] = heap[min];
+    heap[min] = t;
+    i = min;
+  }
+}
+
+/**
+ * The token at rank `rank` of the descending order: equal logits rank by ascending id, so it is
+ * the j-th token (in id order) holding that rank's value, j = how many equal values rank above.
+ */
+function tokenAtRank(logits: ArrayLike<number>, sorted: Float64Array, rank: number): number {
+  const v = sorted[rank];
+  let j = 0;
+  while (j < rank && sorted[rank - 1 - j] === v) j++;
+  for (let i = 0; i < logits.length; i++) {
+    if (logits[i] === v && j-- === 0) return i;
+  }
+  throw new OnnxError('ONNX_BAD_INPUT', 'logits changed while a token was being chosen');
 }
