@@ -8,7 +8,6 @@
 import type { DecodeSession } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import type { DecodePlan, DecodeTally, SampledToken } from './decode-loop.js';
-import { greedyChunk, hasFastGreedyChunk } from './onnx-greedy-chunk.js';
 import { seededRandom } from './sampling/prng.js';
 
 /** Chunk size used when neither OnnxModel.load nor generate() names one. */
@@ -35,29 +34,20 @@ export function isMultiStepSession(session: DecodeSession): session is MultiStep
   return typeof (session as Partial<MultiStepDecodeSession>).decode === 'function';
 }
 
-/**
- * Largest top-k decoded in chunks. The session draws the first token of every chunk in JS over
- * the top-k candidates (onnx/token-choice.ts `chooseToken`), which spreads them into one call and
- * sorts the whole vocabulary: with no top-k cut (128,256 candidates) that overflows the call
- * stack, so such requests keep one forward run per token.
- */
-export const MAX_CHUNKED_TOP_K = 4096;
-
 /** Top-k 1 at temperature 1: the in-graph sampler's argmax. */
 const GREEDY: InGraphSampling = { temperature: 1, topK: 1, topP: 1 };
 
 /**
  * The in-graph sampler's parameters for these settings, or undefined when they need per-step
- * logits in JS (a repetition penalty, which depends on every id so far) or sample without a
- * top-k cut of at most MAX_CHUNKED_TOP_K.
+ * logits in JS (a repetition penalty, which depends on every id so far). Any top-k works, 0 (no
+ * cut) included: the graph clamps it to the vocabulary and the session's JS choice of each
+ * chunk's first token selects candidates without sorting the vocabulary.
  */
 export function inGraphSampling(settings: SamplingSettings): InGraphSampling | undefined {
   if ((settings.repetitionPenalty ?? 1) !== 1) return undefined;
   const temperature = settings.temperature ?? 0;
   if (temperature === 0) return GREEDY;
-  const topK = settings.topK ?? 0;
-  if (topK === 0 || topK > MAX_CHUNKED_TOP_K) return undefined;
-  return { temperature, topK, topP: settings.topP ?? 1 };
+  return { temperature, topK: settings.topK ?? 0, topP: settings.topP ?? 1 };
 }
 
 /**
@@ -92,7 +82,7 @@ export async function* decodeInChunks(
     }
     const count = Math.min(chunk, plan.maxTokens - produced);
     const uniforms = Array.from({ length: count }, () => (greedy ? 0 : random.next()));
-    const ids = greedy && hasFastGreedyChunk(session) ? await greedyChunk(session, count) : await session.decode(count, params, uniforms);
+    const ids = await session.decode(count, params, uniforms);
     tally.transferBytes += session.lastTransferBytes;
     tally.stepTransferBytes += session.lastTransferBytes;
     tally.chunks = (tally.chunks ?? 0) + 1;

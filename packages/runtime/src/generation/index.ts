@@ -16,7 +16,7 @@ export {
   type GeneratedToken,
   type GenerationFinishReason,
 } from './generate.js';
-export { DEFAULT_DECODE_CHUNK, MAX_CHUNKED_TOP_K, inGraphSampling, type InGraphSampling, type MultiStepDecodeSession } from './chunked-decode.js';
+export { DEFAULT_DECODE_CHUNK, inGraphSampling, type InGraphSampling, type MultiStepDecodeSession } from './chunked-decode.js';
 export { RequestQueue, type RequestQueueStats } from './concurrency/request-queue.js';
 export { WorkerEngine, type OnnxWorkerOptions } from './worker/worker-engine.js';
 export type { EngineFactorySpec } from './worker/protocol.js';
