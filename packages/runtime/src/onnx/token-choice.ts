@@ -119,7 +119,7 @@ function largestValues(logits: ArrayLike<number>, k: number, T: number, m: numbe
     const v = logits[i];
     if (v / T - m >= NEGLIGIBLE_EXPONENT) candidates[n++] = v;
   }
-  let kept = candidates.subarray(0, n);
+  let kept: Float64Array = candidates.subarray(0, n);
   // A min-heap of the k largest when the cut is much smaller than the candidates; otherwise a
   // native numeric sort of them all is faster.
   if (k * 8 < n) kept = heapOfLargest(kept, k);
