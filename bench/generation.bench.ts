@@ -153,7 +153,7 @@ const bench: Bench = async (report) => {
       value: timeIt(() => chooseToken(probe.logits, { temperature: 1, topK: 1, topP: 1 }, 0), 10),
       unit: 'ms',
       baseline: { name: 'argmax over the same logits', value: timeIt(() => argmax(probe.logits), 200) },
-      note: 'paid once per chunk; it sorts the whole vocabulary',
+      note: 'paid once per chunk; top-k by a bounded heap, no full sort',
     });
     probe.dispose();
 

@@ -19,6 +19,10 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 const DOC_SCREENSHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/screenshots');
 const refreshDocs = process.env.LOOKOUT_SCREENSHOTS === '1';
 const hasChromium = existsSync(CHROMIUM);
+// CI installs Chromium (.ci/run), so there a missing browser is a failure, not a reason to skip.
+if (!hasChromium && process.env.LOOKOUT_REQUIRE_BROWSER === '1') {
+  throw new Error(`${CHROMIUM} is missing but LOOKOUT_REQUIRE_BROWSER=1 asks for the browser test (apt-get install -y chromium).`);
+}
 if (!hasChromium) console.warn(`Skipping the browser test: ${CHROMIUM} is missing (Debian/Ubuntu: apt-get install -y chromium).`);
 
 /** A photo of a damaged parcel, drawn for the test. */
