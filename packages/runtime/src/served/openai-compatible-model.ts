@@ -52,6 +52,13 @@ export interface OpenAICompatibleModelOptions {
   fetch?: typeof fetch;
   /** OpenTelemetry tracer; defaults to the global provider's "@lookout/runtime" tracer. */
   tracer?: Tracer;
+  /**
+   * Insert a zero-width space (U+200B) after "<" in special-token look-alikes such as "<|eot_id|>"
+   * found in untrusted text (user, assistant and tool contents, tool-call arguments, raw-prompt
+   * content segments), because served engines tokenize the rendered prompt with special tokens
+   * parsed. Default true. Text without such sequences is sent byte-identical either way.
+   */
+  escapeSpecialTokens?: boolean;
 }
 
 interface PendingToolCall {
@@ -70,6 +77,8 @@ const BODY_EXCERPT_CHARS = 500;
 export class OpenAICompatibleModel implements LanguageModel {
   readonly id: string;
   readonly capabilities: ModelCapabilities;
+  /** Whether untrusted text is escaped before it is sent (the escapeSpecialTokens option). */
+  readonly escapesSpecialTokens: boolean;
   private readonly baseUrl: string;
   private readonly options: OpenAICompatibleModelOptions;
   private readonly retryPolicy: RetryPolicy;
@@ -85,6 +94,7 @@ export class OpenAICompatibleModel implements LanguageModel {
     this.capabilities = { images: true, tools: true, logprobs: true, rawPrompt: true, ...options.capabilities };
     this.retryPolicy = { ...defaultRetryPolicy, ...options.retry };
     this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.escapesSpecialTokens = options.escapeSpecialTokens ?? true;
   }
 
   async *stream(request: ModelRequest, options: StreamOptions = {}): AsyncIterable<ModelEvent> {
@@ -94,9 +104,10 @@ export class OpenAICompatibleModel implements LanguageModel {
     if (options.signal?.aborted) throw new ServedAbortError(options.signal.reason);
     const stream = this.options.stream ?? true;
     const streamUsage = this.options.streamUsage ?? true;
+    const wireText = { escapeSpecialTokens: this.escapesSpecialTokens };
     const body = raw
-      ? toCompletionRequest(this.options.model, request, stream, streamUsage)
-      : await toChatRequest(this.options.model, request, stream, streamUsage);
+      ? toCompletionRequest(this.options.model, request, stream, streamUsage, wireText)
+      : await toChatRequest(this.options.model, request, stream, streamUsage, wireText);
     const url = `${this.baseUrl}${raw ? '/completions' : '/chat/completions'}`;
 
     const tracer = this.options.tracer ?? trace.getTracer('@lookout/runtime');

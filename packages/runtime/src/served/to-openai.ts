@@ -2,8 +2,22 @@ import type { ChatMessage, FinishReason, ModelRequest, PromptSegment, ToolSpec }
 import type { OpenAIChatRequest, OpenAICompletionRequest, OpenAIMessage, OpenAITool } from './openai-wire.js';
 import { imageToUrl } from './images.js';
 import { ServedRequestError } from './errors.js';
+import { escapeSpecialTokens } from './special-tokens.js';
 
-export async function toOpenAIMessages(messages: ChatMessage[]): Promise<OpenAIMessage[]> {
+export interface WireTextOptions {
+  /**
+   * Escape special-token look-alikes in untrusted text (user, assistant and tool contents,
+   * tool-call arguments, raw-prompt content segments). Default true. System messages, tool
+   * schemas and raw-prompt template segments are the application's own text and stay as written.
+   */
+  escapeSpecialTokens?: boolean;
+}
+
+const untrustedText = (options: WireTextOptions): ((text: string) => string) =>
+  options.escapeSpecialTokens === false ? (text) => text : escapeSpecialTokens;
+
+export async function toOpenAIMessages(messages: ChatMessage[], options: WireTextOptions = {}): Promise<OpenAIMessage[]> {
+  const untrusted = untrustedText(options);
   const out: OpenAIMessage[] = [];
   for (const m of messages) {
     switch (m.role) {
@@ -11,12 +25,12 @@ export async function toOpenAIMessages(messages: ChatMessage[]): Promise<OpenAIM
         out.push({ role: 'system', content: m.content });
         break;
       case 'user':
-        if (typeof m.content === 'string') out.push({ role: 'user', content: m.content });
+        if (typeof m.content === 'string') out.push({ role: 'user', content: untrusted(m.content) });
         else {
           const parts = await Promise.all(
             m.content.map(async (p) =>
               p.type === 'text'
-                ? { type: 'text' as const, text: p.text }
+                ? { type: 'text' as const, text: untrusted(p.text) }
                 : { type: 'image_url' as const, image_url: { url: await imageToUrl(p.image, p.mediaType) } },
             ),
           );
@@ -26,20 +40,20 @@ export async function toOpenAIMessages(messages: ChatMessage[]): Promise<OpenAIM
       case 'assistant':
         out.push({
           role: 'assistant',
-          content: m.content,
+          content: untrusted(m.content),
           ...(m.toolCalls?.length
             ? {
                 tool_calls: m.toolCalls.map((c) => ({
                   id: c.id,
                   type: 'function' as const,
-                  function: { name: c.name, arguments: JSON.stringify(c.arguments ?? {}) },
+                  function: { name: c.name, arguments: untrusted(JSON.stringify(c.arguments ?? {})) },
                 })),
               }
             : {}),
         });
         break;
       case 'tool':
-        out.push({ role: 'tool', tool_call_id: m.toolCallId, name: m.name, content: m.content });
+        out.push({ role: 'tool', tool_call_id: m.toolCallId, name: m.name, content: untrusted(m.content) });
         break;
     }
   }
@@ -66,8 +80,14 @@ function samplingFields(request: ModelRequest): SamplingFields {
   return out;
 }
 
-export async function toChatRequest(model: string, request: ModelRequest, stream: boolean, streamUsage: boolean): Promise<OpenAIChatRequest> {
-  const body: OpenAIChatRequest = { model, messages: await toOpenAIMessages(request.messages ?? []), ...samplingFields(request) };
+export async function toChatRequest(
+  model: string,
+  request: ModelRequest,
+  stream: boolean,
+  streamUsage: boolean,
+  options: WireTextOptions = {},
+): Promise<OpenAIChatRequest> {
+  const body: OpenAIChatRequest = { model, messages: await toOpenAIMessages(request.messages ?? [], options), ...samplingFields(request) };
   if (request.tools?.length) body.tools = toOpenAITools(request.tools);
   if (request.topLogprobs !== undefined) {
     body.logprobs = true;
@@ -82,22 +102,30 @@ export async function toChatRequest(model: string, request: ModelRequest, stream
 
 /**
  * Raw prompts go to /v1/completions as one string. That endpoint takes text only, so image
- * segments are refused: send images through `messages` instead.
+ * segments are refused: send images through `messages` instead. Content segments are escaped
+ * (see WireTextOptions); template segments are joined as written.
  */
-export function promptToString(segments: PromptSegment[]): string {
+export function promptToString(segments: PromptSegment[], options: WireTextOptions = {}): string {
+  const untrusted = untrustedText(options);
   return segments
     .map((s) => {
       if (s.type === 'image')
         throw new ServedRequestError(
           'a raw prompt with image segments cannot be sent to a served engine: /v1/completions takes text only; use messages with image parts',
         );
-      return s.text;
+      return s.type === 'content' ? untrusted(s.text) : s.text;
     })
     .join('');
 }
 
-export function toCompletionRequest(model: string, request: ModelRequest, stream: boolean, streamUsage: boolean): OpenAICompletionRequest {
-  const body: OpenAICompletionRequest = { model, prompt: promptToString(request.prompt ?? []), ...samplingFields(request) };
+export function toCompletionRequest(
+  model: string,
+  request: ModelRequest,
+  stream: boolean,
+  streamUsage: boolean,
+  options: WireTextOptions = {},
+): OpenAICompletionRequest {
+  const body: OpenAICompletionRequest = { model, prompt: promptToString(request.prompt ?? [], options), ...samplingFields(request) };
   if (request.topLogprobs !== undefined) body.logprobs = request.topLogprobs;
   if (stream) {
     body.stream = true;
