@@ -3,7 +3,7 @@ import { GuardConfigError, GuardError, GuardImageUnsupportedError } from '../err
 import type { Guard, GuardCheckOptions, GuardSubject, Verdict } from '../types.js';
 import { LLAMA_GUARD_VARIANTS, resolveCategories, type CategorySet, type LlamaGuardVariant } from './categories.js';
 import { toGuardTurns, type GuardTurn } from './conversation.js';
-import { neutraliseContent, neutraliseSpecialTokens } from './neutralise.js';
+import { guardEscapesText, neutraliseContent, neutraliseSpecialTokens } from './neutralise.js';
 import { parseLlamaGuardOutput } from './parse.js';
 import { buildLlamaGuardPrompt } from './prompt.js';
 import { unsafeProbability, type DecisionTokens, type TokenStep } from './score.js';
@@ -33,7 +33,8 @@ export interface LlamaGuardOptions {
   /**
    * The model is a served engine that takes prompts as strings (default: a model id starting with
    * "openai:", as OpenAICompatibleModel's). Special-token look-alikes in untrusted text are then
-   * neutralised, and checks with an image use chat messages (completions endpoints take no images).
+   * neutralised (by the model itself when it reports `escapesSpecialTokens`, else here), and checks
+   * with an image use chat messages (completions endpoints take no images).
    */
   served?: boolean;
   /** History turns given to the model before the content under test. Default: all. */
@@ -163,16 +164,18 @@ export class LlamaGuard implements Guard {
     const request: ModelRequest = { sampling: { maxTokens, temperature: 0 } };
     if (model.capabilities.logprobs) request.topLogprobs = this.options.topLogprobs ?? 20;
     const served = this.options.served ?? model.id.startsWith('openai:');
+    // A served model that escapes on the wire (OpenAICompatibleModel by default) does it once there.
+    const escapeHere = guardEscapesText(model, served);
     if (model.capabilities.rawPrompt && !(served && image !== undefined)) {
       const prompt = buildLlamaGuardPrompt({ variant: this.variant, turns, categories: this.categories, image });
-      request.prompt = served ? neutraliseContent(prompt) : prompt;
+      request.prompt = escapeHere ? neutraliseContent(prompt) : prompt;
     } else {
       if (this.options.categories || this.excluded.length) {
         throw new GuardConfigError(
           `model "${model.id}" takes chat messages only, so the server's own template renders the prompt and custom or excluded categories cannot be applied; use a backend with raw prompts or the default categories`,
         );
       }
-      const safeTurns = served ? turns.map((t) => ({ role: t.role, texts: t.texts.map(neutraliseSpecialTokens) })) : turns;
+      const safeTurns = escapeHere ? turns.map((t) => ({ role: t.role, texts: t.texts.map(neutraliseSpecialTokens) })) : turns;
       request.messages = toChatMessages(safeTurns, this.variant, image);
     }
     const result: CallResult = { text: '', steps: [] };

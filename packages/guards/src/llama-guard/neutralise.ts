@@ -1,18 +1,19 @@
-import type { PromptSegment } from '@lookout/runtime';
-
-const SPECIAL_LOOKALIKE = /<\|([A-Za-z0-9_]+)\|>/g;
+import { escapePromptContent, escapeSpecialTokens, type LanguageModel } from '@lookout/runtime';
 
 /**
- * A served engine receives the prompt as one string and tokenizes it with special tokens enabled,
- * so text typed as "<|eot_id|>" would become the real token there. Before such a prompt leaves
- * the process, special-token look-alikes in untrusted text get a zero-width space after "<"
- * ("<\u200b|eot_id|>"): the classifier still reads the characters, the engine sees no special token.
+ * Llama Guard sends its prompt to served engines as one string, tokenized there with special
+ * tokens parsed. The escaping itself is the runtime's (escapeSpecialTokens: a zero-width space
+ * after "<" in "<|name|>" forms); these names stay for callers of the guards package.
  */
-export function neutraliseSpecialTokens(text: string): string {
-  return text.replace(SPECIAL_LOOKALIKE, '<\u200b|$1|>');
-}
+export const neutraliseSpecialTokens: (text: string) => string = escapeSpecialTokens;
+export const neutraliseContent = escapePromptContent;
 
-/** Applies neutraliseSpecialTokens to every content segment; template segments are trusted. */
-export function neutraliseContent(segments: PromptSegment[]): PromptSegment[] {
-  return segments.map((s) => (s.type === 'content' ? { type: 'content', text: neutraliseSpecialTokens(s.text) } : s));
+/**
+ * Whether the guard must escape untrusted text itself before handing it to `model`: only for a
+ * served model that does not already do it on the wire (OpenAICompatibleModel does by default and
+ * says so in `escapesSpecialTokens`). Either way text is escaped once: the escaping is idempotent.
+ */
+export function guardEscapesText(model: LanguageModel, served: boolean): boolean {
+  if (!served) return false;
+  return (model as { escapesSpecialTokens?: unknown }).escapesSpecialTokens !== true;
 }
