@@ -119,6 +119,27 @@ for (const c of HF_CASES) {
       }
     }, 60_000);
 
+    it('the plain-ops build (fused: false) matches as well', async () => {
+      const out = join(root, 'onnx-plain');
+      await buildModel(join(root, 'model'), { outDir: out, fused: false });
+      const plain = await OnnxEngine.load(out);
+      try {
+        const s = await plain.prefill(c.inputIds, vision, { allLogits: true });
+        const { max, argmaxAgrees } = storedLogitsDiff(fx, s.allLogits, vocab);
+        s.dispose();
+        expect(max).toBeLessThanOrEqual(TOLERANCE);
+        expect(argmaxAgrees).toBe(true);
+        const again = await plain.prefill(c.inputIds, vision);
+        try {
+          expect(await again.greedy(fx.new_token_ids.length)).toEqual(fx.new_token_ids);
+        } finally {
+          again.dispose();
+        }
+      } finally {
+        await plain.dispose();
+      }
+    }, 120_000);
+
     if (c.images.length > 0) {
       it('a wrong cross-attention mask is caught by the same comparison', async () => {
         // Let every row see every valid tile of every image: the rows before the first image
