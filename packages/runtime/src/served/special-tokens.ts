@@ -29,7 +29,53 @@ export function escapeSpecialTokens(text: string): string {
   return text.replace(SPECIAL_TOKEN_LOOKALIKE, `<${SPECIAL_TOKEN_BREAK}|$1|>`);
 }
 
-/** Escapes the untrusted `content` segments of a raw prompt; `template` and `image` segments are kept as they are. */
+/**
+ * Escapes texts that the engine will concatenate (adjacent text parts of one message, which Llama
+ * 3.2's template writes one after the other; adjacent raw-prompt content segments). A look-alike
+ * split across pieces ("<|eot", "_id|>") would form again on the engine, so matches are found in
+ * the joined text and the zero-width space goes into the piece holding the "<". The pieces keep
+ * their number and order; with no look-alike in the joined text they come back unchanged.
+ */
+export function escapeSpecialTokensAcross(texts: readonly string[]): string[] {
+  if (texts.length === 1) return [escapeSpecialTokens(texts[0])];
+  const joined = texts.join('');
+  if (!joined.includes('<|')) return [...texts];
+  const inserts: number[][] = texts.map(() => []);
+  let piece = 0;
+  let pieceStart = 0;
+  for (const match of joined.matchAll(SPECIAL_TOKEN_LOOKALIKE)) {
+    // Walk to the piece that holds this match's "<" (matches come in order).
+    while (match.index >= pieceStart + texts[piece].length) pieceStart += texts[piece++].length;
+    inserts[piece].push(match.index + 1 - pieceStart);
+  }
+  return texts.map((text, i) => {
+    if (!inserts[i].length) return text;
+    let out = '';
+    let from = 0;
+    for (const at of inserts[i]) {
+      out += text.slice(from, at) + SPECIAL_TOKEN_BREAK;
+      from = at;
+    }
+    return out + text.slice(from);
+  });
+}
+
+/**
+ * Escapes the untrusted `content` segments of a raw prompt, runs of adjacent ones together (see
+ * escapeSpecialTokensAcross); `template` and `image` segments are kept as they are.
+ */
 export function escapePromptContent(segments: PromptSegment[]): PromptSegment[] {
-  return segments.map((s) => (s.type === 'content' ? { type: 'content', text: escapeSpecialTokens(s.text) } : s));
+  const out = [...segments];
+  for (let i = 0; i < out.length; ) {
+    if (out[i].type !== 'content') {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < out.length && out[end].type === 'content') end++;
+    const escaped = escapeSpecialTokensAcross(out.slice(i, end).map((s) => (s as { text: string }).text));
+    escaped.forEach((text, k) => (out[i + k] = { type: 'content', text }));
+    i = end;
+  }
+  return out;
 }

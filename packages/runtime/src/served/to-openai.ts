@@ -1,8 +1,8 @@
-import type { ChatMessage, FinishReason, ModelRequest, PromptSegment, ToolSpec } from '../model/types.js';
+import type { ChatMessage, ContentPart, FinishReason, ModelRequest, PromptSegment, ToolSpec } from '../model/types.js';
 import type { OpenAIChatRequest, OpenAICompletionRequest, OpenAIMessage, OpenAITool } from './openai-wire.js';
 import { imageToUrl } from './images.js';
 import { ServedRequestError } from './errors.js';
-import { escapeSpecialTokens } from './special-tokens.js';
+import { escapePromptContent, escapeSpecialTokens, escapeSpecialTokensAcross } from './special-tokens.js';
 
 export interface WireTextOptions {
   /**
@@ -16,6 +16,26 @@ export interface WireTextOptions {
 const untrustedText = (options: WireTextOptions): ((text: string) => string) =>
   options.escapeSpecialTokens === false ? (text) => text : escapeSpecialTokens;
 
+/**
+ * The text of each text part, escaped together with its adjacent text parts: the engine's
+ * template writes them one after the other, so a look-alike split across parts must not re-form.
+ */
+function untrustedParts(parts: ContentPart[], options: WireTextOptions): Array<string | undefined> {
+  const texts: Array<string | undefined> = parts.map((p) => (p.type === 'text' ? p.text : undefined));
+  if (options.escapeSpecialTokens === false) return texts;
+  for (let i = 0; i < parts.length; ) {
+    if (parts[i].type !== 'text') {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < parts.length && parts[end].type === 'text') end++;
+    escapeSpecialTokensAcross(texts.slice(i, end) as string[]).forEach((t, k) => (texts[i + k] = t));
+    i = end;
+  }
+  return texts;
+}
+
 export async function toOpenAIMessages(messages: ChatMessage[], options: WireTextOptions = {}): Promise<OpenAIMessage[]> {
   const untrusted = untrustedText(options);
   const out: OpenAIMessage[] = [];
@@ -27,10 +47,11 @@ export async function toOpenAIMessages(messages: ChatMessage[], options: WireTex
       case 'user':
         if (typeof m.content === 'string') out.push({ role: 'user', content: untrusted(m.content) });
         else {
+          const texts = untrustedParts(m.content, options);
           const parts = await Promise.all(
-            m.content.map(async (p) =>
+            m.content.map(async (p, i) =>
               p.type === 'text'
-                ? { type: 'text' as const, text: untrusted(p.text) }
+                ? { type: 'text' as const, text: texts[i] ?? p.text }
                 : { type: 'image_url' as const, image_url: { url: await imageToUrl(p.image, p.mediaType) } },
             ),
           );
@@ -106,14 +127,13 @@ export async function toChatRequest(
  * (see WireTextOptions); template segments are joined as written.
  */
 export function promptToString(segments: PromptSegment[], options: WireTextOptions = {}): string {
-  const untrusted = untrustedText(options);
-  return segments
+  return (options.escapeSpecialTokens === false ? segments : escapePromptContent(segments))
     .map((s) => {
       if (s.type === 'image')
         throw new ServedRequestError(
           'a raw prompt with image segments cannot be sent to a served engine: /v1/completions takes text only; use messages with image parts',
         );
-      return s.type === 'content' ? untrusted(s.text) : s.text;
+      return s.text;
     })
     .join('');
 }
