@@ -10,9 +10,13 @@ Two commands:
 
   check-reference <shared/reference/mllama>
       Runs tiny-a and tiny-text of the shared reference (computed with transformers 4.45.2)
-      and prints the max logits difference and whether the 12 greedy tokens agree. This is
-      what shows 4.57.6 keeps 4.45.2's behaviour (including the rows-with-no-image rule, where
-      only the cross-attention MLP output is multiplied by the row mask).
+      and prints the max logits difference and whether the 12 greedy tokens agree.
+      4.57.6 as shipped (HF_UNPATCHED=1) misses tiny-a by 10.5: its vision encoder drops the
+      input of layer 0 from hidden_states, which shifts intermediate_layers_indices by one
+      layer. With 4.45.2's encoder output restored (patch_to_4_45_semantics, on by default)
+      tiny-a matches to 1.0e-5 and tiny-text to 8.6e-6, greedy tokens identical. The
+      rows-with-no-image rule (only the cross-attention MLP output is multiplied by the row
+      mask) is the same in both versions.
 
   fixtures <cases dir> <out dir>
       <cases dir> is what write-cases.ts wrote. For each case writes <out dir>/hf-<name>.json:
