@@ -196,17 +196,77 @@ export function preprocessorConfig(maxImageTiles: number, tileSize: number): Rec
   };
 }
 
-/** JSON as save_pretrained writes it: keys sorted at every level, 2-space indent, final newline. */
+/**
+ * Fields that transformers declares as floats: Python's json module writes them with a decimal
+ * point or exponent ("factor": 8.0, "rms_norm_eps": 1e-05), which JSON.stringify would drop.
+ */
+const FLOAT_FIELDS = new Set([
+  'attention_dropout',
+  'diversity_penalty',
+  'dropout',
+  'factor',
+  'high_freq_factor',
+  'image_mean',
+  'image_std',
+  'initializer_range',
+  'length_penalty',
+  'low_freq_factor',
+  'norm_eps',
+  'repetition_penalty',
+  'rescale_factor',
+  'rms_norm_eps',
+  'rope_theta',
+  'temperature',
+  'top_p',
+  'typical_p',
+]);
+
+/**
+ * JSON as save_pretrained writes it (json.dumps with indent=2, sort_keys=True, final newline):
+ * keys sorted at every level, empty containers as [] / {}, and the FLOAT_FIELDS as Python floats.
+ */
 export function toConfigJson(value: unknown): string {
-  return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
+  return `${serialize(value, '', false)}\n`;
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) out[k] = sortKeys((value as Record<string, unknown>)[k]);
-    return out;
+function serialize(value: unknown, indent: string, asFloat: boolean): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'number') return asFloat ? pythonFloat(value) : JSON.stringify(value);
+  if (typeof value === 'boolean') return JSON.stringify(value);
+  if (typeof value === 'string') return pythonString(value);
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    return `[\n${value.map((v) => inner + serialize(v, inner, asFloat)).join(',\n')}\n${indent}]`;
   }
-  return value;
+  if (typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    if (keys.length === 0) return '{}';
+    const entries = keys.map((k) => `${inner}${JSON.stringify(k)}: ${serialize((value as Record<string, unknown>)[k], inner, FLOAT_FIELDS.has(k))}`);
+    return `{\n${entries.join(',\n')}\n${indent}}`;
+  }
+  throw new TypeError(`config values must be JSON data (null, number, string, boolean, array, object), got ${typeof value}`);
+}
+
+/** json.dumps' default ensure_ascii: everything outside printable ASCII as a \uXXXX escape. */
+function pythonString(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Python's repr(float): the shortest round-trip digits (the same digits JavaScript picks), in plain
+ * notation with at least one decimal when the exponent is from -4 to 15, else as 1e-05 / 1.5e+16.
+ */
+export function pythonFloat(x: number): string {
+  if (!Number.isFinite(x)) throw new RangeError(`config floats must be finite, got ${x}`);
+  if (Object.is(x, -0)) return '-0.0';
+  const [mantissa, expText] = x.toExponential().split('e');
+  const exp = Number(expText);
+  if (exp < -4 || exp >= 16) {
+    const sign = exp < 0 ? '-' : '+';
+    return `${mantissa}e${sign}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  // In this range JavaScript already writes plain notation; add ".0" to whole numbers.
+  const plain = String(x);
+  return /[.e]/.test(plain) ? plain : `${plain}.0`;
 }

@@ -7,6 +7,7 @@ import { loadModelDirectory } from '../files/index.js';
 import { LlamaTokenizer } from '../tokenizer/index.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, SafetensorsFile } from '../weights/index.js';
 import { HAVE_REFERENCE, REFERENCE_MLLAMA } from '../weights/test-helpers.js';
+import { preprocessorConfig, pythonFloat, toConfigJson } from './configs.js';
 import { TinyCheckpointError } from './errors.js';
 import { writeTinyCheckpoint } from './write-tiny-checkpoint.js';
 import { resolveTinySizes, type TinyCheckpointOptions } from './sizes.js';
@@ -33,6 +34,8 @@ describe.skipIf(!HAVE_REFERENCE)('writeTinyCheckpoint matches the reference layo
   it('defaults reproduce tiny-a: same config.json, tensor names, shapes and byte offsets', async () => {
     const t = await tiny({ arch: 'mllama', tokenizer: false });
     expect(await readJson(t.dir, 'config.json')).toEqual(refConfig('tiny-a'));
+    // Byte for byte too: Python floats keep their decimal point ("factor": 8.0, "rms_norm_eps": 1e-05).
+    expect(await readFile(path.join(t.dir, 'config.json'), 'utf8')).toBe(readFileSync(path.join(REFERENCE_MLLAMA, 'tiny-a', 'config.json'), 'utf8'));
     const mine = await SafetensorsFile.open(path.join(t.dir, 'model.safetensors'));
     const ref = await SafetensorsFile.open(path.join(REFERENCE_MLLAMA, 'tiny-a', 'model.safetensors'));
     expect(layout(mine)).toEqual(layout(ref));
@@ -52,11 +55,37 @@ describe.skipIf(!HAVE_REFERENCE)('writeTinyCheckpoint matches the reference layo
       vision: { layers: 2, globalLayers: 1, intermediateLayersIndices: [1] },
     });
     expect(await readJson(t.dir, 'config.json')).toEqual(refConfig('tiny-text'));
+    expect(await readFile(path.join(t.dir, 'config.json'), 'utf8')).toBe(readFileSync(path.join(REFERENCE_MLLAMA, 'tiny-text', 'config.json'), 'utf8'));
     const mine = await SafetensorsFile.open(path.join(t.dir, 'model.safetensors'));
     const ref = await SafetensorsFile.open(path.join(REFERENCE_MLLAMA, 'tiny-text', 'model.safetensors'));
     expect(layout(mine)).toEqual(layout(ref));
     await mine.close();
     await ref.close();
+  });
+});
+
+describe('config files are written as save_pretrained writes them', () => {
+  it('pythonFloat matches Python repr(float)', () => {
+    const cases: Array<[number, string]> = [
+      [8, '8.0'], [0, '0.0'], [-0, '-0.0'], [500000, '500000.0'], [0.02, '0.02'], [1e-5, '1e-05'], [1.234e-5, '1.234e-05'],
+      [0.0001, '0.0001'], [1e15, '1000000000000000.0'], [1e16, '1e+16'], [1.5e16, '1.5e+16'], [-2.5, '-2.5'], [0.00392156862745098, '0.00392156862745098'],
+    ];
+    for (const [x, text] of cases) expect(pythonFloat(x), String(x)).toBe(text);
+    expect(() => pythonFloat(Number.NaN)).toThrow(RangeError);
+  });
+
+  it('writes float fields as floats, other numbers as integers, sorted keys and Python string escapes', () => {
+    const text = toConfigJson({ rope_theta: 500000, rope_scaling: { factor: 8, original_max_position_embeddings: 8192 }, image_mean: [0.5, 1], top_k: 50, pruned_heads: {}, ids: [], name: 'caf\u00e9' });
+    expect(text).toBe(
+      '{\n  "ids": [],\n  "image_mean": [\n    0.5,\n    1.0\n  ],\n  "name": "caf\\u00e9",\n  "pruned_heads": {},\n' +
+        '  "rope_scaling": {\n    "factor": 8.0,\n    "original_max_position_embeddings": 8192\n  },\n  "rope_theta": 500000.0,\n  "top_k": 50\n}\n',
+    );
+    expect(JSON.parse(text).rope_scaling.factor).toBe(8);
+  });
+
+  it.skipIf(!HAVE_REFERENCE)('the 560 px preprocessor config equals the reference file byte for byte', () => {
+    const ref = readFileSync(path.join(REFERENCE_MLLAMA, '..', 'image_processor', 'preprocessor_config.json'), 'utf8');
+    expect(toConfigJson(preprocessorConfig(4, 560))).toBe(ref.endsWith('\n') ? ref : `${ref}\n`);
   });
 });
 
