@@ -1,4 +1,5 @@
 import { TinyCheckpointError } from './errors.js';
+import { DEFAULT_SUPPORTED_ASPECT_RATIOS } from '../files/vision-config.js';
 
 export type TinyArch = 'mllama' | 'llama';
 export type TinyDtype = 'f32' | 'f16' | 'bf16';
@@ -57,17 +58,6 @@ export interface TinySizes {
 
 /** The Llama 3 text vocabulary, kept real so token ids are real. */
 export const LLAMA3_VOCAB_SIZE = 128256;
-
-const ALL_ASPECT_RATIOS: Array<[number, number]> = [
-  [1, 1],
-  [1, 2],
-  [1, 3],
-  [1, 4],
-  [2, 1],
-  [2, 2],
-  [3, 1],
-  [4, 1],
-];
 
 /** Defaults reproduce the reference case tiny-a (text 32/5 layers/4:2 heads, vision 32/2 heads/4+2 layers). */
 export function resolveTinySizes(o: TinyCheckpointOptions): TinySizes {
@@ -140,7 +130,7 @@ function resolveVision(v: Partial<TinyVisionSizes>): NonNullable<TinySizes['visi
     patchSize,
     maxNumTiles,
     intermediateLayersIndices,
-    supportedAspectRatios: ALL_ASPECT_RATIOS.filter(([h, w]) => h * w <= maxNumTiles),
+    supportedAspectRatios: DEFAULT_SUPPORTED_ASPECT_RATIOS.filter(([h, w]) => h * w <= maxNumTiles),
     visionOutputDim: hidden * (intermediateLayersIndices.length + 1),
     numPatches: (imageSize / patchSize) ** 2 + 1,
   };
