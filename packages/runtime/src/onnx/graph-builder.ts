@@ -156,19 +156,9 @@ export class GraphBuilder {
   /** Like initializer(); returns where the bytes went when they were written externally. */
   initializerAt(name: string, elem: Elem, dims: number[], bytes: Uint8Array): { offset: number; length: number } | undefined {
     if (bytes.byteLength > INLINE_LIMIT) {
-      const { offset, length } = this.data.append(bytes);
-      this.initializers.push({
-        name,
-        dataType: ElemType[elem],
-        dims,
-        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-        externalData: [
-          { key: 'location', value: this.data.fileName },
-          { key: 'offset', value: String(offset) },
-          { key: 'length', value: String(length) },
-        ],
-      });
-      return { offset, length };
+      const at = this.data.append(bytes);
+      this.sharedInitializer(name, elem, dims, at);
+      return at;
     }
     this.initializers.push({ name, dataType: ElemType[elem], dims, rawData: bytes.slice() });
     return undefined;

@@ -2,20 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { runCli } from '../main.js';
+import { captureIo } from '../test-support.js';
 
 const CASE = join(import.meta.dirname, '../../../../../../shared/reference/mllama/tiny-text');
 
-function io() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  return { io: { stdout, stderr, stdin: new PassThrough() }, out: () => out, err: () => err };
-}
+const io = captureIo;
 
 describe('lookout build', () => {
   it('builds a checkpoint directory into --out and writes the manifest', async () => {

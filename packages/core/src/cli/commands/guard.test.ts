@@ -1,19 +1,14 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../main.js';
+import { captureIo } from '../test-support.js';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await runCli(['guard', ...args], { stdout, stderr, stdin: new PassThrough() });
-  return { code, out, err };
+  const c = captureIo();
+  const code = await runCli(['guard', ...args], c.io);
+  return { code, out: c.out(), err: c.err() };
 }
 
 describe('lookout guard --print-prompt', () => {
