@@ -3,10 +3,11 @@
 import type { ModelSource } from '../serve/load-model.js';
 import { CliUsageError } from './command.js';
 
-/** parseCliArgs options for --model-dir, --device, --base-url, --model and --api-key. */
+/** parseCliArgs options for --model-dir, --device, --dtype, --base-url, --model and --api-key. */
 export const MODEL_OPTIONS = {
   'model-dir': { type: 'string' },
   device: { type: 'string' },
+  dtype: { type: 'string' },
   'base-url': { type: 'string' },
   model: { type: 'string' },
   'api-key': { type: 'string' },
@@ -15,6 +16,7 @@ export const MODEL_OPTIONS = {
 export interface ModelOptionValues {
   'model-dir'?: string;
   device?: string;
+  dtype?: string;
   'base-url'?: string;
   model?: string;
   'api-key'?: string;
@@ -27,6 +29,15 @@ export function deviceOption(value: string | undefined): 'cpu' | 'cuda' {
   return device;
 }
 
+const DTYPES = ['fp32', 'fp16', 'int4'] as const;
+
+/** --dtype: which ONNX build of --model-dir to run (default: the build that is there). */
+export function dtypeOption(value: string | undefined): (typeof DTYPES)[number] | undefined {
+  if (value === undefined) return undefined;
+  if (!(DTYPES as readonly string[]).includes(value)) throw new CliUsageError(`--dtype must be one of ${DTYPES.join(', ')}, got "${value}"`);
+  return value as (typeof DTYPES)[number];
+}
+
 /** The ModelSource for loadLanguageModel named by the model flags. */
 export function modelSourceOptions(values: ModelOptionValues): ModelSource {
   return {
@@ -35,5 +46,6 @@ export function modelSourceOptions(values: ModelOptionValues): ModelSource {
     model: values.model,
     apiKey: values['api-key'],
     device: deviceOption(values.device),
+    dtype: dtypeOption(values.dtype),
   };
 }

@@ -9,6 +9,8 @@ export interface ModelSource {
   model?: string;
   apiKey?: string;
   device?: 'cpu' | 'cuda';
+  /** Which ONNX build of modelDir (default: the one there; see OnnxModelLoadOptions.dtype). */
+  dtype?: 'fp32' | 'fp16' | 'int4';
 }
 
 export class ModelSourceError extends Error {
@@ -35,7 +37,7 @@ export async function loadLanguageModel(source: ModelSource): Promise<LanguageMo
     const runtime = (await import('@lookout/runtime')) as unknown as { OnnxModel?: Loadable };
     if (!runtime.OnnxModel?.load)
       throw new ModelSourceError('this build of @lookout/runtime has no OnnxModel; use --base-url with a served engine instead');
-    return runtime.OnnxModel.load(source.modelDir, { executionProvider: source.device ?? 'cpu', worker: true });
+    return runtime.OnnxModel.load(source.modelDir, { executionProvider: source.device ?? 'cpu', worker: true, ...(source.dtype ? { dtype: source.dtype } : {}) });
   }
   throw new ModelSourceError('no model given: pass --model-dir <dir> (a Llama 3.2 Vision directory) or --base-url <url> --model <name>');
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { readModelSpec, type ModelSpec } from './config.js';
 import { SafetensorsIndex } from '../weights/index.js';
 import { ExternalDataWriter } from './external-data.js';
-import { GraphBuilder } from './graph-builder.js';
+import { GraphBuilder, type FloatElem } from './graph-builder.js';
 import { WeightWriter, type BuildDtype, type BuildProgress } from './weights.js';
 import { buildDecoderGraph } from './text-graph.js';
 import { addGreedyLoop, LoopIO } from './decode-loop.js';
@@ -43,6 +43,12 @@ export interface BuildManifest {
   greedyLoop: boolean;
   /** How text-only prompts run the Mllama cross layers (see docs/run-llama-vision.md). */
   textOnlyCross: 'zero-kv-identity';
+  /**
+   * The activations' element type, and so the KV cache's and the cross K/V's: float16 in fp16
+   * builds (weights stay half in memory; made for CUDA), float32 otherwise. Absent in older
+   * manifests, which were all float32.
+   */
+  computeType?: FloatElem;
 }
 
 export interface BuildResult {
@@ -62,6 +68,7 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
   const dtype = options.dtype ?? 'fp32';
   if (!DTYPES.includes(dtype)) throw new OnnxError('ONNX_BAD_DTYPE', `dtype "${String(dtype)}" is not supported; use one of ${DTYPES.join(', ')}`);
   const fused = options.fused ?? true;
+  const computeType: FloatElem = dtype === 'fp16' ? 'float16' : 'float32';
   const greedyLoop = options.greedyLoop ?? true;
   const spec = await readModelSpec(modelDir);
   const src = await SafetensorsIndex.open(modelDir);
@@ -80,11 +87,13 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
     let vision: string | undefined;
     if (spec.arch === 'mllama' && spec.vision) {
       const vg = new GraphBuilder('mllama_vision', data);
+      vg.floatElem = computeType;
       await buildVisionGraph(vg, spec, weights, { fused });
       vision = 'vision.onnx';
       writeAtomic(join(outDir, vision), vg.toBytes());
     }
     const dg = new GraphBuilder(spec.arch === 'mllama' ? 'mllama_decoder' : 'llama_decoder', data);
+    dg.floatElem = computeType;
     if (greedyLoop) dg.names = (n) => (n.startsWith('present.') ? LoopIO.stepPresent(n) : n);
     await buildDecoderGraph(dg, spec.text, weights, { hiddenStates: options.hiddenStates, fused });
     if (greedyLoop) {
@@ -103,6 +112,7 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
       fused,
       greedyLoop,
       textOnlyCross: 'zero-kv-identity',
+      computeType,
     };
     data.close();
     renameSync(partial, join(outDir, DATA_FILE));

@@ -1,4 +1,4 @@
-import { A, GraphBuilder } from './graph-builder.js';
+import { A, GraphBuilder, type FloatElem } from './graph-builder.js';
 import type { ExternalDataWriter } from './external-data.js';
 import type { TextSpec } from './config.js';
 import type { WeightWriter } from './weights.js';
@@ -28,6 +28,7 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   const selfLayers = [...Array(spec.numLayers).keys()].filter((i) => !cross.has(i));
   const { numKvHeads: kvh, headDim: hd, vocabSize: V } = spec;
   const kvDims = [1, kvh, 'total_sequence_length', hd] as (number | string)[];
+  const F = outer.floatElem; // the KV cache's element type
 
   outer.scope = 'greedy';
   const steps = outer.input(LoopIO.steps, 'int64', []);
@@ -90,9 +91,9 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
       ['loop.position', 'int64', [1, 1]],
       ['loop.prev_logits', 'float32', [1, 1, V]],
       ...selfLayers.flatMap((i) => [
-        [`loop.past.${i}.key`, 'float32', [1, kvh, 'past_sequence_length', hd]],
-        [`loop.past.${i}.value`, 'float32', [1, kvh, 'past_sequence_length', hd]],
-      ]) as Array<[string, 'float32', (number | string)[]]>,
+        [`loop.past.${i}.key`, F, [1, kvh, 'past_sequence_length', hd]],
+        [`loop.past.${i}.value`, F, [1, kvh, 'past_sequence_length', hd]],
+      ]) as Array<[string, FloatElem, (number | string)[]]>,
     ],
     [
       [condOut, 'bool', []],
@@ -100,9 +101,9 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
       [nextPos, 'int64', [1, 1]],
       [logitsOut, 'float32', [1, 1, V]],
       ...selfLayers.flatMap((i) => [
-        [`loop.present.${i}.key`, 'float32', kvDims],
-        [`loop.present.${i}.value`, 'float32', kvDims],
-      ]) as Array<[string, 'float32', (number | string)[]]>,
+        [`loop.present.${i}.key`, F, kvDims],
+        [`loop.present.${i}.value`, F, kvDims],
+      ]) as Array<[string, FloatElem, (number | string)[]]>,
       [fed, 'int64', [1, 1]],
     ],
   );
@@ -115,8 +116,8 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
     { body: A.g(body) },
   );
   for (const i of selfLayers) {
-    outer.output(DecoderIO.presentKey(i), 'float32', kvDims);
-    outer.output(DecoderIO.presentValue(i), 'float32', kvDims);
+    outer.output(DecoderIO.presentKey(i), F, kvDims);
+    outer.output(DecoderIO.presentValue(i), F, kvDims);
   }
   outer.output(LoopIO.logits, 'float32', [1, 1, V]);
   outer.output(LoopIO.tokens, 'int64', ['greedy_steps', 1, 1]);

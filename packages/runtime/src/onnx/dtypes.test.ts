@@ -36,13 +36,10 @@ async function promptLogits(modelDir: string, dtype: BuildDtype): Promise<Float3
   }
 }
 
-describe('fp16 and int4 builds', () => {
-  let fp16Seen: string;
+describe('fp16 and int4 builds against fp32 and HF', () => {
   let int4Seen: string;
   beforeAll(async () => {
-    // The same model as the quantised builds see it, written as a plain f32 checkpoint.
-    fp16Seen = temp('lookout-fp16-seen-');
-    await writeTransformed(CASE, fp16Seen, (name, _s, v) => (isLinear(name) || isHalfInQuantBuilds(name) ? half(v) : v));
+    // The same model as the int4 build sees it, written as a plain f32 checkpoint.
     int4Seen = temp('lookout-int4-seen-');
     await writeTransformed(CASE, int4Seen, (name, shape, v) => {
       if (isHalfInQuantBuilds(name)) return half(v);
@@ -51,12 +48,6 @@ describe('fp16 and int4 builds', () => {
       }
       return v;
     });
-  }, 60_000);
-
-  it('fp16 computes exactly what fp32 computes on fp16-rounded weights', async () => {
-    const a = await promptLogits(CASE, 'fp16');
-    const b = await promptLogits(fp16Seen, 'fp32');
-    expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
   }, 60_000);
 
   it('int4 (MatMulNBits, block 32) computes what fp32 computes on dequantised weights', async () => {

@@ -48,14 +48,23 @@ export class OnnxEngine implements ForwardEngine {
   static async load(dir: string, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
     const buildDir = resolveBuildDir(dir, options.dtype);
     const manifest = JSON.parse(readFileSync(join(buildDir, MANIFEST_FILE), 'utf8')) as BuildManifest;
+    const provider = options.executionProvider ?? 'cpu';
     const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: [options.executionProvider ?? 'cpu'],
+      executionProviders: [provider],
       graphOptimizationLevel: 'all',
+      // On CPU an f16 graph runs through onnxruntime's inserted casts, and it warns once per f16
+      // node it cannot constant-fold; those warnings say nothing the docs do not.
+      ...(provider === 'cpu' && manifest.computeType === 'float16' ? { logSeverityLevel: 3 as const } : {}),
       ...(options.intraOpThreads ? { intraOpNumThreads: options.intraOpThreads } : {}),
     };
     const decoder = await ort.InferenceSession.create(join(buildDir, manifest.decoder), sessionOptions);
     const vision = manifest.vision ? await ort.InferenceSession.create(join(buildDir, manifest.vision), sessionOptions) : undefined;
     return new OnnxEngine(manifest, decoder, vision);
+  }
+
+  /** The element type of the KV cache and the cross K/V (float16 in fp16 builds). */
+  get computeType(): 'float32' | 'float16' {
+    return this.manifest.computeType ?? 'float32';
   }
 
   get vocabSize(): number {
@@ -114,10 +123,10 @@ export class OnnxEngine implements ForwardEngine {
         // Text only: HF skips the cross layers. One all-zero key/value with row mask 0 makes each
         // cross layer an exact identity (o_proj has no bias; the MLP output is multiplied by 0).
         const kv: Feeds = {};
-        const zero = new Float32Array(spec.numKvHeads * spec.headDim);
+        const dims = [1, spec.numKvHeads, 1, spec.headDim];
         for (const layer of spec.crossAttentionLayers) {
-          kv[DecoderIO.crossKey(layer)] = new ort.Tensor('float32', zero, [1, spec.numKvHeads, 1, spec.headDim]);
-          kv[DecoderIO.crossValue(layer)] = new ort.Tensor('float32', zero, [1, spec.numKvHeads, 1, spec.headDim]);
+          kv[DecoderIO.crossKey(layer)] = zeros(this.computeType, dims);
+          kv[DecoderIO.crossValue(layer)] = zeros(this.computeType, dims);
         }
         cross = { kv, width: 1, mask: new Float32Array(T), rowMask: new Float32Array(T), lastRow: new Float32Array(1), lastRowMask: 0 };
       }
@@ -165,11 +174,11 @@ export class OnnxDecodeSession implements DecodeSession {
     private readonly cross: CrossState | undefined,
   ) {
     const crossLayers = new Set(spec.crossAttentionLayers);
-    const empty = new Float32Array(0);
+    const dims = [1, spec.numKvHeads, 0, spec.headDim];
     for (let i = 0; i < spec.numLayers; i++) {
       if (crossLayers.has(i)) continue;
-      this.past[DecoderIO.pastKey(i)] = new ort.Tensor('float32', empty, [1, spec.numKvHeads, 0, spec.headDim]);
-      this.past[DecoderIO.pastValue(i)] = new ort.Tensor('float32', empty, [1, spec.numKvHeads, 0, spec.headDim]);
+      this.past[DecoderIO.pastKey(i)] = zeros(engine.computeType, dims);
+      this.past[DecoderIO.pastValue(i)] = zeros(engine.computeType, dims);
     }
   }
 
@@ -296,6 +305,12 @@ export class OnnxDecodeSession implements DecodeSession {
     this.disposed = true;
     this.past = {};
   }
+}
+
+/** A zero tensor of the compute type (float16 data is IEEE half bits in a Uint16Array). */
+function zeros(type: 'float32' | 'float16', dims: number[]): ort.Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  return type === 'float16' ? new ort.Tensor('float16', new Uint16Array(n), dims) : new ort.Tensor('float32', new Float32Array(n), dims);
 }
 
 function tensorBytes(feeds: Record<string, ort.Tensor>): number {

@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
 import type { ExternalDataWriter } from './external-data.js';
+import { f32ToF16Bits } from '../weights/index.js';
 
 const { onnx } = onnxProto;
 
@@ -14,6 +15,7 @@ export const ElemType = {
   float16: 10,
 } as const;
 export type Elem = keyof typeof ElemType;
+export type FloatElem = 'float32' | 'float16';
 
 /** A node attribute, tagged with its ONNX type so ints and floats are never confused. */
 export type Attr =
@@ -75,6 +77,47 @@ export class GraphBuilder {
   /** The outermost graph: where weight initializers go. */
   get root(): GraphBuilder {
     return this.parent ? this.parent.root : this;
+  }
+
+  private rootFloat: FloatElem = 'float32';
+  /**
+   * The element type activations are computed in (float16 in fp16 builds, for CUDA). Set on the
+   * root graph; subgraphs inherit it. Graph inputs and outputs that callers see stay float32.
+   */
+  get floatElem(): FloatElem {
+    return this.parent ? this.parent.floatElem : this.rootFloat;
+  }
+
+  set floatElem(elem: FloatElem) {
+    if (this.parent) throw new Error('the compute type is set on the root graph');
+    this.rootFloat = elem;
+  }
+
+  /** The most negative finite value of the compute type: additive masks use it, as HF does. */
+  get floatMin(): number {
+    return this.floatElem === 'float16' ? -65504 : -3.4028234663852886e38;
+  }
+
+  /** A constant in the compute type. */
+  constF(values: number[] | Float32Array, dims: number[] = [values.length]): string {
+    if (this.floatElem === 'float32') return this.constF32(values, dims);
+    const half = f32ToF16Bits(values instanceof Float32Array ? values : new Float32Array(values));
+    const key = `f16:${dims.join(',')}:${Array.from(half).join(',')}`;
+    const hit = key.length < 4096 ? this.constCache.get(key) : undefined;
+    if (hit) return hit;
+    const name = this.initializer(`${this.prefix}const_f16_${this.constCache.size}`, 'float16', dims, new Uint8Array(half.buffer, half.byteOffset, half.byteLength));
+    if (key.length < 4096) this.constCache.set(key, name);
+    return name;
+  }
+
+  /** A float32 value (a graph input) in the compute type. */
+  fromF32(x: string): string {
+    return this.floatElem === 'float32' ? x : this.op('Cast', [x], { to: A.i(ElemType[this.floatElem]) });
+  }
+
+  /** A compute-type value as float32 (for graph outputs callers read). */
+  toF32(x: string, outName?: string): string {
+    return this.floatElem === 'float32' ? (outName ? this.op('Identity', [x], {}, outName) : x) : this.op('Cast', [x], { to: A.i(ElemType.float32) }, outName);
   }
 
   /** A fixed I/O name as this graph spells it. */

@@ -2,7 +2,9 @@ import { A, type GraphBuilder } from './graph-builder.js';
 
 /**
  * Small graph-building helpers for the layers Llama and Mllama share. Each one emits the same
- * sequence of float32 operations HF's eager PyTorch code runs, so results match to rounding.
+ * sequence of operations HF's eager PyTorch code runs, so results match to rounding. They work
+ * in the graph's compute type (g.floatElem); where HF upcasts a half-precision model to float32
+ * (RMSNorm statistics, attention softmax) they do the same.
  */
 
 export const F32_MIN = -3.4028234663852886e38;
@@ -26,12 +28,13 @@ export function slice(g: GraphBuilder, x: string, axis: number, start: number | 
   return g.op('Slice', [x, s, e, g.constI64([axis])]);
 }
 
-/** LlamaRMSNorm: w * (x * rsqrt(mean(x^2) + eps)). */
+/** LlamaRMSNorm: w * (x * rsqrt(mean(x^2) + eps)), the statistics in float32 (x^2 overflows f16). */
 export function rmsNorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
-  const sq = g.op('Mul', [x, x]);
+  const x32 = g.toF32(x);
+  const sq = g.op('Mul', [x32, x32]);
   const mean = g.op('ReduceMean', [sq], { axes: A.ints([-1]), keepdims: A.i(1) });
   const rstd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [mean, g.constF32([eps], [])])])]);
-  return g.op('Mul', [weight, g.op('Mul', [x, rstd])]);
+  return g.op('Mul', [weight, g.fromF32(g.op('Mul', [x32, rstd]))]);
 }
 
 export function layerNorm(g: GraphBuilder, x: string, weight: string, bias: string, eps: number): string {
@@ -40,8 +43,8 @@ export function layerNorm(g: GraphBuilder, x: string, weight: string, bias: stri
 
 /** Exact (erf) GELU: 0.5 * x * (1 + erf(x / sqrt(2))). */
 export function gelu(g: GraphBuilder, x: string): string {
-  const e = g.op('Erf', [g.op('Div', [x, g.constF32([Math.SQRT2], [])])]);
-  return g.op('Mul', [g.op('Mul', [x, g.constF32([0.5], [])]), g.op('Add', [e, g.constF32([1], [])])]);
+  const e = g.op('Erf', [g.op('Div', [x, g.constF([Math.SQRT2], [])])]);
+  return g.op('Mul', [g.op('Mul', [x, g.constF([0.5], [])]), g.op('Add', [e, g.constF([1], [])])]);
 }
 
 export function silu(g: GraphBuilder, x: string): string {
@@ -76,9 +79,10 @@ export function groupedAttention(
     v5 = unsqueeze(g, v, [2]);
   }
   const kt = transpose(g, k5, rep > 1 ? [0, 1, 2, 4, 3] : [0, 1, 3, 2]);
-  let scores = g.op('Div', [g.op('MatMul', [q5, kt]), g.constF32([Math.sqrt(headDim)], [])]);
+  let scores = g.op('Div', [g.op('MatMul', [q5, kt]), g.constF([Math.sqrt(headDim)], [])]);
   if (bias) scores = g.op('Add', [scores, rep > 1 ? unsqueeze(g, bias, [2]) : bias]);
-  const probs = g.op('Softmax', [scores], { axis: A.i(-1) });
+  // Softmax in float32, as HF's eager attention does for half-precision models.
+  const probs = g.fromF32(g.op('Softmax', [g.toF32(scores)], { axis: A.i(-1) }));
   let out = g.op('MatMul', [probs, v5]);
   if (rep > 1) out = reshape(g, out, [0, numHeads, -1, headDim]);
   return out;

@@ -2,7 +2,9 @@ import { A, type GraphBuilder } from './graph-builder.js';
 import type { TextSpec } from './config.js';
 import type { WeightWriter } from './weights.js';
 import { ropeCaches, ropeInvFreq } from './rope.js';
-import { F32_MIN, groupedAttention, mergeHeads, reshape, rmsNorm, silu, slice, splitHeads, tanh, unsqueeze } from './nn.js';
+import { f32ToF16Bits } from '../weights/index.js';
+import { bytesOf as bytesOfView } from './weights.js';
+import { groupedAttention, mergeHeads, reshape, rmsNorm, silu, slice, splitHeads, tanh, unsqueeze } from './nn.js';
 
 /**
  * Graph I/O names of the decoder. Self-attention layers take and return a KV cache; each
@@ -48,32 +50,36 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   const ids = g.input(g.io(DecoderIO.inputIds), 'int64', [1, 'sequence_length']);
   const pos = g.input(g.io(DecoderIO.positionIds), 'int64', [1, 'sequence_length']);
   const logitsFrom = g.input(g.io(DecoderIO.logitsFrom), 'int64', [1]);
+  const F = g.floatElem;
   let crossMask = '';
   let rowMask = '';
   if (cross.size > 0) {
     crossMask = g.input(g.io(DecoderIO.crossMask), 'float32', [1, 1, 'sequence_length', 'vision_length']);
+    // The mask arrives in f32 with f32's minimum; in f16 that is -inf, so clamp to f16's minimum.
+    if (F === 'float16') crossMask = g.op('Max', [g.fromF32(crossMask), g.constF([g.floatMin], [])]);
     const rm = g.input(g.io(DecoderIO.rowMask), 'float32', [1, 1, 'sequence_length', 1]);
-    rowMask = reshape(g, rm, [1, -1, 1]); // HF: full_text_row_masked_out_mask[:, 0]
+    rowMask = reshape(g, g.fromF32(rm), [1, -1, 1]); // HF: full_text_row_masked_out_mask[:, 0]
   }
 
   // Embeddings (the Mllama table has 8 extra rows so the image token has one).
   const emb = await w.embeddingTable(g, `${p}.embed_tokens.weight`);
   let h = g.op('Gather', [emb.table, ids], { axis: A.i(0) });
-  if (emb.half) h = g.op('Cast', [h], { to: A.i(1) });
-  if (opts.hiddenStates) g.op('Identity', [h], {}, g.io(DecoderIO.hidden(0)));
+  if (emb.half && F === 'float32') h = g.op('Cast', [h], { to: A.i(1) });
+  if (opts.hiddenStates) g.toF32(h, g.io(DecoderIO.hidden(0)));
 
-  // Rotary cos/sin for these positions: freqs = pos * inv_freq (f32, as HF's K=1 matmul).
+  // Rotary cos/sin for these positions: freqs = pos * inv_freq (f32, as HF's K=1 matmul), then
+  // cos/sin in the compute type (HF casts them to the activations' dtype).
   const invFreq = g.constF32(ropeInvFreq(spec), [1, 1, headDim / 2]);
   const posF = unsqueeze(g, g.op('Cast', [pos], { to: A.i(1) }), [2]);
   const freqs = g.op('Mul', [posF, invFreq]);
   const embPos = g.op('Concat', [freqs, freqs], { axis: A.i(-1) });
-  const cos = unsqueeze(g, g.op('Cos', [embPos]), [1]); // [1, 1, T, d]
-  const sin = unsqueeze(g, g.op('Sin', [embPos]), [1]);
+  const cos = g.fromF32(unsqueeze(g, g.op('Cos', [embPos]), [1])); // [1, 1, T, d]
+  const sin = g.fromF32(unsqueeze(g, g.op('Sin', [embPos]), [1]));
 
   // Causal additive mask [1, 1, T, past+T]: query i (at past+i) sees keys j <= past+i.
   const firstSelf = [...Array(spec.numLayers).keys()].find((i) => !cross.has(i)) ?? 0;
   const selfMask = (() => {
-    const past = g.input(g.io(DecoderIO.pastKey(firstSelf)), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
+    const past = g.input(g.io(DecoderIO.pastKey(firstSelf)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
     const pastLen = g.op('Gather', [g.op('Shape', [past]), g.constI64([2], [])], { axis: A.i(0) });
     const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.constI64([1], [])], { axis: A.i(0) });
     const total = g.op('Add', [pastLen, seqLen]);
@@ -81,7 +87,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     const qPos = g.op('Range', [pastLen, total, one]);
     const kPos = g.op('Range', [g.constI64([0], []), total, one]);
     const future = g.op('Greater', [unsqueeze(g, kPos, [0]), unsqueeze(g, qPos, [1])]);
-    const bias = g.op('Where', [future, g.constF32([F32_MIN], []), g.constF32([0], [])]);
+    const bias = g.op('Where', [future, g.constF([g.floatMin], []), g.constF([0], [])]);
     return unsqueeze(g, bias, [0, 1]);
   })();
 
@@ -102,8 +108,10 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     const half = headDim / 2;
     let caches: ReturnType<typeof ropeCaches> | undefined;
     const make = () => (caches ??= ropeCaches(ropeInvFreq(spec), positions));
-    const cosName = g.rootInitializer('rope_cos_cache', 'float32', [positions, half], () => new Uint8Array(make().cos.buffer));
-    const sinName = g.rootInitializer('rope_sin_cache', 'float32', [positions, half], () => new Uint8Array(make().sin.buffer));
+    // GroupQueryAttention takes the caches in the compute type.
+    const asBytes = (t: Float32Array) => (F === 'float16' ? bytesOfView(f32ToF16Bits(t)) : new Uint8Array(t.buffer));
+    const cosName = g.rootInitializer('rope_cos_cache', F, [positions, half], () => asBytes(make().cos));
+    const sinName = g.rootInitializer('rope_sin_cache', F, [positions, half], () => asBytes(make().sin));
     gqa = { seqlensK, total, cos: cosName, sin: sinName };
   }
 
@@ -125,23 +133,23 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     const lp = `${p}.layers.${i}`;
     g.scope = `layers.${i}`;
     if (cross.has(i)) {
-      const ck = g.input(g.io(DecoderIO.crossKey(i)), 'float32', [1, numKvHeads, 'vision_length', headDim]);
-      const cv = g.input(g.io(DecoderIO.crossValue(i)), 'float32', [1, numKvHeads, 'vision_length', headDim]);
+      const ck = g.input(g.io(DecoderIO.crossKey(i)), F, [1, numKvHeads, 'vision_length', headDim]);
+      const cv = g.input(g.io(DecoderIO.crossValue(i)), F, [1, numKvHeads, 'vision_length', headDim]);
       const a = `${lp}.cross_attn`;
-      const x = norm(h, await w.f32(g, `${lp}.input_layernorm.weight`));
+      const x = norm(h, await w.param(g, `${lp}.input_layernorm.weight`));
       let q = splitHeads(g, await w.linear(g, x, `${a}.q_proj.weight`), numHeads, headDim);
-      q = norm(q, await w.f32(g, `${a}.q_norm.weight`));
+      q = norm(q, await w.param(g, `${a}.q_norm.weight`));
       const att = groupedAttention(g, q, ck, cv, crossMask, attnDims);
       const o = await w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`);
-      h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.f32(g, `${lp}.cross_attn_attn_gate`)), o])]);
-      const m = await mlp(norm(h, await w.f32(g, `${lp}.post_attention_layernorm.weight`)), lp);
+      h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.param(g, `${lp}.cross_attn_attn_gate`)), o])]);
+      const m = await mlp(norm(h, await w.param(g, `${lp}.post_attention_layernorm.weight`)), lp);
       const masked = g.op('Mul', [rowMask, m]);
-      h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.f32(g, `${lp}.cross_attn_mlp_gate`)), masked])]);
+      h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.param(g, `${lp}.cross_attn_mlp_gate`)), masked])]);
     } else {
-      const pastK = i === firstSelf ? g.io(DecoderIO.pastKey(i)) : g.input(g.io(DecoderIO.pastKey(i)), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
-      const pastV = g.input(g.io(DecoderIO.pastValue(i)), 'float32', [1, numKvHeads, 'past_sequence_length', headDim]);
+      const pastK = i === firstSelf ? g.io(DecoderIO.pastKey(i)) : g.input(g.io(DecoderIO.pastKey(i)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
+      const pastV = g.input(g.io(DecoderIO.pastValue(i)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
       const a = `${lp}.self_attn`;
-      const x = norm(h, await w.f32(g, `${lp}.input_layernorm.weight`));
+      const x = norm(h, await w.param(g, `${lp}.input_layernorm.weight`));
       if (gqa) {
         const q = await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`));
         const k = await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`));
@@ -152,11 +160,11 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
           do_rotary: A.i(1),
           rotary_interleaved: A.i(0),
         }, 'com.microsoft');
-        g.output(g.io(DecoderIO.presentKey(i)), 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
-        g.output(g.io(DecoderIO.presentValue(i)), 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
+        g.output(g.io(DecoderIO.presentKey(i)), F, [1, numKvHeads, 'total_sequence_length', headDim]);
+        g.output(g.io(DecoderIO.presentValue(i)), F, [1, numKvHeads, 'total_sequence_length', headDim]);
         h = g.op('Add', [h, await w.linear(g, att, `${a}.o_proj.weight`)]);
-        h = g.op('Add', [h, await mlp(norm(h, await w.f32(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
-        if (opts.hiddenStates && i < spec.numLayers - 1) g.op('Identity', [h], {}, g.io(DecoderIO.hidden(i + 1)));
+        h = g.op('Add', [h, await mlp(norm(h, await w.param(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
+        if (opts.hiddenStates && i < spec.numLayers - 1) g.toF32(h, g.io(DecoderIO.hidden(i + 1)));
         continue;
       }
       const q = rope(splitHeads(g, await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`)), numHeads, headDim));
@@ -164,24 +172,23 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       const v = splitHeads(g, await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`)), numKvHeads, headDim);
       const kAll = g.op('Concat', [pastK, k], { axis: A.i(2) }, g.io(DecoderIO.presentKey(i)));
       const vAll = g.op('Concat', [pastV, v], { axis: A.i(2) }, g.io(DecoderIO.presentValue(i)));
-      g.output(kAll, 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
-      g.output(vAll, 'float32', [1, numKvHeads, 'total_sequence_length', headDim]);
+      g.output(kAll, F, [1, numKvHeads, 'total_sequence_length', headDim]);
+      g.output(vAll, F, [1, numKvHeads, 'total_sequence_length', headDim]);
       const att = groupedAttention(g, q, kAll, vAll, selfMask, attnDims);
       h = g.op('Add', [h, await w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`)]);
-      h = g.op('Add', [h, await mlp(norm(h, await w.f32(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
+      h = g.op('Add', [h, await mlp(norm(h, await w.param(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
     }
-    if (opts.hiddenStates && i < spec.numLayers - 1) {
-      g.op('Identity', [h], {}, g.io(DecoderIO.hidden(i + 1)));
-    }
+    if (opts.hiddenStates && i < spec.numLayers - 1) g.toF32(h, g.io(DecoderIO.hidden(i + 1)));
   }
   g.scope = 'head';
-  const normed = norm(h, await w.f32(g, `${p}.norm.weight`));
+  const normed = norm(h, await w.param(g, `${p}.norm.weight`));
   if (opts.hiddenStates) {
-    g.op('Identity', [normed], {}, g.io(DecoderIO.hidden(spec.numLayers)));
+    g.toF32(normed, g.io(DecoderIO.hidden(spec.numLayers)));
     for (let i = 0; i <= spec.numLayers; i++) g.output(g.io(DecoderIO.hidden(i)), 'float32', [1, 'sequence_length', H]);
   }
   const kept = g.op('Slice', [normed, logitsFrom, g.constI64([2 ** 62]), g.constI64([1])]);
-  // lm_head: int4 builds keep it in fp16 (4-bit logits lose too much; see docs).
-  g.op('Identity', [await w.linear(g, kept, spec.lmHead, undefined, { atMost: 'fp16' })], {}, g.io(DecoderIO.logits));
+  // lm_head: int4 builds keep it in fp16 (4-bit logits lose too much; see docs). Logits leave
+  // the graph in f32 whatever the compute type.
+  g.toF32(await w.linear(g, kept, spec.lmHead, undefined, { atMost: 'fp16' }), g.io(DecoderIO.logits));
   g.output(g.io(DecoderIO.logits), 'float32', [1, 'logits_length', spec.vocabSize]);
 }

@@ -1,8 +1,8 @@
-import { A, type GraphBuilder } from './graph-builder.js';
+import { A, ElemType, type GraphBuilder } from './graph-builder.js';
 import type { ModelSpec } from './config.js';
 import type { WeightWriter } from './weights.js';
 import { VisionIO } from './vision-io.js';
-import { F32_MIN, gelu, groupedAttention, layerNorm, mergeHeads, reshape, rmsNorm, slice, splitHeads, tanh, transpose, unsqueeze } from './nn.js';
+import { gelu, groupedAttention, layerNorm, mergeHeads, reshape, rmsNorm, slice, splitHeads, tanh, transpose, unsqueeze } from './nn.js';
 
 /**
  * The Mllama vision side, once per prompt with images: MllamaVisionModel (HF 4.45 order of
@@ -24,8 +24,8 @@ export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: Weig
 
   // Patch embedding: Conv with stride = kernel = patch size, no bias.
   g.scope = 'patch';
-  const tiles = reshape(g, pixels, [-1, v.numChannels, S, S]);
-  const conv = g.op('Conv', [tiles, await w.f32(g, `${vp}.patch_embedding.weight`)], {
+  const tiles = reshape(g, g.fromF32(pixels), [-1, v.numChannels, S, S]);
+  const conv = g.op('Conv', [tiles, await w.param(g, `${vp}.patch_embedding.weight`)], {
     kernel_shape: A.ints([PS, PS]),
     strides: A.ints([PS, PS]),
   });
@@ -33,8 +33,8 @@ export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: Weig
 
   // Pre-tile positional embedding (gated): one [NT, D] row set per aspect-ratio id.
   const tileEmbedding = async (x: string, prefix: string): Promise<string> => {
-    const e = g.op('Gather', [await w.f32(g, `${prefix}.embedding.weight`), arIdsFlat], { axis: A.i(0) }); // [B, NT*D]
-    const gated = g.op('Mul', [reshape(g, e, [-1, NT, 1, D]), tanh(g, await w.f32(g, `${prefix}.gate`))]);
+    const e = g.op('Gather', [await w.param(g, `${prefix}.embedding.weight`), arIdsFlat], { axis: A.i(0) }); // [B, NT*D]
+    const gated = g.op('Mul', [reshape(g, e, [-1, NT, 1, D]), tanh(g, await w.param(g, `${prefix}.gate`))]);
     return g.op('Add', [x, gated]);
   };
   h = reshape(g, h, [-1, NT, grid * grid, D]);
@@ -42,40 +42,40 @@ export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: Weig
 
   // Class token first.
   h = reshape(g, h, [-1, grid * grid, D]);
-  const cls = reshape(g, await w.f32(g, `${vp}.class_embedding`), [1, 1, D]);
+  const cls = reshape(g, await w.param(g, `${vp}.class_embedding`), [1, 1, D]);
   const clsB = g.op('Expand', [cls, g.op('Concat', [g.op('Slice', [g.op('Shape', [h]), g.constI64([0]), g.constI64([1])]), g.constI64([1, D])], { axis: A.i(0) })]);
   h = g.op('Concat', [clsB, h], { axis: A.i(1) }); // [B*NT, P, D]
 
   // Gated positional + tile-position embeddings.
   h = reshape(g, h, [-1, NT, P, D]);
   const gp = `${vp}.gated_positional_embedding`;
-  const gate = tanh(g, await w.f32(g, `${gp}.gate`));
-  const posGated = g.op('Mul', [g.op('Sub', [g.constF32([1], []), gate]), await w.f32(g, `${gp}.embedding`)]);
+  const gate = tanh(g, await w.param(g, `${gp}.gate`));
+  const posGated = g.op('Mul', [g.op('Sub', [g.constF([1], []), gate]), await w.param(g, `${gp}.embedding`)]);
   h = g.op('Add', [h, reshape(g, posGated, [1, 1, P, D])]);
-  const tileEmb = g.op('Gather', [await w.f32(g, `${gp}.tile_embedding.weight`), arIdsFlat], { axis: A.i(0) });
+  const tileEmb = g.op('Gather', [await w.param(g, `${gp}.tile_embedding.weight`), arIdsFlat], { axis: A.i(0) });
   h = g.op('Add', [h, g.op('Mul', [gate, reshape(g, tileEmb, [-1, NT, P, D])])]);
 
-  h = layerNorm(g, h, await w.f32(g, `${vp}.layernorm_pre.weight`), await w.f32(g, `${vp}.layernorm_pre.bias`), v.normEps);
+  h = layerNorm(g, h, await w.param(g, `${vp}.layernorm_pre.weight`), await w.param(g, `${vp}.layernorm_pre.bias`), v.normEps);
   if (npad > 0) h = g.op('Pad', [h, g.constI64([0, 0, 0, 0, 0, 0, npad, 0])]);
 
   // Aspect-ratio attention mask (HF _prepare_aspect_ratio_attention_mask): token i is "masked"
   // when it is a padding patch or in a padding tile, and a pair (i, j) gets min only when both
   // are. With no padding patches HF's `[-0:]` slice marks every patch, which this repeats.
   g.scope = 'mask';
-  const tileValid = g.op('Cast', [reshape(g, arMask, [-1, NT, 1, 1])], { to: A.i(1) });
+  const tileValid = g.op('Cast', [reshape(g, arMask, [-1, NT, 1, 1])], { to: A.i(ElemType[g.floatElem]) });
   const patchValid = new Float32Array(PP);
   if (npad > 0) patchValid.fill(1, 0, P);
-  const valid = g.op('Mul', [tileValid, g.constF32(patchValid, [1, 1, PP, 1])]); // [B, NT, PP, 1]
-  const m = reshape(g, g.op('Sub', [g.constF32([1], []), valid]), [-1, NT * PP, 1]);
+  const valid = g.op('Mul', [tileValid, g.constF(patchValid, [1, 1, PP, 1])]); // [B, NT, PP, 1]
+  const m = reshape(g, g.op('Sub', [g.constF([1], []), valid]), [-1, NT * PP, 1]);
   const pair = g.op('MatMul', [m, transpose(g, m, [0, 2, 1])]);
-  const attnMask = unsqueeze(g, g.op('Mul', [pair, g.constF32([F32_MIN], [])]), [1]); // [B, 1, N, N]
+  const attnMask = unsqueeze(g, g.op('Mul', [pair, g.constF([g.floatMin], [])]), [1]); // [B, 1, N, N]
 
   h = reshape(g, h, [-1, NT * PP, D]);
 
   const encoderLayer = async (x: string, lp: string, gated: boolean): Promise<string> => {
     const dims = { numHeads: v.numHeads, numKvHeads: v.numHeads, headDim: D / v.numHeads };
     const a = `${lp}.self_attn`;
-    const xn = layerNorm(g, x, await w.f32(g, `${lp}.input_layernorm.weight`), await w.f32(g, `${lp}.input_layernorm.bias`), v.normEps);
+    const xn = layerNorm(g, x, await w.param(g, `${lp}.input_layernorm.weight`), await w.param(g, `${lp}.input_layernorm.bias`), v.normEps);
     const qf = await w.linear(g, xn, `${a}.q_proj.weight`);
     const kf = await w.linear(g, xn, `${a}.k_proj.weight`);
     const vf = await w.linear(g, xn, `${a}.v_proj.weight`);
@@ -84,11 +84,11 @@ export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: Weig
         g.op('MultiHeadAttention', [qf, kf, vf, '', '', attnMask], { num_heads: A.i(dims.numHeads) }, undefined, 'com.microsoft')
       : mergeHeads(g, groupedAttention(g, splitHeads(g, qf, dims.numHeads, dims.headDim), splitHeads(g, kf, dims.numHeads, dims.headDim), splitHeads(g, vf, dims.numHeads, dims.headDim), attnMask, dims), dims.numHeads, dims.headDim);
     let att = await w.linear(g, attended, `${a}.o_proj.weight`);
-    if (gated) att = g.op('Mul', [tanh(g, await w.f32(g, `${lp}.gate_attn`)), att]);
+    if (gated) att = g.op('Mul', [tanh(g, await w.param(g, `${lp}.gate_attn`)), att]);
     let y = g.op('Add', [x, att]);
-    const yn = layerNorm(g, y, await w.f32(g, `${lp}.post_attention_layernorm.weight`), await w.f32(g, `${lp}.post_attention_layernorm.bias`), v.normEps);
+    const yn = layerNorm(g, y, await w.param(g, `${lp}.post_attention_layernorm.weight`), await w.param(g, `${lp}.post_attention_layernorm.bias`), v.normEps);
     let f = await w.linear(g, gelu(g, await w.linear(g, yn, `${lp}.mlp.fc1.weight`, `${lp}.mlp.fc1.bias`)), `${lp}.mlp.fc2.weight`, `${lp}.mlp.fc2.bias`);
-    if (gated) f = g.op('Mul', [tanh(g, await w.f32(g, `${lp}.gate_ffn`)), f]);
+    if (gated) f = g.op('Mul', [tanh(g, await w.param(g, `${lp}.gate_ffn`)), f]);
     y = g.op('Add', [y, f]);
     return y;
   };
@@ -101,7 +101,7 @@ export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: Weig
     hidden.push(h);
   }
   g.scope = 'vision.post';
-  h = layerNorm(g, h, await w.f32(g, `${vp}.layernorm_post.weight`), await w.f32(g, `${vp}.layernorm_post.bias`), v.normEps);
+  h = layerNorm(g, h, await w.param(g, `${vp}.layernorm_post.weight`), await w.param(g, `${vp}.layernorm_post.bias`), v.normEps);
   h = reshape(g, h, [-1, NT, PP, D]);
   h = await tileEmbedding(h, `${vp}.post_tile_positional_embedding`);
   h = reshape(g, h, [-1, NT * PP, D]);
@@ -122,7 +122,7 @@ export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: Weig
   g.scope = 'projector';
   const projected = await w.linear(g, visionOut, 'multi_modal_projector.weight', 'multi_modal_projector.bias');
   const states = reshape(g, projected, [-1, P, t.hiddenSize]);
-  g.op('Identity', [states], {}, VisionIO.crossAttentionStates);
+  g.toF32(states, VisionIO.crossAttentionStates);
   g.output(VisionIO.crossAttentionStates, 'float32', ['num_tiles_total', P, t.hiddenSize]);
 
   // Cross-attention K/V of every cross layer, over all images' tokens as one sequence.
@@ -130,11 +130,12 @@ export async function buildVisionGraph(g: GraphBuilder, spec: ModelSpec, w: Weig
   for (const layer of t.crossAttentionLayers) {
     g.scope = `cross_kv.${layer}`;
     const a = `${t.prefix}.layers.${layer}.cross_attn`;
-    const k = rmsNorm(g, splitHeads(g, await w.linear(g, flat, `${a}.k_proj.weight`), t.numKvHeads, t.headDim), await w.f32(g, `${a}.k_norm.weight`), t.rmsNormEps);
+    const k = rmsNorm(g, splitHeads(g, await w.linear(g, flat, `${a}.k_proj.weight`), t.numKvHeads, t.headDim), await w.param(g, `${a}.k_norm.weight`), t.rmsNormEps);
     const vv = splitHeads(g, await w.linear(g, flat, `${a}.v_proj.weight`), t.numKvHeads, t.headDim);
     g.op('Identity', [k], {}, VisionIO.crossKey(layer));
     g.op('Identity', [vv], {}, VisionIO.crossValue(layer));
-    g.output(VisionIO.crossKey(layer), 'float32', [1, t.numKvHeads, 'vision_length', t.headDim]);
-    g.output(VisionIO.crossValue(layer), 'float32', [1, t.numKvHeads, 'vision_length', t.headDim]);
+    // In the compute type: they go straight into the decoder.
+    g.output(VisionIO.crossKey(layer), g.floatElem, [1, t.numKvHeads, 'vision_length', t.headDim]);
+    g.output(VisionIO.crossValue(layer), g.floatElem, [1, t.numKvHeads, 'vision_length', t.headDim]);
   }
 }

@@ -89,12 +89,19 @@ export class WeightWriter {
     return this.src.has(name);
   }
 
-  /** A tensor kept in f32 whatever the build dtype (norms, gates, biases, vision conv and embeddings). */
-  async f32(g: GraphBuilder, name: string, reshape?: number[]): Promise<string> {
+  /**
+   * A small tensor (norms, gates, biases, vision conv and embeddings) in the graph's compute type:
+   * f32 in fp32 and int4 builds, f16 in fp16 builds.
+   */
+  async param(g: GraphBuilder, name: string, reshape?: number[]): Promise<string> {
+    if (g.floatElem === 'float16') return this.use(g, `${name}.f16`, () => this.stream(name, 'float16', reshape));
     return this.use(g, name, () => this.stream(name, 'float32', reshape));
   }
 
-  /** An embedding table for Gather: f32, or f16 in the fp16/int4 builds (a Cast follows the Gather). */
+  /**
+   * An embedding table for Gather: f32, or f16 in the fp16/int4 builds (with f32 compute a Cast
+   * follows the Gather, so only the gathered rows are widened).
+   */
   async embeddingTable(g: GraphBuilder, name: string): Promise<{ table: string; half: boolean }> {
     const half = this.dtype !== 'fp32';
     const table = half ? await this.use(g, `${name}.f16`, () => this.stream(name, 'float16')) : await this.use(g, name, () => this.stream(name, 'float32'));
@@ -114,8 +121,9 @@ export class WeightWriter {
   /**
    * y = x @ W^T (+ b) for an HF Linear weight W [out, in]. W is stored as it is in the checkpoint
    * (no transposition at build time, so tensors stream in pieces) and used by Gemm with
-   * transB = 1. fp16 stores W in half and casts it up once (folded by onnxruntime at load; compute
-   * stays f32, so CPU kernels exist); int4 uses MatMulNBits.
+   * transB = 1. fp16 builds store W in half and compute in half (x is f16 there); a half W in an
+   * f32-compute graph (lm_head of int4 builds) is cast up once, which onnxruntime folds at load.
+   * int4 uses MatMulNBits.
    * The tied embedding table and lm_head are the same initializer.
    */
   async linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { atMost?: 'fp16' } = {}): Promise<string> {
@@ -133,13 +141,13 @@ export class WeightWriter {
       y = g.op('MatMulNBits', [x, packed, scales, zeroPoints], { K: A.i(inF), N: A.i(out), bits: A.i(4), block_size: A.i(32) }, undefined, 'com.microsoft');
     } else if (dtype === 'fp16' || dtype === 'int4') {
       const w = await this.use(g, `${name}.f16`, () => this.stream(name, 'float16'));
-      const wide = this.derived(g, `${name}.f16.as_f32`, (root) => root.op('Cast', [w], { to: A.i(1) }, `${name}.f16.as_f32`));
-      y = gemmTransB(g, x, wide, out, inF);
+      const usable = g.floatElem === 'float16' ? w : this.derived(g, `${name}.f16.as_f32`, (root) => root.op('Cast', [w], { to: A.i(1) }, `${name}.f16.as_f32`));
+      y = gemmTransB(g, x, usable, out, inF);
     } else {
       const w = await this.use(g, name, () => this.stream(name, 'float32'));
       y = gemmTransB(g, x, w, out, inF);
     }
-    if (bias) y = g.op('Add', [y, await this.f32(g, bias)]);
+    if (bias) y = g.op('Add', [y, await this.param(g, bias)]);
     return y;
   }
 

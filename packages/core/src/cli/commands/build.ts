@@ -13,7 +13,7 @@ Llama 3.2 Vision / Llama Guard 3 Vision (MllamaForConditionalGeneration) get vis
 decoder.onnx, Llama 3.x / Llama Guard 3 1B/8B (LlamaForCausalLM) get decoder.onnx. Weights stream
 into one external-data file (weights.onnx.data); memory stays bounded by the largest tensor.
 
---dtype <d>   fp32 (default; matches transformers), fp16 (half weights, f32 compute),
+--dtype <d>   fp32 (default; matches transformers), fp16 (f16 weights, activations and KV cache; the CUDA build),
               int4 (MatMulNBits 4-bit blocks of 32 for linear layers; lm_head in fp16)
 --out <dir>   Output directory (default <model-dir>/onnx-<dtype>, where OnnxEngine.load looks)
 --plain       Plain ONNX ops only (no GroupQueryAttention / SimplifiedLayerNormalization)

@@ -16,7 +16,8 @@ Interactive guarded chat with Llama 3.2 Vision. Replies stream as they pass the 
 guard verdicts are shown on stderr.
 
 Model (one of):
-  --model-dir <dir>        model directory, run in-process (--device cpu|cuda)
+  --model-dir <dir>        model directory, run in-process (--device cpu|cuda, --dtype fp32|fp16|int4:
+                           which build; default the one there, else fp32 on cpu and fp16 on cuda)
   --base-url <url>         OpenAI-compatible engine, e.g. http://localhost:8000/v1
   --model <name>           model name on that engine (optional when it serves only one)
   --api-key <key>          bearer token (default $OPENAI_API_KEY)

@@ -13,6 +13,7 @@ import { buildLlama3TokenizerFiles, LlamaTokenizer, type ChatMessage, type Langu
 import type { CliCommand, CliIo } from '../command.js';
 import { CliUsageError, parseCliArgs } from '../command.js';
 import { loadLanguageModel } from '../../serve/load-model.js';
+import { deviceOption, dtypeOption } from '../model-options.js';
 
 const usage = `Usage: lookout guard [options]
 
@@ -37,6 +38,7 @@ Model:
   --model-dir <dir>          in-process model directory (its tokenizer is also used for --print-prompt)
   --base-url <url> --model <name> [--api-key <key>]   a served engine (vLLM, Ollama, TGI, ...)
   --device cpu|cuda          for --model-dir (default cpu)
+  --dtype fp32|fp16|int4     which build of --model-dir (default: the one there, else fp32 on cpu, fp16 on cuda)
 
 Output:
   --print-prompt             print the prompt string and its token ids; runs no model
@@ -62,6 +64,7 @@ const options = {
   model: { type: 'string' },
   'api-key': { type: 'string' },
   device: { type: 'string' },
+  dtype: { type: 'string' },
   'print-prompt': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -123,7 +126,8 @@ const guard: CliCommand = {
       baseUrl: values['base-url'],
       model: values.model,
       apiKey: values['api-key'],
-      device: values.device === 'cuda' ? 'cuda' : 'cpu',
+      device: deviceOption(values.device),
+      dtype: dtypeOption(values.dtype),
     });
     try {
       const tokenizer = values['model-dir'] ? await LlamaTokenizer.fromDirectory(values['model-dir']) : undefined;

@@ -12,6 +12,7 @@ Serves a model over the OpenAI chat-completions API:
 Model (one of):
   --model-dir <dir>       Llama 3.2 Vision directory, run in-process on onnxruntime
   --device cpu|cuda       execution provider for --model-dir (default cpu)
+  --dtype fp32|fp16|int4  which build of --model-dir (default: the one there, else fp32 on cpu, fp16 on cuda)
   --base-url <url>        front another OpenAI-compatible engine (e.g. http://gpu-1:8000/v1)
   --model <name>          model name on that engine (optional when it serves only one)
   --api-key <key>         bearer token for that engine (default $OPENAI_API_KEY)

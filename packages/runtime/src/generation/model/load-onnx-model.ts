@@ -17,7 +17,11 @@ import { asProviderError, assertExecutionProvider, type ExecutionProvider } from
 
 export interface OnnxModelLoadOptions {
   executionProvider?: ExecutionProvider;
-  /** Which ONNX build to use (and build when missing): 'fp32' (default), 'fp16', 'int4'. */
+  /**
+   * Which ONNX build to use (and build when missing): 'fp32', 'fp16', 'int4'. Default: the build
+   * already in the directory (on CUDA fp16, then int4, then fp32 first; on CPU fp32, then int4,
+   * then fp16), or, when there is none, fp16 on CUDA and fp32 on CPU.
+   */
   dtype?: BuildDtype;
   /** Run the engine in a worker thread (default true): session.run blocks its thread. */
   worker?: boolean;
@@ -41,8 +45,8 @@ export interface OnnxModelLoadOptions {
 export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoadOptions = {}): Promise<OnnxModelParts> {
   const dir = path.resolve(modelDir);
   const executionProvider = options.executionProvider ?? 'cpu';
-  const dtype = options.dtype ?? 'fp32';
   assertExecutionProvider(executionProvider);
+  const dtype = options.dtype ?? defaultDtype(dir, executionProvider);
   const { decodeChunk } = options;
   if (decodeChunk !== undefined && (!Number.isInteger(decodeChunk) || decodeChunk < 1))
     throw new InvalidGenerationRequestError(`decodeChunk must be an integer >= 1 (1 = one forward run per token), got ${decodeChunk}.`);
@@ -78,6 +82,23 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
     decodeChunk: options.decodeChunk,
     restartEngine: options.worker === false ? undefined : startEngine,
   };
+}
+
+/** Builds in order of preference for a provider (see OnnxModelLoadOptions.dtype). */
+const PREFERRED: Record<ExecutionProvider, BuildDtype[]> = { cuda: ['fp16', 'int4', 'fp32'], cpu: ['fp32', 'int4', 'fp16'] };
+
+/** The dtype to load when none is named: an existing build, else the provider's natural one. */
+export function defaultDtype(dir: string, executionProvider: ExecutionProvider): BuildDtype {
+  const order = PREFERRED[executionProvider];
+  for (const dtype of order) {
+    try {
+      resolveBuildDir(dir, dtype);
+      return dtype;
+    } catch {
+      // no build of this dtype
+    }
+  }
+  return order[0];
 }
 
 async function ensureBuilt(dir: string, dtype: BuildDtype, options: OnnxModelLoadOptions): Promise<void> {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelEvent } from '../../model/types.js';
-import { OnnxEngine } from '../../onnx/index.js';
+import { buildModel, OnnxEngine } from '../../onnx/index.js';
 import { writeTinyCheckpoint } from '../../tiny/index.js';
 import { LlamaTokenizer } from '../../tokenizer/index.js';
 import { ExecutionProviderUnavailableError, InvalidModelRequestError, ModelNotBuiltError } from '../errors.js';
@@ -15,6 +15,7 @@ import { generate } from '../generate.js';
 import { referenceGeneration, referenceModelDir, REFERENCE_ROOT, type ReferenceGeneration } from '../testing/reference-model-dir.js';
 import { WorkerEngine } from '../worker/worker-engine.js';
 import { OnnxModel } from './onnx-model.js';
+import { defaultDtype } from './load-onnx-model.js';
 
 const dirs: string[] = [];
 const newDir = (name: 'tiny-text' | 'tiny-a') => {
@@ -150,6 +151,32 @@ describe('OnnxModel on a tiny Llama checkpoint (writeTinyCheckpoint)', () => {
       for await (const _ of model.stream({ messages: [{ role: 'user', content: [{ type: 'image', image: new Uint8Array([1]) }] }] })) void _;
     }
   });
+});
+
+describe('OnnxModel.load picks the build that is there', () => {
+  it('uses an existing int4 build when no dtype is named, and defaults to fp32 on CPU and fp16 on CUDA when there is none', async () => {
+    const dir = await tinyLlamaDir();
+    expect(defaultDtype(dir, 'cpu')).toBe('fp32');
+    expect(defaultDtype(dir, 'cuda')).toBe('fp16');
+    await buildModel(dir, { dtype: 'int4' });
+    expect(defaultDtype(dir, 'cpu')).toBe('int4');
+    expect(defaultDtype(dir, 'cuda')).toBe('int4');
+    // Loading without a dtype runs that build instead of building fp32 beside it.
+    const model = await OnnxModel.load(dir, { worker: false });
+    try {
+      expect(existsSync(path.join(dir, 'onnx-fp32'))).toBe(false);
+      let finished = false;
+      for await (const e of model.stream({ messages: [{ role: 'user', content: 'hi' }], sampling: { maxTokens: 2, temperature: 0 } })) {
+        if (e.type === 'finish') finished = e.usage.outputTokens > 0;
+      }
+      expect(finished).toBe(true);
+    } finally {
+      await model.dispose();
+    }
+    await buildModel(dir, { dtype: 'fp16' });
+    expect(defaultDtype(dir, 'cpu')).toBe('int4');
+    expect(defaultDtype(dir, 'cuda')).toBe('fp16');
+  }, 120_000);
 });
 
 describe('OnnxModel.load errors', () => {
