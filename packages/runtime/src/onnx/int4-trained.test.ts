@@ -35,12 +35,16 @@ const expectedLogits = (() => {
 })();
 
 const dirs: string[] = [];
+const engines: OnnxEngine[] = [];
 const temp = (p: string) => {
   const d = mkdtempSync(join(tmpdir(), p));
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(async () => {
+  for (const e of engines) await e.dispose();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 interface Run {
   /** [T, vocab] logits of every prompt position. */
@@ -49,14 +53,8 @@ interface Run {
   greedy: number[];
 }
 
-/** A build loaded in an engine (disposed after the tests). */
-type Built = OnnxEngine;
-const engines: OnnxEngine[] = [];
-afterAll(async () => {
-  for (const e of engines) await e.dispose();
-});
-
-async function build(modelDir: string, dtype: BuildDtype): Promise<Built> {
+/** Builds a checkpoint into a temporary directory and loads it (disposed after the tests). */
+async function build(modelDir: string, dtype: BuildDtype): Promise<OnnxEngine> {
   const out = temp(`lookout-int4-trained-${dtype}-`);
   await buildModel(modelDir, { dtype, outDir: out });
   const engine = await OnnxEngine.load(out, { intraOpThreads: 1 });
@@ -65,7 +63,7 @@ async function build(modelDir: string, dtype: BuildDtype): Promise<Built> {
 }
 
 /** Logits of every position of `ids`, and the greedy continuation of `ids`. */
-async function run(engine: Built, ids: number[], greedy = GREEDY): Promise<Run> {
+async function run(engine: OnnxEngine, ids: number[], greedy = GREEDY): Promise<Run> {
   const session = await engine.prefill(ids, undefined, { allLogits: true });
   try {
     const logits = session.allLogits.slice();
@@ -100,7 +98,7 @@ interface Agreement {
 }
 
 /** Compares `other` with `ref` on the prompt, then along the reference's own greedy continuation. */
-async function compare(ref: Built, other: Built, ids: number[]): Promise<Agreement> {
+async function compare(ref: OnnxEngine, other: OnnxEngine, ids: number[]): Promise<Agreement> {
   const vocab = ref.vocabSize;
   const a = await run(ref, ids);
   const b = await run(other, ids);
@@ -187,8 +185,8 @@ const fmt = (a: Agreement) =>
 
 describe('int4 on a trained checkpoint (fixtures/trained-llama)', () => {
   const [T, V] = expected.shape;
-  let fp32: Built;
-  let int4: Built;
+  let fp32: OnnxEngine;
+  let int4: OnnxEngine;
   let trained: Agreement;
 
   beforeAll(async () => {
