@@ -25,6 +25,12 @@ export interface BuildOptions {
    * SimplifiedLayerNormalization (default true); false keeps plain ONNX ops throughout.
    */
   fused?: boolean;
+  /**
+   * The activations' type: 'f16' (default for fp16) or 'f32' (default for fp32 and int4). On
+   * CUDA use f16: onnxruntime's CUDA GroupQueryAttention has only f16/bf16 kernels, so an f32
+   * graph runs it on the CPU. fp32 weights with f16 compute are refused (that is --dtype fp16).
+   */
+  compute?: 'f32' | 'f16';
   /** Add the in-graph greedy decode loop (several tokens per run; default true). */
   greedyLoop?: boolean;
 }
@@ -68,7 +74,10 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
   const dtype = options.dtype ?? 'fp32';
   if (!DTYPES.includes(dtype)) throw new OnnxError('ONNX_BAD_DTYPE', `dtype "${String(dtype)}" is not supported; use one of ${DTYPES.join(', ')}`);
   const fused = options.fused ?? true;
-  const computeType: FloatElem = dtype === 'fp16' ? 'float16' : 'float32';
+  const compute = options.compute ?? (dtype === 'fp16' ? 'f16' : 'f32');
+  if (compute !== 'f32' && compute !== 'f16') throw new OnnxError('ONNX_BAD_DTYPE', `compute "${String(compute)}" is not supported; use f32 or f16`);
+  if (dtype === 'fp32' && compute === 'f16') throw new OnnxError('ONNX_BAD_DTYPE', 'fp32 weights with f16 compute is what --dtype fp16 builds; use dtype fp16');
+  const computeType: FloatElem = compute === 'f16' ? 'float16' : 'float32';
   const greedyLoop = options.greedyLoop ?? true;
   const spec = await readModelSpec(modelDir);
   const src = await SafetensorsIndex.open(modelDir);

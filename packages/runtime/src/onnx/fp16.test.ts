@@ -152,4 +152,29 @@ describe('fp16 builds compute in half precision', () => {
       await b.dispose();
     }
   }, 120_000);
+
+  it('int4 with f16 compute (the CUDA int4 build) runs MatMulNBits in f16 and agrees with int4 in f32', async () => {
+    const i4f16 = (await buildModel(model, { dtype: 'int4', compute: 'f16', outDir: temp('lookout-int4-f16-') })).outDir;
+    const i4f32 = (await buildModel(model, { dtype: 'int4', outDir: temp('lookout-int4-f32-') })).outDir;
+    const dec = load(join(i4f16, 'decoder.onnx')).graph!;
+    const types = new Map((dec.initializer ?? []).map((t) => [t.name!, t.dataType]));
+    const nbits = (dec.node ?? []).filter((n) => n.opType === 'MatMulNBits');
+    expect(nbits.length).toBeGreaterThan(10);
+    for (const n of nbits) expect(types.get(n.input![2]), `${n.name} scales`).toBe(ElemType.float16);
+    expect(new Map((dec.input ?? []).map((v) => [v.name!, elemOf(v)])).get('past_key_values.0.key')).toBe(ElemType.float16);
+    await expect(buildModel(model, { dtype: 'fp32', compute: 'f16', outDir: temp('lookout-bad-') })).rejects.toMatchObject({ code: 'ONNX_BAD_DTYPE' });
+
+    const a = await OnnxEngine.load(i4f16);
+    const b = await OnnxEngine.load(i4f32);
+    try {
+      const ids = [128000, 791, 4062, 14198, 39935, 35308, 927, 279, 16053, 5679];
+      const x = await a.prefill(ids, undefined, { allLogits: true });
+      const y = await b.prefill(ids, undefined, { allLogits: true });
+      expect(maxAbsDiff(x.allLogits, y.allLogits)).toBeLessThan(0.01 * range(y.allLogits));
+      expect((await x.greedy(8)).length).toBe(8);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  }, 120_000);
 });

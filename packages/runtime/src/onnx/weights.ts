@@ -132,7 +132,8 @@ export class WeightWriter {
     const dtype = opts.atMost === 'fp16' && this.dtype === 'int4' ? 'fp16' : this.dtype;
     let y: string;
     if (dtype === 'int4' && inF % 32 === 0) {
-      const packed = await this.use(g, `${name}.q4`, () => this.quantize(name));
+      // Scales are in the compute type (MatMulNBits takes them as T, like its input).
+      const packed = await this.use(g, `${name}.q4`, () => this.quantize(name, g.floatElem));
       const written = async () => {
         throw new OnnxError('ONNX_BAD_TENSOR', `quantisation parameters of "${name}" were not written`);
       };
@@ -152,7 +153,7 @@ export class WeightWriter {
   }
 
   /** Quantises row blocks as they stream; scales follow the packed weights in the data file. */
-  private async quantize(name: string): Promise<Written> {
+  private async quantize(name: string, scaleElem: 'float32' | 'float16'): Promise<Written> {
     const [out, inF] = this.shape(name);
     const blocks = inF / 32;
     const zpBytes = Math.ceil(blocks / 2);
@@ -172,8 +173,8 @@ export class WeightWriter {
     this.done(name);
     // Scales and zero points are small (1/8 and 1/64 of the f32 weight); they follow the blocks.
     this.data.begin();
-    this.data.piece(new Uint8Array(scales.buffer));
-    this.written.set(`${name}.q4.scales`, { elem: 'float32', dims: [out * blocks], at: this.data.end() });
+    this.data.piece(encode(scales, scaleElem));
+    this.written.set(`${name}.q4.scales`, { elem: scaleElem, dims: [out * blocks], at: this.data.end() });
     this.data.begin();
     this.data.piece(zeroPoints);
     this.written.set(`${name}.q4.zero_points`, { elem: 'uint8', dims: [out * zpBytes], at: this.data.end() });

@@ -16,7 +16,7 @@ describe('lookout build', () => {
       const c = io();
       const code = await runCli(['build', CASE, '--dtype', 'fp16', '--out', out, '--quiet'], c.io);
       expect(code).toBe(0);
-      expect(c.out()).toMatch(/built mllama \(fp16\)/);
+      expect(c.out()).toMatch(/built mllama \(fp16, f16 compute\)/);
       const manifest = JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8'));
       expect(manifest.dtype).toBe('fp16');
       expect(existsSync(join(out, 'decoder.onnx'))).toBe(true);
@@ -31,6 +31,24 @@ describe('lookout build', () => {
     expect(await runCli(['build', CASE, '--dtype', 'q8'], c.io)).toBe(2);
     expect(c.err()).toMatch(/--dtype "q8" is not accepted; use one of fp32, fp16, int4/);
   });
+
+  it('builds int4 with f16 compute for CUDA, and refuses fp32 weights with f16 compute', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'lookout-cli-build-'));
+    try {
+      const c = io();
+      expect(await runCli(['build', CASE, '--dtype', 'int4', '--compute', 'f16', '--out', out, '--quiet'], c.io)).toBe(0);
+      expect(c.out()).toMatch(/built mllama \(int4, f16 compute\)/);
+      expect(JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8')).computeType).toBe('float16');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    const bad = io();
+    expect(await runCli(['build', CASE, '--dtype', 'fp32', '--compute', 'f16'], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/use --dtype fp16/);
+    const odd = io();
+    expect(await runCli(['build', CASE, '--compute', 'bf16'], odd.io)).toBe(2);
+    expect(odd.err()).toMatch(/--compute "bf16" is not accepted; use f32 or f16/);
+  }, 60_000);
 
   it('names the directory when it is not a model directory', async () => {
     const c = io();

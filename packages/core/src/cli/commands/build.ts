@@ -6,7 +6,7 @@ import type { CliCommand } from '../command.js';
 const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
 
 const usage = `Usage:
-  lookout build <model-dir> [--dtype fp32|fp16|int4] [--out <dir>] [--quiet]
+  lookout build <model-dir> [--dtype fp32|fp16|int4] [--compute f32|f16] [--out <dir>] [--quiet]
 
 Writes ONNX graphs for a Hugging Face checkpoint directory (config.json + *.safetensors):
 Llama 3.2 Vision / Llama Guard 3 Vision (MllamaForConditionalGeneration) get vision.onnx and
@@ -15,6 +15,9 @@ into one external-data file (weights.onnx.data); memory stays bounded by the lar
 
 --dtype <d>   fp32 (default; matches transformers), fp16 (f16 weights, activations and KV cache; the CUDA build),
               int4 (MatMulNBits 4-bit blocks of 32 for linear layers; lm_head in fp16)
+--compute <c> Activations and KV cache: f16 (default for fp16) or f32 (default for fp32, int4).
+              For CUDA build fp16, or int4 with --compute f16: onnxruntime's CUDA
+              GroupQueryAttention runs only in f16, so f32 graphs would run it on the CPU.
 --out <dir>   Output directory (default <model-dir>/onnx-<dtype>, where OnnxEngine.load looks)
 --plain       Plain ONNX ops only (no GroupQueryAttention / SimplifiedLayerNormalization)
 --quiet       No progress bar
@@ -34,7 +37,7 @@ const command: CliCommand = {
       parsed = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { dtype: { type: 'string', default: 'fp32' }, out: { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
+        options: { dtype: { type: 'string', default: 'fp32' }, compute: { type: 'string' }, out: { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
       });
     } catch (err) {
       throw new UsageError((err as Error).message);
@@ -43,6 +46,9 @@ const command: CliCommand = {
     if (positionals.length !== 1) throw new UsageError(`expected exactly one <model-dir>, got ${positionals.length}`);
     const dtype = values.dtype as BuildDtype;
     if (!DTYPES.includes(dtype)) throw new UsageError(`--dtype "${values.dtype}" is not accepted; use one of ${DTYPES.join(', ')}`);
+    const compute = values.compute;
+    if (compute !== undefined && compute !== 'f32' && compute !== 'f16') throw new UsageError(`--compute "${compute}" is not accepted; use f32 or f16`);
+    if (dtype === 'fp32' && compute === 'f16') throw new UsageError('--dtype fp32 --compute f16 is what --dtype fp16 builds; use --dtype fp16');
 
     const showBar = !values.quiet;
     const bar = new cliProgress.SingleBar(
@@ -61,12 +67,12 @@ const command: CliCommand = {
     };
     const t0 = performance.now();
     try {
-      const result = await buildModel(positionals[0], { dtype, outDir: values.out, fused: !values.plain, onProgress });
+      const result = await buildModel(positionals[0], { dtype, compute, outDir: values.out, fused: !values.plain, onProgress });
       if (started) bar.stop();
       const secs = (performance.now() - t0) / 1000;
       const m = result.manifest;
       io.stdout.write(
-        `built ${m.spec.arch} (${m.dtype}) in ${secs.toFixed(1)} s: ${[m.vision, m.decoder].filter(Boolean).join(', ')} + ${m.data} ` +
+        `built ${m.spec.arch} (${m.dtype}, ${m.computeType === 'float16' ? 'f16' : 'f32'} compute) in ${secs.toFixed(1)} s: ${[m.vision, m.decoder].filter(Boolean).join(', ')} + ${m.data} ` +
           `(${(result.bytesWritten / 1e6).toFixed(1)} MB, ${result.tensors} tensors) -> ${result.outDir}\n`,
       );
       return 0;
