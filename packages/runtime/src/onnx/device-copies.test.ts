@@ -15,6 +15,7 @@ import {
   ProfileError,
   readProfile,
   tensorTypeShapes,
+  typeShapeBytes,
   type ProfileEvent,
 } from './device-copies.js';
 
@@ -105,6 +106,9 @@ describe('profile parsing', () => {
     ]);
     expect(tensorTypeShapes('[{"MLFloat16":[1,8,4,64]}]')).toEqual([{ dtype: 'MLFloat16', shape: [1, 8, 4, 64] }]);
     expect(tensorTypeShapes('not json')).toEqual([]);
+    expect(typeShapeBytes({ dtype: 'float16', shape: [2, 3] })).toBe(12);
+    expect(typeShapeBytes({ dtype: 'int64', shape: [] })).toBe(8);
+    expect(typeShapeBytes({ dtype: 'string', shape: [4] })).toBeUndefined();
     expect(isKvCacheTensor({ dtype: 'float', shape: [1, 2, 17, 8] }, TINY_KV)).toBe(true);
     expect(isKvCacheTensor({ dtype: 'float', shape: [1, 4, 17, 8] }, TINY_KV)).toBe(false);
   });

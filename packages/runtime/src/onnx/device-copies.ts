@@ -193,7 +193,7 @@ export function tensorTypeShapes(value: unknown): TensorTypeShape[] {
 }
 
 /** Bytes of a tensor, or undefined for an element type this table does not know. */
-export function tensorBytes(t: TensorTypeShape): number | undefined {
+export function typeShapeBytes(t: TensorTypeShape): number | undefined {
   const size = ELEMENT_BYTES[t.dtype];
   return size === undefined ? undefined : size * t.shape.reduce((a, b) => a * b, 1);
 }
@@ -217,7 +217,7 @@ function copyOf(k: Kernel): Omit<DeviceCopy, 'loop'> {
   const args = k.event.args ?? {};
   const tensor = tensorTypeShapes(args.output_type_shape)[0] ?? tensorTypeShapes(args.input_type_shape)[0];
   const recorded = Number(args.output_size);
-  const bytes = Number.isFinite(recorded) && args.output_size !== undefined ? recorded : tensor ? (tensorBytes(tensor) ?? 0) : 0;
+  const bytes = Number.isFinite(recorded) && args.output_size !== undefined ? recorded : tensor ? (typeShapeBytes(tensor) ?? 0) : 0;
   const op = k.op as CopyOp;
   return {
     node: k.node,
