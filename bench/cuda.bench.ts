@@ -11,7 +11,7 @@
 //
 // Environment:
 //   BENCH_CUDA_MODELS=tiny,mid          which checkpoints (default both; tiny only in a dry run)
-//   BENCH_CUDA_BUILDS=fp32,fp32-plain,fp16
+//   BENCH_CUDA_BUILDS=fp32,fp32-plain,fp16,int4-f16
 //   BENCH_CUDA_TOKENS=64                tokens per generation
 //   BENCH_CUDA_ROUNDS=3                 interleaved timing rounds
 //   BENCH_CUDA_DRY_RUN=1                CPU stands in for the device: checks the bench itself on a
@@ -53,12 +53,14 @@ interface BuildCase {
   key: string;
   dtype: BuildDtype;
   fused: boolean;
+  compute?: 'f32' | 'f16';
 }
 
 const BUILDS: BuildCase[] = [
   { key: 'fp32', dtype: 'fp32', fused: true },
   { key: 'fp32-plain', dtype: 'fp32', fused: false },
   { key: 'fp16', dtype: 'fp16', fused: true },
+  { key: 'int4-f16', dtype: 'int4', fused: true, compute: 'f16' },
 ];
 
 // The engine has no profiling option; its sessions are created through onnxruntime-node's
@@ -195,7 +197,7 @@ const bench: Bench = async (report) => {
       for (const build of builds) {
         const label = `${model.key} ${build.key}`;
         const buildDir = path.join(dir, `onnx-${build.key}`);
-        const built = await buildModel(dir, { dtype: build.dtype, fused: build.fused, outDir: buildDir });
+        const built = await buildModel(dir, { dtype: build.dtype, fused: build.fused, compute: build.compute, outDir: buildDir });
         const cpu = await OnnxEngine.load(buildDir, { executionProvider: 'cpu' });
         let gpu: OnnxEngine;
         try {

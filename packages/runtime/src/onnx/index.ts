@@ -2,7 +2,7 @@
 export { buildModel, MANIFEST_FILE, DATA_FILE } from './build.js';
 export type { BuildOptions, BuildResult, BuildManifest } from './build.js';
 export type { BuildDtype, BuildProgress } from './weights.js';
-export { OnnxEngine, OnnxDecodeSession, resolveBuildDir } from './engine.js';
+export { OnnxEngine, OnnxDecodeSession, resolveBuildDir, warnIfHostAttentionOnCuda } from './engine.js';
 export type { OnnxEngineOptions, PrefillOptions } from './engine.js';
 export { readModelSpec, specFromConfig } from './config.js';
 export type { ModelSpec, TextSpec, VisionSpec, RopeScaling } from './config.js';
@@ -12,3 +12,5 @@ export { verifyCase, readCaseInputs, maxAbsDiff, VERIFY_TOLERANCE } from './veri
 export type { VerifyOptions, VerifyReport } from './verify.js';
 export { chooseToken } from './token-choice.js';
 export type { SampleParams } from './token-choice.js';
+export { analyzeDeviceCopies, kvCacheResidency, isKvCacheTensor, parseProfile, readProfile, findProfileFiles, tensorTypeShapes, typeShapeBytes, ProfileError } from './device-copies.js';
+export type { ProfileEvent, ProfileErrorCode, DeviceCopy, DeviceCopyReport, CopyTally, CopyOp, LoopExecution, KvCacheShape, KvCacheResidency, TensorTypeShape } from './device-copies.js';
