@@ -1,20 +1,13 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
 import { readCaseInputs } from './verify.js';
 import { writeBf16Variant } from './test-support/checkpoints.js';
+import { useTempDirs } from './test-support/temp-dirs.js';
 
 const CASE = join(import.meta.dirname, '../../../../../shared/reference/mllama/tiny-a');
-const dirs: string[] = [];
-const temp = (p: string) => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temp = useTempDirs();
 
 async function logitsOf(modelDir: string): Promise<Float32Array> {
   const out = temp('lookout-bf16-onnx-');

@@ -1,6 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
@@ -9,15 +7,10 @@ import type { BuildDtype } from './weights.js';
 import { quantizeInt4, dequantizeInt4 } from './int4.js';
 import { f16BitsToF32, f32ToF16Bits } from '../weights/index.js';
 import { writeTransformed } from './test-support/checkpoints.js';
+import { useTempDirs } from './test-support/temp-dirs.js';
 
 const CASE = join(import.meta.dirname, '../../../../../shared/reference/mllama/tiny-a');
-const dirs: string[] = [];
-const temp = (p: string) => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temp = useTempDirs();
 
 const half = (v: Float32Array) => f16BitsToF32(f32ToF16Bits(v));
 /** Tensors the builder feeds to MatMul (Linear layers, lm_head excluded). */

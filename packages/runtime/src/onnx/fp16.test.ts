@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { buildModel } from './build.js';
@@ -9,15 +8,10 @@ import { maxAbsDiff } from './verify.js';
 import { ElemType } from './graph-builder.js';
 import { writeTinyCheckpoint } from '../tiny/index.js';
 import type { VisionInputs } from '../model/engine.js';
+import { useTempDirs } from './test-support/temp-dirs.js';
 
 const { onnx } = onnxProto;
-const dirs: string[] = [];
-const temp = (p: string) => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temp = useTempDirs();
 
 // head_dim 16: self-attention runs as GroupQueryAttention (its CPU kernel needs head_dim % 16 == 0).
 const SIZES = { arch: 'mllama' as const, seed: 7, hidden: 64, heads: 4, kvHeads: 2, layers: 5, intermediate: 96, tokenizer: false };

@@ -1,6 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
@@ -8,14 +6,9 @@ import { readModelSpec } from './config.js';
 import { argmax, maxAbsDiff } from './verify.js';
 import { loadAllWeights, writeTinyLlama } from './test-support/checkpoints.js';
 import { referenceDecoder } from './test-support/reference-forward.js';
+import { useTempDirs } from './test-support/temp-dirs.js';
 
-const dirs: string[] = [];
-const temp = (p: string) => {
-  const d = mkdtempSync(join(tmpdir(), p));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temp = useTempDirs();
 
 describe('LlamaForCausalLM (decoder only)', () => {
   // head_dim 8 runs the plain attention fallback; head_dim 16 runs GroupQueryAttention.
