@@ -7,7 +7,7 @@ import { writeTinyCheckpoint } from '../tiny/index.js';
 import type { VisionInputs } from '../model/engine.js';
 import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
-import { argmax } from './verify.js';
+import { argmax, VERIFY_TOLERANCE } from './verify.js';
 import { HF_CASES, caseVisionInputs, type HfCase } from './fixtures/hf-cases.js';
 
 // Parity against Hugging Face transformers on checkpoints the shared reference does not cover
@@ -95,6 +95,20 @@ for (const c of HF_CASES) {
         expect(argmaxAgrees).toBe(true);
       } finally {
         s.dispose();
+      }
+    }, 60_000);
+
+    it(`the fp16 build (f16 activations and KV cache) stays within ${VERIFY_TOLERANCE.fp16} of transformers' f32 logits`, async () => {
+      await buildModel(join(root, 'model'), { dtype: 'fp16', outDir: join(root, 'onnx-fp16') });
+      const half = await OnnxEngine.load(join(root, 'onnx-fp16'));
+      try {
+        const s = await half.prefill(c.inputIds, vision, { allLogits: true });
+        const { max } = storedLogitsDiff(fx, s.allLogits, vocab);
+        console.log(`hf-unseen ${c.name} fp16: max |logit diff| ${max.toExponential(3)}`);
+        expect(s.allLogits.every(Number.isFinite)).toBe(true);
+        expect(max).toBeLessThanOrEqual(VERIFY_TOLERANCE.fp16);
+      } finally {
+        await half.dispose();
       }
     }, 60_000);
 
