@@ -17,9 +17,9 @@ const half = (v: Float32Array) => f16BitsToF32(f32ToF16Bits(v));
 const isLinear = (name: string) => /(_proj|fc1|fc2|multi_modal_projector)\.weight$/.test(name);
 const isHalfInQuantBuilds = (name: string) => name.endsWith('embed_tokens.weight') || name.endsWith('lm_head.weight');
 
-async function promptLogits(modelDir: string, dtype: BuildDtype): Promise<Float32Array> {
+async function promptLogits(modelDir: string, dtype: BuildDtype, compute?: 'f32' | 'f16'): Promise<Float32Array> {
   const out = temp('lookout-dt-');
-  await buildModel(modelDir, { outDir: out, dtype });
+  await buildModel(modelDir, { outDir: out, dtype, compute });
   const engine = await OnnxEngine.load(out);
   try {
     const { inputIds, vision } = await readCaseInputs(CASE);
@@ -30,9 +30,12 @@ async function promptLogits(modelDir: string, dtype: BuildDtype): Promise<Float3
 }
 
 describe('fp16 and int4 builds against fp32 and HF', () => {
+  let fp16Seen: string;
   let int4Seen: string;
   beforeAll(async () => {
-    // The same model as the int4 build sees it, written as a plain f32 checkpoint.
+    // The same model as the fp16 (f32 compute) and int4 builds see it, as plain f32 checkpoints.
+    fp16Seen = temp('lookout-fp16-seen-');
+    await writeTransformed(CASE, fp16Seen, (name, _s, v) => (isLinear(name) || isHalfInQuantBuilds(name) ? half(v) : v));
     int4Seen = temp('lookout-int4-seen-');
     await writeTransformed(CASE, int4Seen, (name, shape, v) => {
       if (isHalfInQuantBuilds(name)) return half(v);
@@ -41,6 +44,12 @@ describe('fp16 and int4 builds against fp32 and HF', () => {
       }
       return v;
     });
+  }, 60_000);
+
+  it('fp16 weights with f32 compute (--compute f32) compute exactly what fp32 computes on fp16-rounded weights', async () => {
+    const a = await promptLogits(CASE, 'fp16', 'f32');
+    const b = await promptLogits(fp16Seen, 'fp32');
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
   }, 60_000);
 
   it('int4 (MatMulNBits, block 32) computes what fp32 computes on dequantised weights', async () => {
