@@ -98,24 +98,34 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   // GroupQueryAttention inputs: seqlens_k = total - 1 ([1] int32), total length (int32 scalar).
   // onnxruntime's CPU kernel needs head_size % 16 == 0 (real checkpoints: 128); smaller heads
   // (the tiny test models use 8) fall back to the plain-op attention below.
+  // Rotary cos/sin caches [positions, headDim/2] in the compute type, built once (GroupQueryAttention
+  // and RotaryEmbedding both read them).
+  const ropeTables = (() => {
+    const positions = Math.min(spec.maxPositionEmbeddings, 131072);
+    const half = headDim / 2;
+    let caches: ReturnType<typeof ropeCaches> | undefined;
+    const make = () => (caches ??= ropeCaches(ropeInvFreq(spec), positions));
+    const asBytes = (t: Float32Array) => (F === 'float16' ? bytesOfView(f32ToF16Bits(t)) : new Uint8Array(t.buffer));
+    return () => ({
+      cos: g.rootInitializer('rope_cos_cache', F, [positions, half], () => asBytes(make().cos)),
+      sin: g.rootInitializer('rope_sin_cache', F, [positions, half], () => asBytes(make().sin)),
+    });
+  })();
+
   let gqa: { seqlensK: string; total: string; cos: string; sin: string } | undefined;
   if (opts.fused && headDim % 16 === 0) {
     const pastLen = g.op('Gather', [g.op('Shape', [g.io(DecoderIO.pastKey(firstSelf))]), g.constI64([2], [])], { axis: A.i(0) });
     const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.constI64([1], [])], { axis: A.i(0) });
     const total = g.op('Cast', [g.op('Add', [pastLen, seqLen])], { to: A.i(6) });
     const seqlensK = g.op('Reshape', [g.op('Sub', [total, g.rootInitializer('gqa_one_i32', 'int32', [], () => new Uint8Array(new Int32Array([1]).buffer))]), g.constI64([1])]);
-    const positions = Math.min(spec.maxPositionEmbeddings, 131072);
-    const half = headDim / 2;
-    let caches: ReturnType<typeof ropeCaches> | undefined;
-    const make = () => (caches ??= ropeCaches(ropeInvFreq(spec), positions));
-    // GroupQueryAttention takes the caches in the compute type.
-    const asBytes = (t: Float32Array) => (F === 'float16' ? bytesOfView(f32ToF16Bits(t)) : new Uint8Array(t.buffer));
-    const cosName = g.rootInitializer('rope_cos_cache', F, [positions, half], () => asBytes(make().cos));
-    const sinName = g.rootInitializer('rope_sin_cache', F, [positions, half], () => asBytes(make().sin));
-    gqa = { seqlensK, total, cos: cosName, sin: sinName };
+    gqa = { seqlensK, total, ...ropeTables() };
   }
 
+  // Fused builds whose heads are too small for GroupQueryAttention's CPU kernel still rotate with
+  // the contrib RotaryEmbedding (same caches, so the same numbers as the GQA path).
+  const fusedRope = opts.fused && !gqa ? ropeTables() : undefined;
   const rope = (x: string): string => {
+    if (fusedRope) return g.op('RotaryEmbedding', [x, pos, fusedRope.cos, fusedRope.sin], { interleaved: A.i(0) }, undefined, 'com.microsoft');
     const x1 = slice(g, x, 3, 0, headDim / 2);
     const x2 = slice(g, x, 3, headDim / 2, headDim);
     const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: A.i(-1) });
