@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, MANIFEST_FILE } from './build.js';
-import { OnnxEngine, warnIfHostAttentionOnCuda } from './engine.js';
+import { OnnxEngine } from './engine.js';
 import { readCaseInputs } from './verify.js';
 import { writeTransformed } from './test-support/checkpoints.js';
 
@@ -66,24 +66,5 @@ describe('OnnxEngine errors', () => {
 
   it('refuses an unknown build dtype', async () => {
     await expect(buildModel(CASE, { dtype: 'q8' as never, outDir: temp('lookout-dt-') })).rejects.toMatchObject({ code: 'ONNX_BAD_DTYPE' });
-  });
-});
-
-describe('CUDA and f32 attention', () => {
-  it('warns that an f32-compute fused build would run GroupQueryAttention on the CPU under CUDA, and not otherwise', () => {
-    const seen: string[] = [];
-    const original = process.emitWarning;
-    process.emitWarning = ((warning: string | Error, options?: { code?: string }) => void seen.push(`${options?.code}: ${String(warning)}`)) as typeof process.emitWarning;
-    try {
-      warnIfHostAttentionOnCuda({ fused: true, computeType: 'float32', dtype: 'int4' }, 'cuda');
-      warnIfHostAttentionOnCuda({ fused: true, dtype: 'fp32' }, 'cuda'); // older manifests: f32
-      warnIfHostAttentionOnCuda({ fused: true, computeType: 'float16', dtype: 'fp16' }, 'cuda');
-      warnIfHostAttentionOnCuda({ fused: false, computeType: 'float32', dtype: 'fp32' }, 'cuda');
-      warnIfHostAttentionOnCuda({ fused: true, computeType: 'float32', dtype: 'fp32' }, 'cpu');
-    } finally {
-      process.emitWarning = original;
-    }
-    expect(seen).toHaveLength(2);
-    expect(seen[0]).toMatch(/^LOOKOUT_CUDA_F32_ATTENTION: this int4 build computes in f32.*--dtype int4 --compute f16/);
   });
 });

@@ -10,6 +10,7 @@ import { chooseToken, SampleIO, type SampleParams } from './token-choice.js';
 import { VisionIO } from './vision-io.js';
 import { crossAttentionMask4d } from './cross-mask.js';
 import { OnnxError } from './errors.js';
+import { warnOnProviderMismatch } from './provider-fit.js';
 
 export interface OnnxEngineOptions {
   executionProvider?: 'cpu' | 'cuda';
@@ -49,7 +50,7 @@ export class OnnxEngine implements ForwardEngine {
     const buildDir = resolveBuildDir(dir, options.dtype);
     const manifest = JSON.parse(readFileSync(join(buildDir, MANIFEST_FILE), 'utf8')) as BuildManifest;
     const provider = options.executionProvider ?? 'cpu';
-    warnIfHostAttentionOnCuda(manifest, provider);
+    warnOnProviderMismatch(manifest, provider);
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
@@ -306,20 +307,6 @@ export class OnnxDecodeSession implements DecodeSession {
     this.disposed = true;
     this.past = {};
   }
-}
-
-/**
- * onnxruntime's CUDA GroupQueryAttention exists only for f16/bf16. A fused build that computes in
- * f32 therefore runs self-attention, and with it the KV cache, on the CPU with copies across PCIe
- * in every layer. It still works, so this is a warning naming the build that avoids it.
- */
-export function warnIfHostAttentionOnCuda(manifest: Pick<BuildManifest, 'fused' | 'computeType' | 'dtype'>, provider: string): void {
-  if (provider !== 'cuda' || !manifest.fused || (manifest.computeType ?? 'float32') !== 'float32') return;
-  process.emitWarning(
-    `this ${manifest.dtype} build computes in f32, and onnxruntime's CUDA GroupQueryAttention runs only in f16: self-attention and the KV cache ` +
-      'will run on the CPU. For CUDA build `--dtype fp16`, or `--dtype int4 --compute f16`.',
-    { code: 'LOOKOUT_CUDA_F32_ATTENTION' },
-  );
 }
 
 /** A zero tensor of the compute type (float16 data is IEEE half bits in a Uint16Array). */

@@ -2,7 +2,8 @@
 export { buildModel, MANIFEST_FILE, DATA_FILE } from './build.js';
 export type { BuildOptions, BuildResult, BuildManifest } from './build.js';
 export type { BuildDtype, BuildProgress } from './weights.js';
-export { OnnxEngine, OnnxDecodeSession, resolveBuildDir, warnIfHostAttentionOnCuda } from './engine.js';
+export { OnnxEngine, OnnxDecodeSession, resolveBuildDir } from './engine.js';
+export { providerMismatch, warnOnProviderMismatch } from './provider-fit.js';
 export type { OnnxEngineOptions, PrefillOptions } from './engine.js';
 export { readModelSpec, specFromConfig } from './config.js';
 export type { ModelSpec, TextSpec, VisionSpec, RopeScaling } from './config.js';
