@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { chooseToken, type SampleParams } from './token-choice.js';
+import { mulberry32 } from '../tiny/prng.js';
 
-/** Deterministic U[0,1) stream (mulberry32) so a failure replays. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic U[0,1) stream (the tiny checkpoints' mulberry32) so a failure replays. */
+const rng = mulberry32;
 
 /**
  * The plain definition: sort the whole vocabulary (descending, lower id first on ties), cut to

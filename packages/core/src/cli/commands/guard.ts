@@ -13,7 +13,7 @@ import { buildLlama3TokenizerFiles, LlamaTokenizer, type ChatMessage, type Langu
 import type { CliCommand, CliIo } from '../command.js';
 import { CliUsageError, parseCliArgs } from '../command.js';
 import { loadLanguageModel } from '../../serve/load-model.js';
-import { deviceOption, dtypeOption } from '../model-options.js';
+import { modelSourceOptions } from '../model-options.js';
 
 const usage = `Usage: lookout guard [options]
 
@@ -121,14 +121,7 @@ const guard: CliCommand = {
     if (!values['model-dir'] && !values['base-url']) {
       throw new CliUsageError('give --model-dir <dir> or --base-url <url> --model <name> to classify, or --print-prompt to only print the prompt');
     }
-    const model = await loadLanguageModel({
-      modelDir: values['model-dir'],
-      baseUrl: values['base-url'],
-      model: values.model,
-      apiKey: values['api-key'],
-      device: deviceOption(values.device),
-      dtype: dtypeOption(values.dtype),
-    });
+    const model = await loadLanguageModel(modelSourceOptions(values));
     try {
       const tokenizer = values['model-dir'] ? await LlamaTokenizer.fromDirectory(values['model-dir']) : undefined;
       const lg = new LlamaGuard({ model, variant, tokenizer, categories, excludedCategories, threshold });
