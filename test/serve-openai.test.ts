@@ -196,6 +196,18 @@ describe('lookout serve request handling', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('images_unsupported');
   });
 
+  it("answers a prompt longer than the model's context with 400 context_length_exceeded", async () => {
+    const tooLong = Object.assign(new Error('The prompt has 9000 tokens; this model holds 8192 positions'), { code: 'CONTEXT_EXCEEDED' });
+    const { url } = await start(() => {
+      throw tooLong;
+    });
+    const res = await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: 'x' }] });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string; type: string } };
+    expect(body.error).toMatchObject({ code: 'context_length_exceeded', type: 'invalid_request_error' });
+    expect(body.error.message).toContain('8192 positions');
+  });
+
   it('turns a model failure into a typed 500 before streaming, and into an error event after', async () => {
     const boom = Object.assign(new Error('session crashed'), { code: 'onnx.run_failed' });
     const { client, url } = await start((_r, call) => {

@@ -267,7 +267,9 @@ function toServeError(err: unknown): ServeError {
   if (err instanceof ServeError) return err;
   const code = err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : '';
   const message = err instanceof Error ? err.message : String(err);
-  // Model errors that say the request itself was wrong (bad image, unsupported input) are the client's to fix.
+  // Model errors that say the request itself was wrong (bad image, unsupported input, a prompt
+  // longer than the model's context) are the client's to fix.
+  if (/^CONTEXT_EXCEEDED$/.test(code)) return new ServeError(400, 'context_length_exceeded', message);
   if (/bad_request|invalid|unsupported|too_large|limit/i.test(code)) return new ServeError(400, code, message);
   return new ServeError(500, code || 'model_error', `model failed: ${message}`);
 }

@@ -20,8 +20,9 @@ export class InvalidSamplingError extends GenerationError {
 
 /** A generate() argument is malformed (empty prompt, bad eos ids, ...). */
 export class InvalidGenerationRequestError extends GenerationError {
-  constructor(message: string) {
-    super('INVALID_GENERATION_REQUEST', message);
+  /** `code` is INVALID_GENERATION_REQUEST, or CONTEXT_EXCEEDED for a prompt longer than the model's context. */
+  constructor(message: string, code: 'INVALID_GENERATION_REQUEST' | 'CONTEXT_EXCEEDED' = 'INVALID_GENERATION_REQUEST') {
+    super(code, message);
   }
 }
 

@@ -97,7 +97,8 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
     vision: options.vision,
     sampling: { ...sampling, seed: sampling.seed ?? randomSeed() },
     eosIds: options.eosIds ?? [],
-    maxTokens: options.maxTokens ?? sampling.maxTokens ?? DEFAULT_MAX_TOKENS,
+    // Never past the model's context: a request that would run out ends with 'length' there.
+    maxTokens: Math.min(options.maxTokens ?? sampling.maxTokens ?? DEFAULT_MAX_TOKENS, (engine.contextLength ?? Infinity) - inputIds.length),
     topLogprobs: options.topLogprobs,
     keepFirstLogits: options.keepFirstLogits,
     decodeChunk: options.decodeChunk ?? DEFAULT_DECODE_CHUNK,
@@ -172,6 +173,11 @@ function validateRequest(engine: ForwardEngine, options: GenerateOptions): void 
       throw new InvalidGenerationRequestError(`eosIds must be token ids in [0, ${engine.vocabSize}), got ${id}.`);
   if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1))
     throw new InvalidGenerationRequestError(`maxTokens must be an integer >= 1, got ${maxTokens}.`);
+  if (engine.contextLength !== undefined && inputIds.length >= engine.contextLength)
+    throw new InvalidGenerationRequestError(
+      `The prompt has ${inputIds.length} tokens; this model's context holds ${engine.contextLength} positions, so a prompt must be shorter than that to leave room for a reply.`,
+      'CONTEXT_EXCEEDED',
+    );
   if (topLogprobs !== undefined && (!Number.isInteger(topLogprobs) || topLogprobs < 0 || topLogprobs > 100))
     throw new InvalidGenerationRequestError(`topLogprobs must be an integer in [0, 100], got ${topLogprobs}.`);
   const { decodeChunk } = options;

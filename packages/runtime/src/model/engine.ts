@@ -20,6 +20,11 @@ export interface VisionInputs {
 
 export interface ForwardEngine {
   readonly vocabSize: number;
+  /**
+   * Most positions (prompt plus generated tokens) one session can hold, when the engine has a
+   * limit (the model's max_position_embeddings; the rotary tables are built that long).
+   */
+  readonly contextLength?: number;
   /** Runs the whole prompt once (vision encoder first when images are given). */
   prefill(inputIds: number[], vision?: VisionInputs, options?: { signal?: AbortSignal }): Promise<DecodeSession>;
   dispose(): Promise<void>;

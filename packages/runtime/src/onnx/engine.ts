@@ -69,6 +69,11 @@ export class OnnxEngine implements ForwardEngine {
     return this.manifest.computeType ?? 'float32';
   }
 
+  /** The model's context: max_position_embeddings, at most the 131072 rows of the rotary tables. */
+  get contextLength(): number {
+    return Math.min(this.manifest.spec.text.maxPositionEmbeddings, 131072);
+  }
+
   get vocabSize(): number {
     return this.manifest.spec.text.vocabSize;
   }
@@ -233,6 +238,13 @@ export class OnnxDecodeSession implements DecodeSession {
   async run(ids: number[], allLogits: boolean, extraBytes = 0, greedySteps = 0): Promise<number[]> {
     if (this.disposed) throw new OnnxError('ONNX_SESSION_DISPOSED', 'the decode session was disposed');
     const T = ids.length;
+    const limit = this.engine.contextLength;
+    if (this.position + T + greedySteps > limit) {
+      throw new OnnxError(
+        'ONNX_CONTEXT_EXCEEDED',
+        `${this.position} positions so far + ${T} fed + ${greedySteps} to decode exceed the model's context of ${limit} positions (max_position_embeddings)`,
+      );
+    }
     const feeds: Feeds = {
       ...this.past,
       [DecoderIO.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]),

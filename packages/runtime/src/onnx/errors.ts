@@ -9,7 +9,8 @@ export type OnnxErrorCode =
   | 'ONNX_BAD_INPUT'
   | 'ONNX_SESSION_DISPOSED'
   | 'ONNX_ABORTED'
-  | 'ONNX_BAD_CASE';
+  | 'ONNX_BAD_CASE'
+  | 'ONNX_CONTEXT_EXCEEDED';
 
 export class OnnxError extends Error {
   readonly code: OnnxErrorCode;

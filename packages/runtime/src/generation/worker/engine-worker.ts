@@ -112,7 +112,7 @@ try {
       if ('req' in msg) post({ type: 'error', req: msg.req, error: serializeError(error) });
     });
   });
-  post({ type: 'ready', vocabSize: engine.vocabSize });
+  post({ type: 'ready', vocabSize: engine.vocabSize, contextLength: engine.contextLength });
 } catch (error) {
   post({ type: 'load-error', error: serializeError(error) });
 }

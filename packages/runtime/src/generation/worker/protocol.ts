@@ -34,7 +34,7 @@ export interface SerializedError {
 }
 
 export type FromWorker =
-  | { type: 'ready'; vocabSize: number }
+  | { type: 'ready'; vocabSize: number; contextLength?: number }
   | { type: 'load-error'; error: SerializedError }
   | {
       type: 'logits';

@@ -39,6 +39,7 @@ export class WorkerEngine implements SamplingEngine {
   private constructor(
     private readonly worker: Worker,
     readonly vocabSize: number,
+    readonly contextLength?: number,
   ) {
     worker.on('message', (msg: FromWorker) => this.onMessage(msg));
     worker.on('error', (error) => this.failAll(new EngineWorkerError('ENGINE_WORKER_CRASHED', `The engine worker thread failed: ${error.message}`, { cause: error })));
@@ -59,7 +60,7 @@ export class WorkerEngine implements SamplingEngine {
       worker.once('message', (msg: FromWorker) => {
         worker.off('exit', onExit);
         worker.off('error', onError);
-        if (msg.type === 'ready') resolve(new WorkerEngine(worker, msg.vocabSize));
+        if (msg.type === 'ready') resolve(new WorkerEngine(worker, msg.vocabSize, msg.contextLength));
         else {
           void worker.terminate();
           reject(msg.type === 'load-error' ? remoteError(msg.error) : new EngineWorkerError('ENGINE_WORKER_PROTOCOL', `Expected 'ready' from the engine worker, got '${msg.type}'.`));
