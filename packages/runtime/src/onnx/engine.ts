@@ -11,6 +11,7 @@ import { VisionIO } from './vision-io.js';
 import { crossAttentionMask4d } from './cross-mask.js';
 import { OnnxError } from './errors.js';
 import { warnOnProviderMismatch } from './provider-fit.js';
+import { reusableLength, truncateKv, visionKey, type CachedPrefix } from './prefix-cache.js';
 
 export interface OnnxEngineOptions {
   executionProvider?: 'cpu' | 'cuda';
@@ -18,6 +19,12 @@ export interface OnnxEngineOptions {
   dtype?: BuildDtype;
   /** Threads per session on CPU (default: onnxruntime's choice). */
   intraOpThreads?: number;
+  /**
+   * Keep the KV cache of the last finished session and reuse its longest common prefix with the
+   * next prompt (same images), so an agent's next step feeds only the new tokens and skips the
+   * vision encoder (default true; see prefix-cache.ts). Holds one KV cache in memory between runs.
+   */
+  prefixCache?: boolean;
 }
 
 export interface PrefillOptions {
@@ -40,11 +47,24 @@ export function resolveBuildDir(dir: string, dtype: BuildDtype = 'fp32'): string
 export class OnnxEngine implements ForwardEngine {
   private disposed = false;
 
+  private cachedPrefix: CachedPrefix | undefined;
+
   private constructor(
     readonly manifest: BuildManifest,
     private readonly decoder: ort.InferenceSession,
     private readonly vision: ort.InferenceSession | undefined,
+    readonly prefixCacheEnabled: boolean,
   ) {}
+
+  /** Drops the cached prefix (its KV cache is freed with it). */
+  clearPrefixCache(): void {
+    this.cachedPrefix = undefined;
+  }
+
+  /** Called by a session when it is disposed: its state becomes the prefix for the next prompt. */
+  rememberPrefix(prefix: CachedPrefix): void {
+    if (this.prefixCacheEnabled && !this.disposed) this.cachedPrefix = prefix;
+  }
 
   static async load(dir: string, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
     const buildDir = resolveBuildDir(dir, options.dtype);
@@ -61,7 +81,7 @@ export class OnnxEngine implements ForwardEngine {
     };
     const decoder = await ort.InferenceSession.create(join(buildDir, manifest.decoder), sessionOptions);
     const vision = manifest.vision ? await ort.InferenceSession.create(join(buildDir, manifest.vision), sessionOptions) : undefined;
-    return new OnnxEngine(manifest, decoder, vision);
+    return new OnnxEngine(manifest, decoder, vision, options.prefixCache ?? true);
   }
 
   /** The element type of the KV cache and the cross K/V (float16 in fp16 builds). */
@@ -114,18 +134,29 @@ export class OnnxEngine implements ForwardEngine {
     checkAbort(options.signal);
     const spec = this.manifest.spec.text;
     const T = inputIds.length;
+    const withImages = vision !== undefined && vision.numImages > 0;
+    if (withImages && spec.crossAttentionLayers.length === 0) throw new OnnxError('ONNX_BAD_INPUT', 'this model is text-only (LlamaForCausalLM); it cannot take images');
+    if (withImages && vision.crossAttentionMask.length !== T) {
+      throw new OnnxError('ONNX_BAD_INPUT', `crossAttentionMask has ${vision.crossAttentionMask.length} rows, expected one per prompt token (${T})`);
+    }
+    // Reuse the cached prefix when this prompt starts with its tokens (same images, same mask rows).
+    const cached = this.prefixCacheEnabled && !options.allLogits && !this.manifest.hiddenStates ? this.cachedPrefix : undefined;
+    // Hashing the pixels costs far less than the vision encoder it can save.
+    const key = this.prefixCacheEnabled && withImages ? visionKey(vision) : 'none';
+    const reuse = cached ? reusableLength(cached, inputIds, key, withImages ? vision.crossAttentionMask : undefined) : 0;
     let cross: CrossState | undefined;
     let bytes = 0;
     if (spec.crossAttentionLayers.length > 0) {
-      if (vision && vision.numImages > 0) {
-        if (vision.crossAttentionMask.length !== T) {
-          throw new OnnxError('ONNX_BAD_INPUT', `crossAttentionMask has ${vision.crossAttentionMask.length} rows, expected one per prompt token (${T})`);
+      if (withImages) {
+        let kv = reuse > 0 ? cached!.crossKv : undefined;
+        if (!kv) {
+          const enc = await this.encodeImages(vision);
+          bytes += enc.bytes;
+          kv = enc.kv;
         }
-        const enc = await this.encodeImages(vision);
-        bytes += enc.bytes;
         checkAbort(options.signal);
         const { mask, rowMask, width } = crossAttentionMask4d(vision.crossAttentionMask, this.manifest.spec.vision!.numPatches);
-        cross = { kv: enc.kv, width, mask, rowMask, lastRow: mask.slice((T - 1) * width), lastRowMask: rowMask[T - 1] };
+        cross = { kv, width, mask, rowMask, promptLength: T, lastRow: mask.slice((T - 1) * width), lastRowMask: rowMask[T - 1], promptRows: vision.crossAttentionMask };
       } else {
         // Text only: HF skips the cross layers. One all-zero key/value with row mask 0 makes each
         // cross layer an exact identity (o_proj has no bias; the MLP output is multiplied by 0).
@@ -135,13 +166,12 @@ export class OnnxEngine implements ForwardEngine {
           kv[DecoderIO.crossKey(layer)] = zeros(this.computeType, dims);
           kv[DecoderIO.crossValue(layer)] = zeros(this.computeType, dims);
         }
-        cross = { kv, width: 1, mask: new Float32Array(T), rowMask: new Float32Array(T), lastRow: new Float32Array(1), lastRowMask: 0 };
+        cross = { kv, width: 1, mask: new Float32Array(T), rowMask: new Float32Array(T), promptLength: T, lastRow: new Float32Array(1), lastRowMask: 0 };
       }
-    } else if (vision && vision.numImages > 0) {
-      throw new OnnxError('ONNX_BAD_INPUT', 'this model is text-only (LlamaForCausalLM); it cannot take images');
     }
-    const session = new OnnxDecodeSession(this, this.decoder, spec, cross);
-    await session.run(inputIds, options.allLogits === true, bytes);
+    const start = reuse > 0 ? { fedIds: inputIds.slice(0, reuse), past: Object.fromEntries(Object.entries(cached!.past).map(([name, t]) => [name, truncateKv(t, reuse)])) } : undefined;
+    const session = new OnnxDecodeSession(this, this.decoder, spec, cross, key, start);
+    await session.run(inputIds.slice(reuse), options.allLogits === true, bytes);
     return session;
   }
 
@@ -159,6 +189,9 @@ interface CrossState {
   /** [T, width] additive mask of the prompt rows. */
   mask: Float32Array;
   rowMask: Float32Array;
+  promptLength: number;
+  /** The prompt's dense mask rows (images only), kept for the prefix cache. */
+  promptRows?: number[][][];
   /** Each decode step repeats the last prompt row (HF `_update_model_kwargs_for_generation`). */
   lastRow: Float32Array;
   lastRowMask: number;
@@ -173,13 +206,26 @@ export class OnnxDecodeSession implements DecodeSession {
   private past: Feeds = {};
   private position = 0;
   private disposed = false;
+  /** Tokens in the KV cache, in order (what a later prompt can share). */
+  private fedIds: number[] = [];
+  /** Positions taken from the engine's cached prefix instead of being fed (0: a fresh prefill). */
+  readonly reusedPositions: number;
 
   constructor(
     private readonly engine: OnnxEngine,
     private readonly decoder: ort.InferenceSession,
     private readonly spec: BuildManifest['spec']['text'],
     private readonly cross: CrossState | undefined,
+    private readonly imagesKey: string = 'none',
+    start?: { fedIds: number[]; past: Feeds },
   ) {
+    this.reusedPositions = start?.fedIds.length ?? 0;
+    if (start) {
+      this.past = { ...start.past };
+      this.fedIds = [...start.fedIds];
+      this.position = start.fedIds.length;
+      return;
+    }
     const crossLayers = new Set(spec.crossAttentionLayers);
     const dims = [1, spec.numKvHeads, 0, spec.headDim];
     for (let i = 0; i < spec.numLayers; i++) {
@@ -262,12 +308,12 @@ export class OnnxDecodeSession implements DecodeSession {
     if (this.cross) {
       const c = this.cross;
       Object.assign(feeds, c.kv);
-      const first = this.position === 0;
       let mask: Float32Array;
       let rows: Float32Array;
-      if (first) {
-        mask = c.mask;
-        rows = c.rowMask;
+      if (this.position < c.promptLength) {
+        // Prompt rows: the whole prompt, or what follows a reused prefix.
+        mask = c.mask.slice(this.position * c.width, (this.position + T) * c.width);
+        rows = c.rowMask.slice(this.position, this.position + T);
       } else {
         mask = new Float32Array(T * c.width);
         rows = new Float32Array(T).fill(c.lastRowMask);
@@ -292,6 +338,8 @@ export class OnnxDecodeSession implements DecodeSession {
     }
     this.position += T + greedySteps;
     const V = this.spec.vocabSize;
+    const fed = greedySteps > 0 ? Array.from(out[LoopIO.tokens].data as BigInt64Array, Number) : [];
+    this.fedIds.push(...ids, ...fed);
     if (greedySteps > 0) {
       this.logits = (out[LoopIO.logits].data as Float32Array).slice();
       this.allLogits = this.logits;
@@ -300,13 +348,12 @@ export class OnnxDecodeSession implements DecodeSession {
       this.allLogits = logits;
       this.logits = logits.slice(logits.length - V);
     }
-    const generated = greedySteps > 0 ? Array.from(out[LoopIO.tokens].data as BigInt64Array, Number) : [];
     if (this.engine.manifest.hiddenStates && greedySteps === 0) {
       this.hiddenStates = [];
       for (let i = 0; i <= this.spec.numLayers; i++) this.hiddenStates.push(out[DecoderIO.hidden(i)].data as Float32Array);
     }
     this.lastTransferBytes = extraBytes + tensorBytes(feeds) + tensorBytes(out);
-    return generated;
+    return fed;
   }
 
   async step(tokenId: number): Promise<Float32Array> {
@@ -315,8 +362,19 @@ export class OnnxDecodeSession implements DecodeSession {
     return this.logits;
   }
 
+  /** Ends the session; its KV cache becomes the engine's cached prefix (when enabled). */
   dispose(): void {
+    if (this.disposed) return;
     this.disposed = true;
+    if (this.fedIds.length > 0 && this.fedIds.length === this.position) {
+      this.engine.rememberPrefix({
+        fedIds: this.fedIds,
+        past: this.past,
+        visionKey: this.imagesKey,
+        crossKv: this.imagesKey !== 'none' ? this.cross?.kv : undefined,
+        promptRows: this.cross?.promptRows,
+      });
+    }
     this.past = {};
   }
 }

@@ -33,6 +33,11 @@ export interface OnnxModelLoadOptions {
   /** CPU threads per onnxruntime session. */
   intraOpThreads?: number;
   /**
+   * Reuse the KV cache of the previous request for the part of the next prompt that starts the
+   * same way (an agent's next step), skipping the vision encoder for the same images. Default true.
+   */
+  prefixCache?: boolean;
+  /**
    * Tokens decoded per forward run by the build's in-graph decode loop when a request allows it
    * (greedy or temperature/top-k/top-p, no repetition penalty, no logprobs). Default 16; 1 = one
    * forward run per token.
@@ -58,7 +63,12 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
   const tokenizer = await LlamaTokenizer.fromDirectory(dir);
   const eosIds = readEosIds(dir) ?? [...tokenizer.specialIds.stop];
 
-  const engineOptions = { executionProvider, dtype, ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}) };
+  const engineOptions = {
+    executionProvider,
+    dtype,
+    ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
+    ...(options.prefixCache === false ? { prefixCache: false } : {}),
+  };
   const startEngine = async (): Promise<ForwardEngine> => {
     try {
       return options.worker === false ? await OnnxEngine.load(dir, engineOptions) : await WorkerEngine.loadOnnx(dir, engineOptions);
