@@ -69,7 +69,9 @@ const bench: Bench = async (report) => {
   try {
     const textDir = referenceModelDir('tiny-text');
     dirs.push(textDir);
-    const textModel = await OnnxModel.load(textDir, { intraOpThreads: 1 });
+    // Without the prefix cache: these rows repeat one subject, which the cache would turn into
+    // one-token prefills. The cache has its own row below, on different messages.
+    const textModel = await OnnxModel.load(textDir, { intraOpThreads: 1, prefixCache: false });
     try {
       const tokenizer = await LlamaTokenizer.fromDirectory(textDir);
       const s = subject('Can you tell me how to return a damaged blender I bought last week?');
@@ -88,9 +90,46 @@ const bench: Bench = async (report) => {
       await textModel.dispose();
     }
 
+    // Each check is a different message, but every Llama Guard prompt starts with the same
+    // instructions and category list: the prefix cache feeds only the conversation part.
+    const messages = ['Where is my order?', 'How do I reset my password?', 'Can I pay with a gift card?', 'The parcel arrived damaged.', 'Cancel my subscription, please.', 'Is this jacket waterproof?'];
+    // Interleaved, so both see the same machine load; median of 15 checks each.
+    const cachedModel = await OnnxModel.load(textDir, { intraOpThreads: 1 });
+    const plainModel = await OnnxModel.load(textDir, { intraOpThreads: 1, prefixCache: false });
+    const withCache = { ms: 0, promptTokens: 0 };
+    const withoutCache = { ms: 0 };
+    try {
+      const tokenizer = await LlamaTokenizer.fromDirectory(textDir);
+      const cachedGuard = new LlamaGuard({ model: cachedModel, variant: '1b', tokenizer, scoreOnly: true });
+      const plainGuard = new LlamaGuard({ model: plainModel, variant: '1b', tokenizer, scoreOnly: true });
+      const times: [number[], number[]] = [[], []];
+      for (let i = 0; i < 16; i++) {
+        const message = subject(messages[i % messages.length]);
+        for (const [k, guard] of [cachedGuard, plainGuard].entries()) {
+          const t = performance.now();
+          await guard.check(message);
+          if (i > 0) times[k].push(performance.now() - t); // the first check warms up
+        }
+      }
+      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+      withCache.ms = median(times[0]);
+      withoutCache.ms = median(times[1]);
+      withCache.promptTokens = tokenizer.encodeSegments(cachedGuard.prompt(subject(messages[0]))).length;
+    } finally {
+      await cachedModel.dispose();
+      await plainModel.dispose();
+    }
+    report({
+      name: 'Llama Guard text, a different message each check, prefix cache',
+      value: withCache.ms,
+      unit: 'ms',
+      baseline: { name: 'without the prefix cache', value: withoutCache.ms },
+      note: `tiny-text, ~${withCache.promptTokens}-token prompts sharing the instructions, score only, median of 15 interleaved checks, CPU, 1 thread`,
+    });
+
     const imageDir = referenceModelDir('tiny-a');
     dirs.push(imageDir);
-    const visionModel = await OnnxModel.load(imageDir, { intraOpThreads: 1 });
+    const visionModel = await OnnxModel.load(imageDir, { intraOpThreads: 1, prefixCache: false });
     try {
       const image = new Uint8Array(readFileSync(path.join(REFERENCE_IMAGES, 'img3_1500x1000_rgb.png')));
       const s = subject('Is this product photo safe to show?', [image]);
