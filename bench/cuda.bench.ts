@@ -198,10 +198,10 @@ const bench: Bench = async (report) => {
         const label = `${model.key} ${build.key}`;
         const buildDir = path.join(dir, `onnx-${build.key}`);
         const built = await buildModel(dir, { dtype: build.dtype, fused: build.fused, compute: build.compute, outDir: buildDir });
-        const cpu = await OnnxEngine.load(buildDir, { executionProvider: 'cpu' });
+        const cpu = await OnnxEngine.load(buildDir, { executionProvider: 'cpu', prefixCache: false });
         let gpu: OnnxEngine;
         try {
-          gpu = await OnnxEngine.load(buildDir, { executionProvider: device });
+          gpu = await OnnxEngine.load(buildDir, { executionProvider: device, prefixCache: false });
         } catch (error) {
           await cpu.dispose();
           const typed = asProviderError(error, 'cuda');
@@ -258,7 +258,7 @@ const bench: Bench = async (report) => {
         // One profiled generation per path, each on its own freshly loaded engine.
         const kv = { numKvHeads: built.manifest.spec.text.numKvHeads, headDim: built.manifest.spec.text.headDim };
         const profileRun = async (decodeChunk: number) => {
-          const profiled = await loadProfiledEngine(buildDir, { executionProvider: device }, mkdtempSync(path.join(work, 'profile-')));
+          const profiled = await loadProfiledEngine(buildDir, { executionProvider: device, prefixCache: false }, mkdtempSync(path.join(work, 'profile-')));
           let generation: Generation;
           try {
             generation = await greedy(profiled.engine, tokenizer, inputIds, decodeChunk);

@@ -23,9 +23,12 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** OnnxEngine.load's options, passed to the worker as they are. */
 export interface OnnxWorkerOptions {
   executionProvider?: 'cpu' | 'cuda';
   dtype?: string;
+  intraOpThreads?: number;
+  prefixCache?: boolean;
 }
 
 export class WorkerEngine implements SamplingEngine {
