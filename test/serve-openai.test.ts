@@ -27,7 +27,7 @@ describe('lookout serve ↔ OpenAICompatibleModel over loopback', () => {
   it('streams text, log-probabilities and usage, and hands the model the request intact', async () => {
     const { model, client } = await start(() => [
       { type: 'token', token: { token: 'It', logprob: -0.5 }, top: [{ token: 'It', logprob: -0.5 }, { token: 'A', logprob: -1.2 }] },
-      ...textEvents('It is a cat.', { inputTokens: 30, outputTokens: 4 }),
+      ...textEvents('It is a cat.', { inputTokens: 30, outputTokens: 4, cachedInputTokens: 24 }),
     ]);
     const tools = [{ name: 'zoom', description: 'Zoom in', parameters: { type: 'object', properties: { factor: { type: 'number' } }, required: ['factor'] } }];
     const events = await collect(
@@ -47,7 +47,8 @@ describe('lookout serve ↔ OpenAICompatibleModel over loopback', () => {
       { type: 'text-delta', text: 'is ' },
       { type: 'text-delta', text: 'a ' },
       { type: 'text-delta', text: 'cat.' },
-      { type: 'finish', reason: 'stop', usage: { inputTokens: 30, outputTokens: 4 } },
+      // Cached prompt tokens travel as OpenAI's usage.prompt_tokens_details.cached_tokens.
+      { type: 'finish', reason: 'stop', usage: { inputTokens: 30, outputTokens: 4, cachedInputTokens: 24 } },
     ]);
     const seen = model.requests[0];
     expect(seen.messages![0]).toEqual({ role: 'system', content: 'Describe images.' });

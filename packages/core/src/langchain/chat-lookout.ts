@@ -191,7 +191,12 @@ function toToolSpec(tool: BindToolsInput): ToolSpec {
 }
 
 function toUsageMetadata(usage: Usage) {
-  return { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, total_tokens: usage.inputTokens + usage.outputTokens };
+  return {
+    input_tokens: usage.inputTokens,
+    output_tokens: usage.outputTokens,
+    total_tokens: usage.inputTokens + usage.outputTokens,
+    ...(usage.cachedInputTokens ? { input_token_details: { cache_read: usage.cachedInputTokens } } : {}),
+  };
 }
 
 // OpenAI's logprob shape, plus the vocabulary id where the model gives one.

@@ -17,7 +17,12 @@ const openAIFinish = (r: FinishReason | undefined): string => (r === 'tool-calls
 // `id` is an extension (OpenAI has no token ids); OpenAICompatibleModel reads it back so guard scores can match by id.
 const oneLogprob = (t: TokenLogprob) => ({ token: t.token, logprob: t.logprob, bytes: Array.from(Buffer.from(t.token, 'utf8')), ...(t.id !== undefined ? { id: t.id } : {}) });
 const toChatLogprob = (token: TokenLogprob, top: TokenLogprob[]): OpenAIChatLogprob => ({ ...oneLogprob(token), top_logprobs: top.map(oneLogprob) });
-const toUsage = (u: Usage) => ({ prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.inputTokens + u.outputTokens });
+const toUsage = (u: Usage) => ({
+  prompt_tokens: u.inputTokens,
+  completion_tokens: u.outputTokens,
+  total_tokens: u.inputTokens + u.outputTokens,
+  ...(u.cachedInputTokens ? { prompt_tokens_details: { cached_tokens: u.cachedInputTokens } } : {}),
+});
 
 abstract class BaseWriter implements ResponseWriter {
   protected readonly created = Math.floor(Date.now() / 1000);

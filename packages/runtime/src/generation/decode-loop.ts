@@ -45,6 +45,8 @@ export interface DecodeTally {
   stepTransferBytes: number;
   /** Multi-step forward runs made (absent when every token had its own run). */
   chunks?: number;
+  /** Prompt tokens the engine took from its prefix cache. */
+  cachedPromptTokens?: number;
 }
 
 /** An engine that runs the whole decode loop itself (e.g. in its worker, next to the model). */
@@ -80,6 +82,7 @@ export async function* decodeTokens(engine: ForwardEngine, plan: DecodePlan, tal
   }
   try {
     tally.transferBytes += session.lastTransferBytes;
+    if (session.reusedPositions) tally.cachedPromptTokens = session.reusedPositions;
     let logits = session.logits;
     if (plan.keepFirstLogits) tally.firstLogits = logits.slice();
     const inGraph = chunkedSampling(plan);

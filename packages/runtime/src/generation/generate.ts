@@ -75,6 +75,8 @@ export interface GenerationResult {
   text: string;
   finishReason: GenerationFinishReason;
   promptTokens: number;
+  /** Of promptTokens, how many the engine took from its prefix cache. */
+  cachedPromptTokens: number;
   /** The eos id that ended the generation, when finishReason is 'eos'. */
   eosId?: number;
   firstLogits?: Float32Array;
@@ -114,6 +116,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
     text: '',
     finishReason: 'length',
     promptTokens: inputIds.length,
+    cachedPromptTokens: 0,
     seed: plan.sampling.seed,
     transferBytes: 0,
     stepTransferBytes: 0,
@@ -148,6 +151,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
   }
   await release('');
   result.finishReason = ended ?? tally.finishReason ?? (signal?.aborted ? 'abort' : 'length');
+  result.cachedPromptTokens = tally.cachedPromptTokens ?? 0;
   if (tally.eosId !== undefined && result.finishReason === 'eos') result.eosId = tally.eosId;
   if (result.finishReason !== 'stop') {
     const tail = stops.push(decoder.flush());

@@ -37,5 +37,7 @@ export interface DecodeSession {
   step(tokenId: number): Promise<Float32Array>;
   /** Bytes copied between JS and onnxruntime by the last prefill/step, inputs plus outputs. */
   readonly lastTransferBytes: number;
+  /** Prompt positions taken from a cached prefix instead of being computed (0 or absent: none). */
+  readonly reusedPositions?: number;
   dispose(): void;
 }

@@ -85,6 +85,8 @@ export interface TokenLogprob {
 export interface Usage {
   inputTokens: number;
   outputTokens: number;
+  /** Of inputTokens, how many came from a cached prefix (OpenAI's prompt_tokens_details.cached_tokens). */
+  cachedInputTokens?: number;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'abort' | 'error';

@@ -346,8 +346,9 @@ function* completionTokens(choice: OpenAICompletionChoice): Generator<ModelEvent
   }
 }
 
-function fromUsage(usage: { prompt_tokens?: number; completion_tokens?: number } | null | undefined): Usage {
-  return { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 };
+function fromUsage(usage: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null } | null | undefined): Usage {
+  const cached = usage?.prompt_tokens_details?.cached_tokens;
+  return { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0, ...(cached ? { cachedInputTokens: cached } : {}) };
 }
 
 function parseJson<T>(text: string, url: string): T {

@@ -56,6 +56,7 @@ export interface OpenAIUsage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
 }
 
 export interface OpenAIToolCallDelta {

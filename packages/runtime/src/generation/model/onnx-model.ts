@@ -176,7 +176,7 @@ export class OnnxModel implements LanguageModel {
     channel.push({
       type: 'finish',
       reason: finishReason(result.finishReason, toolCalls),
-      usage: { inputTokens: inputIds.length, outputTokens: result.tokenIds.length },
+      usage: { inputTokens: inputIds.length, outputTokens: result.tokenIds.length, ...(result.cachedPromptTokens ? { cachedInputTokens: result.cachedPromptTokens } : {}) },
     });
   }
 }

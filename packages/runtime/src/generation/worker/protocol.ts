@@ -57,6 +57,7 @@ export type FromWorker =
       stepTransferBytes: number;
       /** Multi-step forward runs made (chunked decoding). */
       chunks?: number;
+      cachedPromptTokens?: number;
     }
   | { type: 'error'; req: number; error: SerializedError }
   | { type: 'disposed' };

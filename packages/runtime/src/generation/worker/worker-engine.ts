@@ -160,6 +160,7 @@ export class WorkerEngine implements SamplingEngine {
         tally.eosId = reply.eosId;
         tally.firstLogits = reply.firstLogits;
         if (reply.chunks !== undefined) tally.chunks = reply.chunks;
+        if (reply.cachedPromptTokens !== undefined) tally.cachedPromptTokens = reply.cachedPromptTokens;
         // The engine's own bytes, plus the 8-byte ids that crossed the thread boundary.
         tally.transferBytes += reply.transferBytes + tokens * 8;
         tally.stepTransferBytes += reply.stepTransferBytes + tokens * 8;
