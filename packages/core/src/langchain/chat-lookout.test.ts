@@ -14,12 +14,12 @@ const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
 
 describe('ChatLookout', () => {
   it('invokes: text, usage metadata, finish reason; system and history reach the model', async () => {
-    const model = new ScriptedModel({ steps: [[...say('Hello there.', { chunk: 4 }), { type: 'finish', usage: { inputTokens: 11, outputTokens: 3 } }]] });
+    const model = new ScriptedModel({ steps: [[...say('Hello there.', { chunk: 4 }), { type: 'finish', usage: { inputTokens: 11, outputTokens: 3, cachedInputTokens: 8 } }]] });
     const chat = new ChatLookout({ model, sampling: { maxTokens: 50 } });
     const out = await chat.invoke([new SystemMessage('Be kind.'), new HumanMessage('hi'), new AIMessage('hey'), new HumanMessage('how are you?')], { stop: ['\n\n'] });
     expect(out).toBeInstanceOf(AIMessageChunk);
     expect(out.content).toBe('Hello there.');
-    expect(out.usage_metadata).toMatchObject({ input_tokens: 11, output_tokens: 3, total_tokens: 14 });
+    expect(out.usage_metadata).toMatchObject({ input_tokens: 11, output_tokens: 3, total_tokens: 14, input_token_details: { cache_read: 8 } });
     expect(out.response_metadata.finish_reason).toBe('stop');
     expect(model.requests[0].messages).toEqual([
       { role: 'system', content: 'Be kind.' },
