@@ -11,7 +11,7 @@ import { VisionIO } from './vision-io.js';
 import { crossAttentionMask4d } from './cross-mask.js';
 import { OnnxError } from './errors.js';
 import { warnOnProviderMismatch } from './provider-fit.js';
-import { reusableLength, truncateKv, visionKey, type CachedPrefix } from './prefix-cache.js';
+import { PrefixStore, truncateKv, visionKey, type CachedPrefix } from './prefix-cache.js';
 
 export interface OnnxEngineOptions {
   executionProvider?: 'cpu' | 'cuda';
@@ -25,6 +25,8 @@ export interface OnnxEngineOptions {
    * vision encoder (default true; see prefix-cache.ts). Holds one KV cache in memory between runs.
    */
   prefixCache?: boolean;
+  /** Bytes the cached prefixes may hold together (default 1 GiB; the latest is always kept). */
+  prefixCacheBytes?: number;
 }
 
 export interface PrefillOptions {
@@ -47,23 +49,31 @@ export function resolveBuildDir(dir: string, dtype: BuildDtype = 'fp32'): string
 export class OnnxEngine implements ForwardEngine {
   private disposed = false;
 
-  private cachedPrefix: CachedPrefix | undefined;
+  private readonly prefixes: PrefixStore;
 
   private constructor(
     readonly manifest: BuildManifest,
     private readonly decoder: ort.InferenceSession,
     private readonly vision: ort.InferenceSession | undefined,
     readonly prefixCacheEnabled: boolean,
-  ) {}
-
-  /** Drops the cached prefix (its KV cache is freed with it). */
-  clearPrefixCache(): void {
-    this.cachedPrefix = undefined;
+    prefixCacheBytes: number,
+  ) {
+    this.prefixes = new PrefixStore(prefixCacheBytes);
   }
 
-  /** Called by a session when it is disposed: its state becomes the prefix for the next prompt. */
+  /** Drops the cached prefixes (their KV caches are freed with them). */
+  clearPrefixCache(): void {
+    this.prefixes.clear();
+  }
+
+  /** How many prefixes are cached and the bytes they hold. */
+  get prefixCacheStats(): { entries: number; bytes: number } {
+    return { entries: this.prefixes.size, bytes: this.prefixes.bytes };
+  }
+
+  /** Called by a session when it is disposed: its state becomes a prefix for later prompts. */
   rememberPrefix(prefix: CachedPrefix): void {
-    if (this.prefixCacheEnabled && !this.disposed) this.cachedPrefix = prefix;
+    if (this.prefixCacheEnabled && !this.disposed) this.prefixes.add(prefix);
   }
 
   static async load(dir: string, options: OnnxEngineOptions = {}): Promise<OnnxEngine> {
@@ -81,7 +91,7 @@ export class OnnxEngine implements ForwardEngine {
     };
     const decoder = await ort.InferenceSession.create(join(buildDir, manifest.decoder), sessionOptions);
     const vision = manifest.vision ? await ort.InferenceSession.create(join(buildDir, manifest.vision), sessionOptions) : undefined;
-    return new OnnxEngine(manifest, decoder, vision, options.prefixCache ?? true);
+    return new OnnxEngine(manifest, decoder, vision, options.prefixCache ?? true, options.prefixCacheBytes ?? 2 ** 30);
   }
 
   /** The element type of the KV cache and the cross K/V (float16 in fp16 builds). */
@@ -140,10 +150,11 @@ export class OnnxEngine implements ForwardEngine {
       throw new OnnxError('ONNX_BAD_INPUT', `crossAttentionMask has ${vision.crossAttentionMask.length} rows, expected one per prompt token (${T})`);
     }
     // Reuse the cached prefix when this prompt starts with its tokens (same images, same mask rows).
-    const cached = this.prefixCacheEnabled && !options.allLogits && !this.manifest.hiddenStates ? this.cachedPrefix : undefined;
     // Hashing the pixels costs far less than the vision encoder it can save.
     const key = this.prefixCacheEnabled && withImages ? visionKey(vision) : 'none';
-    const reuse = cached ? reusableLength(cached, inputIds, key, withImages ? vision.crossAttentionMask : undefined) : 0;
+    const match = this.prefixCacheEnabled && !options.allLogits && !this.manifest.hiddenStates ? this.prefixes.best(inputIds, key, withImages ? vision.crossAttentionMask : undefined) : undefined;
+    const cached = match?.prefix;
+    const reuse = match?.length ?? 0;
     let cross: CrossState | undefined;
     let bytes = 0;
     if (spec.crossAttentionLayers.length > 0) {

@@ -33,12 +33,14 @@ describe('truncateKv', () => {
 });
 
 describe('prefix cache on a text model (GroupQueryAttention, head_dim 16)', () => {
+  let buildDir: string;
   let cached: OnnxEngine;
   let fresh: OnnxEngine;
   beforeAll(async () => {
     const model = temp('lookout-prefix-');
     await writeTinyCheckpoint(model, { arch: 'llama', seed: 11, hidden: 64, heads: 4, kvHeads: 2, layers: 3, intermediate: 96, tokenizer: false });
     const out = (await buildModel(model, { outDir: temp('lookout-prefix-onnx-') })).outDir;
+    buildDir = out;
     cached = await OnnxEngine.load(out);
     fresh = await OnnxEngine.load(out, { prefixCache: false });
   }, 60_000);
@@ -85,6 +87,37 @@ describe('prefix cache on a text model (GroupQueryAttention, head_dim 16)', () =
     const other = await cached.prefill(ids(5000, 10));
     expect(other.reusedPositions).toBe(0);
     other.dispose();
+  });
+
+  it('keeps several conversations within its byte budget, and an extended conversation replaces its shorter entry', async () => {
+    cached.clearPrefixCache();
+    const a = ids(7000, 16);
+    const b = ids(8000, 16);
+    (await cached.prefill(a)).dispose();
+    (await cached.prefill(b)).dispose();
+    expect(cached.prefixCacheStats.entries).toBe(2);
+    const backToA = await cached.prefill([...a, 9, 10]);
+    expect(backToA.reusedPositions).toBe(16);
+    backToA.dispose(); // supersedes a's entry
+    expect(cached.prefixCacheStats.entries).toBe(2);
+    expect((await cached.prefill([...b, 11])).reusedPositions).toBe(16);
+    cached.clearPrefixCache();
+    expect(cached.prefixCacheStats).toEqual({ entries: 0, bytes: 0 });
+  });
+
+  it('with a budget of one entry, only the latest conversation stays', async () => {
+    const tight = await OnnxEngine.load(buildDir, { prefixCacheBytes: 1 });
+    try {
+      (await tight.prefill(ids(7000, 16))).dispose();
+      (await tight.prefill(ids(8000, 16))).dispose(); // evicts the first
+      expect(tight.prefixCacheStats.entries).toBe(1);
+      const first = await tight.prefill([...ids(7000, 16), 9]);
+      expect(first.reusedPositions).toBe(0);
+      first.dispose(); // evicts the second
+      expect((await tight.prefill([...ids(8000, 16), 9])).reusedPositions).toBe(0);
+    } finally {
+      await tight.dispose();
+    }
   });
 
   it('never reuses for all-position logits, and not after clearPrefixCache', async () => {

@@ -62,3 +62,53 @@ export function truncateKv(t: ort.Tensor, length: number): ort.Tensor {
   for (let h = 0; h < heads; h++) out.set(src.subarray(h * positions * headDim, (h * positions + length) * headDim), h * length * headDim);
   return new ort.Tensor(t.type as 'float32' | 'float16', out, [1, heads, length, headDim]);
 }
+
+/** Bytes a cached prefix holds: its KV cache and its cross-attention K/V. */
+export function prefixBytes(prefix: CachedPrefix): number {
+  let n = 0;
+  for (const t of Object.values(prefix.past)) n += (t.data as ArrayBufferView).byteLength;
+  for (const t of Object.values(prefix.crossKv ?? {})) n += (t.data as ArrayBufferView).byteLength;
+  return n;
+}
+
+/**
+ * The prefixes an engine keeps, most recent first, within a byte budget (the most recent one is
+ * kept even when it alone is larger). Several entries let a server that alternates between
+ * conversations, or an agent that alternates with a guard on the same engine, keep each one's
+ * cache instead of evicting it on every switch.
+ */
+export class PrefixStore {
+  private entries: Array<{ prefix: CachedPrefix; bytes: number }> = [];
+
+  constructor(private readonly budgetBytes: number) {}
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  get bytes(): number {
+    return this.entries.reduce((n, e) => n + e.bytes, 0);
+  }
+
+  clear(): void {
+    this.entries = [];
+  }
+
+  /** The entry that shares the longest reusable prefix with a prompt (see reusableLength). */
+  best(inputIds: number[], key: string, promptRows?: number[][][]): { prefix: CachedPrefix; length: number } | undefined {
+    let found: { prefix: CachedPrefix; length: number } | undefined;
+    for (const { prefix } of this.entries) {
+      const length = reusableLength(prefix, inputIds, key, promptRows);
+      if (length > (found?.length ?? 0)) found = { prefix, length };
+    }
+    return found;
+  }
+
+  /** Adds a prefix; entries it extends (same images, tokens a prefix of its own) are dropped. */
+  add(prefix: CachedPrefix): void {
+    const extended = (old: CachedPrefix) => old.visionKey === prefix.visionKey && old.fedIds.length <= prefix.fedIds.length && old.fedIds.every((id, i) => id === prefix.fedIds[i]);
+    this.entries = [{ prefix, bytes: prefixBytes(prefix) }, ...this.entries.filter((e) => !extended(e.prefix))];
+    let total = this.bytes;
+    while (this.entries.length > 1 && total > this.budgetBytes) total -= this.entries.pop()!.bytes;
+  }
+}

@@ -37,6 +37,8 @@ export interface OnnxModelLoadOptions {
    * same way (an agent's next step), skipping the vision encoder for the same images. Default true.
    */
   prefixCache?: boolean;
+  /** Bytes the cached prefixes may hold together (default 1 GiB; the latest is always kept). */
+  prefixCacheBytes?: number;
   /**
    * Tokens decoded per forward run by the build's in-graph decode loop when a request allows it
    * (greedy or temperature/top-k/top-p, no repetition penalty, no logprobs). Default 16; 1 = one
@@ -68,6 +70,7 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
     dtype,
     ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
     ...(options.prefixCache === false ? { prefixCache: false } : {}),
+    ...(options.prefixCacheBytes !== undefined ? { prefixCacheBytes: options.prefixCacheBytes } : {}),
   };
   const startEngine = async (): Promise<ForwardEngine> => {
     try {

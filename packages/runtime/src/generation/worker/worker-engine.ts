@@ -29,6 +29,7 @@ export interface OnnxWorkerOptions {
   dtype?: string;
   intraOpThreads?: number;
   prefixCache?: boolean;
+  prefixCacheBytes?: number;
 }
 
 export class WorkerEngine implements SamplingEngine {
