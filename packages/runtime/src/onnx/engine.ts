@@ -189,6 +189,7 @@ export class OnnxEngine implements ForwardEngine {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    this.prefixes.clear();
     await this.decoder.release();
     await this.vision?.release();
   }
