@@ -19,6 +19,8 @@ export interface InGraphSampling {
   /** 0 = no top-k cut. */
   topK: number;
   topP: number;
+  /** HF's repetition penalty over every id so far (absent = off). */
+  repetitionPenalty?: number;
 }
 
 /** A decode session that can choose and feed `count` tokens in one run. */
@@ -27,27 +29,34 @@ export interface MultiStepDecodeSession extends DecodeSession {
    * Chooses `count` tokens (temperature / top-k / top-p; top-k 1 is greedy), one caller-drawn
    * uniform in [0, 1) per token, and feeds them all: afterwards `logits` follow the last one.
    */
-  decode(count: number, params: InGraphSampling, uniforms: number[]): Promise<number[]>;
+  decode(count: number, params: InGraphSampling, uniforms: number[], seen?: number[]): Promise<number[]>;
+  /** False when the session cannot apply a repetition penalty itself (then: one step per token). */
+  readonly repetitionPenaltyInGraph?: boolean;
 }
 
 export function isMultiStepSession(session: DecodeSession): session is MultiStepDecodeSession {
   return typeof (session as Partial<MultiStepDecodeSession>).decode === 'function';
 }
 
+/** Whether a session can decode in chunks with these in-graph sampling parameters. */
+export function canDecodeInChunks(session: DecodeSession, params: InGraphSampling): session is MultiStepDecodeSession {
+  return isMultiStepSession(session) && (params.repetitionPenalty === undefined || session.repetitionPenaltyInGraph !== false);
+}
+
 /** Top-k 1 at temperature 1: the in-graph sampler's argmax. */
 const GREEDY: InGraphSampling = { temperature: 1, topK: 1, topP: 1 };
 
 /**
- * The in-graph sampler's parameters for these settings, or undefined when they need per-step
- * logits in JS (a repetition penalty, which depends on every id so far). Any top-k works, 0 (no
- * cut) included: the graph clamps it to the vocabulary and the session's JS choice of each
- * chunk's first token selects candidates without sorting the vocabulary.
+ * The in-graph sampler's parameters for these settings. A repetition penalty goes with them: the
+ * graph keeps the seen ids as loop state. Any top-k works, 0 (no cut) included: the graph clamps
+ * it to the vocabulary and the session's JS choice of each chunk's first token selects
+ * candidates without sorting the vocabulary.
  */
 export function inGraphSampling(settings: SamplingSettings): InGraphSampling | undefined {
-  if ((settings.repetitionPenalty ?? 1) !== 1) return undefined;
+  const penalty = settings.repetitionPenalty ?? 1;
   const temperature = settings.temperature ?? 0;
-  if (temperature === 0) return GREEDY;
-  return { temperature, topK: settings.topK ?? 0, topP: settings.topP ?? 1 };
+  const base = temperature === 0 ? GREEDY : { temperature, topK: settings.topK ?? 0, topP: settings.topP ?? 1 };
+  return penalty === 1 ? base : { ...base, repetitionPenalty: penalty };
 }
 
 /**
@@ -74,7 +83,9 @@ export async function* decodeInChunks(
   const chunk = plan.decodeChunk ?? DEFAULT_DECODE_CHUNK;
   const eos = new Set(plan.eosIds);
   const random = seededRandom(plan.sampling.seed);
-  const greedy = params === GREEDY;
+  const greedy = params.topK === 1;
+  // Every id so far, for the repetition penalty (HF penalises prompt tokens too).
+  const seen = params.repetitionPenalty === undefined ? undefined : [...plan.inputIds];
   for (let produced = 0; produced < plan.maxTokens; ) {
     if (signal?.aborted) {
       tally.finishReason = 'abort';
@@ -82,7 +93,8 @@ export async function* decodeInChunks(
     }
     const count = Math.min(chunk, plan.maxTokens - produced);
     const uniforms = Array.from({ length: count }, () => (greedy ? 0 : random.next()));
-    const ids = await session.decode(count, params, uniforms);
+    const ids = await session.decode(count, params, uniforms, seen);
+    seen?.push(...ids);
     tally.transferBytes += session.lastTransferBytes;
     tally.stepTransferBytes += session.lastTransferBytes;
     tally.chunks = (tally.chunks ?? 0) + 1;

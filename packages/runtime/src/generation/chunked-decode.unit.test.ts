@@ -13,10 +13,13 @@ const VOCAB = 128;
 /** Emits script[i] for the i-th generated token; decode(n) hands out the next n. */
 class MultiStepDouble implements ForwardEngine {
   readonly vocabSize = VOCAB;
-  calls: Array<{ count: number; params: InGraphSampling; uniforms: number[] }> = [];
+  calls: Array<{ count: number; params: InGraphSampling; uniforms: number[]; seen?: number[] }> = [];
   steps = 0;
   onDecode?: () => void;
-  constructor(private readonly script: number[]) {}
+  constructor(
+    private readonly script: number[],
+    private readonly penaltyInGraph = true,
+  ) {}
   async prefill(): Promise<MultiStepDecodeSession> {
     let at = 0;
     const logitsFor = (id: number) => {
@@ -31,14 +34,15 @@ class MultiStepDouble implements ForwardEngine {
         return logits;
       },
       lastTransferBytes: 100,
+      repetitionPenaltyInGraph: this.penaltyInGraph,
       async step() {
         self.steps++;
         at++;
         logits = logitsFor(self.script[at] ?? 0);
         return logits;
       },
-      async decode(count: number, params: InGraphSampling, uniforms: number[]) {
-        self.calls.push({ count, params, uniforms: [...uniforms] });
+      async decode(count: number, params: InGraphSampling, uniforms: number[], seen?: number[]) {
+        self.calls.push({ count, params, uniforms: [...uniforms], seen: seen && [...seen] });
         self.onDecode?.();
         const out = self.script.slice(at, at + count);
         while (out.length < count) out.push(0);
@@ -102,9 +106,13 @@ describe('chunked decode loop', () => {
     expect(tally.finishReason).toBe('abort');
   });
 
-  it('keeps one step per token for decodeChunk 1, a repetition penalty or topLogprobs', async () => {
-    for (const p of [plan({ decodeChunk: 1 }), plan({ sampling: { seed: 1, repetitionPenalty: 1.2 } }), plan({ topLogprobs: 1 })]) {
-      const engine = new MultiStepDouble(script);
+  it('keeps one step per token for decodeChunk 1, topLogprobs, or a repetition penalty the session cannot apply', async () => {
+    for (const [p, penaltyInGraph] of [
+      [plan({ decodeChunk: 1 }), true],
+      [plan({ topLogprobs: 1 }), true],
+      [plan({ sampling: { seed: 1, repetitionPenalty: 1.2 } }), false],
+    ] as const) {
+      const engine = new MultiStepDouble(script, penaltyInGraph);
       const { tokens } = await collect(engine, p);
       expect(engine.calls).toHaveLength(0);
       expect(tokens.map((t) => t.id)).toEqual(script.slice(0, 10));
@@ -118,7 +126,17 @@ describe('chunked decode loop', () => {
     // No top-k cut, or one above the vocabulary: the graph clamps it, the first token's JS choice copes.
     expect(inGraphSampling({ temperature: 1, topP: 0.9 })).toEqual({ temperature: 1, topK: 0, topP: 0.9 });
     expect(inGraphSampling({ temperature: 0.8, topK: 200_000 })).toEqual({ temperature: 0.8, topK: 200_000, topP: 1 });
-    expect(inGraphSampling({ repetitionPenalty: 1.1 })).toBeUndefined();
+    expect(inGraphSampling({ repetitionPenalty: 1.1 })).toEqual({ temperature: 1, topK: 1, topP: 1, repetitionPenalty: 1.1 });
+    expect(inGraphSampling({ repetitionPenalty: 1 })).toEqual({ temperature: 1, topK: 1, topP: 1 });
+  });
+
+  it('hands a repetition penalty and every id so far (prompt included) to a session that applies it', async () => {
+    const engine = new MultiStepDouble(script);
+    const { tokens } = await collect(engine, plan({ inputIds: [1, 2, 3], sampling: { seed: 1, repetitionPenalty: 1.2 } }));
+    expect(tokens.map((t) => t.id)).toEqual(script.slice(0, 10));
+    expect(engine.calls.map((c) => c.params.repetitionPenalty)).toEqual([1.2, 1.2, 1.2]);
+    expect(engine.calls.map((c) => c.seen)).toEqual([[1, 2, 3], [1, 2, 3, ...script.slice(0, 4)], [1, 2, 3, ...script.slice(0, 8)]]);
+    expect(engine.steps).toBe(0);
   });
 
   it('generate() streams one text delta per chunk and stops on a stop string inside one', async () => {

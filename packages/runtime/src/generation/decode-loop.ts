@@ -9,7 +9,7 @@ import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import { tokenLogprobs, type IdLogprob } from './sampling/logprobs.js';
 import { createSampler } from './sampling/sampler.js';
-import { chunkedSampling, decodeInChunks, isMultiStepSession } from './chunked-decode.js';
+import { canDecodeInChunks, chunkedSampling, decodeInChunks } from './chunked-decode.js';
 
 export interface DecodePlan {
   inputIds: number[];
@@ -86,7 +86,7 @@ export async function* decodeTokens(engine: ForwardEngine, plan: DecodePlan, tal
     let logits = session.logits;
     if (plan.keepFirstLogits) tally.firstLogits = logits.slice();
     const inGraph = chunkedSampling(plan);
-    if (inGraph && isMultiStepSession(session)) {
+    if (inGraph && canDecodeInChunks(session, inGraph)) {
       yield* decodeInChunks(session, plan, inGraph, tally, signal);
       return;
     }

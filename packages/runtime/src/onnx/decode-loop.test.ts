@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
 import { readCaseInputs } from './verify.js';
+import { applyRepetitionPenalty } from '../generation/sampling/processors.js';
 import { chooseToken } from './token-choice.js';
 import { gaussian } from './test-support/checkpoints.js';
 
@@ -76,6 +77,23 @@ describe('in-graph greedy decode loop (KV cache as Loop state)', () => {
       }
       expect(tokens).toEqual(expected);
       expect(new Set(tokens).size).toBeGreaterThan(1);
+
+      // With HF's repetition penalty over the prompt and every token so far, the same holds
+      // against the JS processor (applyRepetitionPenalty) followed by the same choice.
+      const penalized = { ...params, repetitionPenalty: 0.3 }; // below 1: favours seen ids, so it shows
+      const loopedP = await engine.prefill(inputIds, vision);
+      const tokensP = await loopedP.decode(10, penalized, uniforms, inputIds);
+      const steppedP = await engine.prefill(inputIds, vision);
+      const seen = [...inputIds];
+      const expectedP: number[] = [];
+      logits = steppedP.logits;
+      for (let i = 0; i < 10; i++) {
+        expectedP.push(chooseToken(applyRepetitionPenalty(logits.slice(), seen, 0.3), params, uniforms[i]));
+        seen.push(expectedP[i]);
+        logits = await steppedP.step(expectedP[i]);
+      }
+      expect(tokensP).toEqual(expectedP);
+      expect(tokensP).not.toEqual(tokens); // the penalty changed something
     } finally {
       await engine.dispose();
     }

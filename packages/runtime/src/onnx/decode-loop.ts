@@ -4,7 +4,7 @@ import type { TextSpec } from './config.js';
 import type { WeightWriter } from './weights.js';
 import { DecoderIO, buildDecoderGraph } from './text-graph.js';
 import { slice } from './nn.js';
-import { chooseTokenInGraph, SampleIO } from './token-choice.js';
+import { chooseTokenInGraph, markSeen, penalizeInGraph, SampleIO } from './token-choice.js';
 
 /** Extra I/O of a decoder graph that carries the greedy decode loop. */
 export const LoopIO = {
@@ -36,13 +36,17 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   outer.input(SampleIO.topK, 'int64', []);
   outer.input(SampleIO.topP, 'float32', []);
   const uniforms = outer.input(SampleIO.uniforms, 'float32', ['greedy_steps_plus_1']);
+  outer.input(SampleIO.repetitionPenalty, 'float32', []);
+  const seenIds = outer.input(SampleIO.seenIds, 'int64', ['seen_count']);
+  // The ids seen so far as a 0/1 mask [V]; the loop carries it and adds each token it feeds.
+  const seen0 = markSeen(outer, outer.op('Expand', [outer.constF32([0], [1]), outer.constI64([V])]), seenIds);
   for (const i of selfLayers) {
     outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentKey(i)));
     outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentValue(i)));
   }
   const lastLogits = slice(outer, DecoderIO.logits, 1, -1, 2 ** 62); // [1, 1, V]
   const u0 = outer.op('Gather', [uniforms, outer.constI64([0], [])], { axis: A.i(0) });
-  const firstToken = chooseTokenInGraph(outer, lastLogits, u0, V); // [1, 1]
+  const firstToken = chooseTokenInGraph(outer, penalizeInGraph(outer, lastLogits, seen0), u0, V); // [1, 1]
   const firstPos = outer.op('Add', [slice(outer, DecoderIO.positionIds, 1, -1, 2 ** 62), outer.constI64([1], [1, 1])]);
   const condTrue = outer.initializer('greedy_cond_true', 'bool', [], new Uint8Array([1]));
   outer.initializer('loop_logits_from', 'int64', [1], new Uint8Array(new BigInt64Array([0n]).buffer));
@@ -78,7 +82,8 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   await buildDecoderGraph(body, spec, w, { fused: opts.fused });
   body.scope = 'greedy';
   const uNext = body.op('Gather', [uniforms, body.op('Add', ['loop.iter', body.constI64([1], [])])], { axis: A.i(0) });
-  const next = chooseTokenInGraph(body, 'loop.logits', uNext, V);
+  const seenNext = markSeen(body, 'loop.seen', 'loop.token');
+  const next = chooseTokenInGraph(body, penalizeInGraph(body, 'loop.logits', seenNext), uNext, V);
   const nextPos = body.op('Add', ['loop.position', body.constI64([1], [1, 1])]);
   const condOut = body.op('Identity', ['loop.cond']);
   const fed = body.op('Identity', ['loop.token']);
@@ -94,6 +99,7 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
         [`loop.past.${i}.key`, F, [1, kvh, 'past_sequence_length', hd]],
         [`loop.past.${i}.value`, F, [1, kvh, 'past_sequence_length', hd]],
       ]) as Array<[string, FloatElem, (number | string)[]]>,
+      ['loop.seen', 'float32', [V]],
     ],
     [
       [condOut, 'bool', []],
@@ -104,6 +110,7 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
         [`loop.present.${i}.key`, F, kvDims],
         [`loop.present.${i}.value`, F, kvDims],
       ]) as Array<[string, FloatElem, (number | string)[]]>,
+      [seenNext, 'float32', [V]],
       [fed, 'int64', [1, 1]],
     ],
   );
@@ -111,8 +118,8 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   outer.scope = 'greedy';
   outer.opN(
     'Loop',
-    [steps, condTrue, firstToken, firstPos, lastLogits, ...selfLayers.flatMap((i) => [LoopIO.stepPresent(DecoderIO.presentKey(i)), LoopIO.stepPresent(DecoderIO.presentValue(i))])],
-    ['greedy_next_token', 'greedy_next_position', LoopIO.logits, ...selfLayers.flatMap((i) => [DecoderIO.presentKey(i), DecoderIO.presentValue(i)]), LoopIO.tokens],
+    [steps, condTrue, firstToken, firstPos, lastLogits, ...selfLayers.flatMap((i) => [LoopIO.stepPresent(DecoderIO.presentKey(i)), LoopIO.stepPresent(DecoderIO.presentValue(i))]), seen0],
+    ['greedy_next_token', 'greedy_next_position', LoopIO.logits, ...selfLayers.flatMap((i) => [DecoderIO.presentKey(i), DecoderIO.presentValue(i)]), 'greedy_seen', LoopIO.tokens],
     { body: A.g(body) },
   );
   for (const i of selfLayers) {

@@ -260,28 +260,43 @@ export class OnnxDecodeSession implements DecodeSession {
     return this.decode(count, { temperature: 1, topK: 1, topP: 1 }, new Array<number>(count).fill(0));
   }
 
+  /** Whether decode() can apply a repetition penalty in the graph (builds from before it cannot). */
+  get repetitionPenaltyInGraph(): boolean {
+    return this.decoder.inputNames.includes(SampleIO.repetitionPenalty);
+  }
+
   /**
-   * Decodes `count` tokens in one run, sampling in the graph with temperature / top-k / top-p
-   * and one caller-drawn uniform in [0, 1) per token (top_k 1 is greedy). Builds without the
-   * loop fall back to one step() per token with the same choice made in JS.
+   * Decodes `count` tokens in one run, sampling in the graph with a repetition penalty over
+   * `seen` (every id before this call) and then temperature / top-k / top-p, with one
+   * caller-drawn uniform in [0, 1) per token (top_k 1 is greedy). Builds without the loop fall
+   * back to one step() per token with the same choice made in JS.
    */
-  async decode(count: number, params: SampleParams, uniforms: number[]): Promise<number[]> {
+  async decode(count: number, params: SampleParams, uniforms: number[], seen: number[] = []): Promise<number[]> {
     if (!Number.isInteger(count) || count < 1) throw new OnnxError('ONNX_BAD_INPUT', `decode count ${count} must be a positive integer`);
     if (uniforms.length < count) throw new OnnxError('ONNX_BAD_INPUT', `decode needs ${count} uniforms, got ${uniforms.length}`);
     if (!(params.temperature > 0) || !(params.topP > 0) || !(params.topK >= 0)) {
       throw new OnnxError('ONNX_BAD_INPUT', 'sampling needs temperature > 0, top_p in (0, 1] and top_k >= 0 (0 = off)');
     }
-    const first = chooseToken(this.logits, params, uniforms[0]);
+    const penalty = params.repetitionPenalty ?? 1;
+    if (!(penalty > 0) || !Number.isFinite(penalty)) throw new OnnxError('ONNX_BAD_INPUT', `repetition penalty ${penalty} must be a finite number > 0 (1 = off)`);
+    if (penalty !== 1 && this.engine.manifest.greedyLoop && !this.repetitionPenaltyInGraph) {
+      throw new OnnxError('ONNX_BAD_INPUT', 'this build has no in-graph repetition penalty; rebuild it with `lookout build`, or decode one step at a time');
+    }
+    const seenSet = new Set(seen);
+    const choose = (logits: Float32Array, u: number) => chooseToken(penalty === 1 ? logits : penalize(logits, seenSet, penalty), params, u);
+    const first = choose(this.logits, uniforms[0]);
+    seenSet.add(first);
     if (!this.engine.manifest.greedyLoop) {
       const out = [first];
       let logits = await this.step(first);
       for (let i = 1; i < count; i++) {
-        out.push(chooseToken(logits, params, uniforms[i]));
+        out.push(choose(logits, uniforms[i]));
+        seenSet.add(out[i]);
         logits = await this.step(out[i]);
       }
       return out;
     }
-    this.sampling = { params, uniforms: [...uniforms.slice(1, count), 0] };
+    this.sampling = { params, uniforms: [...uniforms.slice(1, count), 0], seen: penalty === 1 ? [] : [...seenSet] };
     try {
       const tokens = await this.run([first], false, 0, count - 1);
       return [first, ...tokens];
@@ -290,7 +305,7 @@ export class OnnxDecodeSession implements DecodeSession {
     }
   }
 
-  private sampling: { params: SampleParams; uniforms: number[] } | undefined;
+  private sampling: { params: SampleParams; uniforms: number[]; seen: number[] } | undefined;
 
   /** Feeds `ids` after everything so far. Internal: prefill calls it with the prompt. */
   async run(ids: number[], allLogits: boolean, extraBytes = 0, greedySteps = 0): Promise<number[]> {
@@ -310,12 +325,18 @@ export class OnnxDecodeSession implements DecodeSession {
       [DecoderIO.logitsFrom]: new ort.Tensor('int64', BigInt64Array.from([BigInt(allLogits ? 0 : T - 1)]), [1]),
     };
     if (this.engine.manifest.greedyLoop) {
-      const sp = this.sampling ?? { params: { temperature: 1, topK: 1, topP: 1 }, uniforms: new Array<number>(greedySteps + 1).fill(0) };
+      const sp = this.sampling ?? { params: { temperature: 1, topK: 1, topP: 1 }, uniforms: new Array<number>(greedySteps + 1).fill(0), seen: [] };
       feeds[LoopIO.steps] = new ort.Tensor('int64', BigInt64Array.from([BigInt(greedySteps)]), []);
       feeds[SampleIO.temperature] = new ort.Tensor('float32', Float32Array.from([sp.params.temperature]), []);
       feeds[SampleIO.topK] = new ort.Tensor('int64', BigInt64Array.from([BigInt(sp.params.topK)]), []);
       feeds[SampleIO.topP] = new ort.Tensor('float32', Float32Array.from([sp.params.topP]), []);
       feeds[SampleIO.uniforms] = new ort.Tensor('float32', Float32Array.from(sp.uniforms), [sp.uniforms.length]);
+      if (this.repetitionPenaltyInGraph) {
+        feeds[SampleIO.repetitionPenalty] = new ort.Tensor('float32', Float32Array.from([sp.params.repetitionPenalty ?? 1]), []);
+        // Ids outside the logits (Mllama's <|image|> is 128256 of 128256 logits) have no score to penalise.
+        const seen = sp.seen.filter((id) => id >= 0 && id < this.spec.vocabSize);
+        feeds[SampleIO.seenIds] = new ort.Tensor('int64', BigInt64Array.from(seen.map(BigInt)), [seen.length]);
+      }
     }
     if (this.cross) {
       const c = this.cross;
@@ -389,6 +410,14 @@ export class OnnxDecodeSession implements DecodeSession {
     }
     this.past = {};
   }
+}
+
+/** HF's repetition penalty on a copy of the logits (the in-graph rule, in JS for a chunk's first token). */
+function penalize(logits: Float32Array, seen: Set<number>, penalty: number): Float32Array {
+  const out = logits.slice();
+  const p = Math.fround(penalty); // the graph's f32 penalty: the same quotients and products
+  for (const id of seen) if (id >= 0 && id < out.length) out[id] = out[id] > 0 ? out[id] / p : out[id] * p;
+  return out;
 }
 
 /** A zero tensor of the compute type (float16 data is IEEE half bits in a Uint16Array). */

@@ -8,6 +8,9 @@ export const SampleIO = {
   topP: 'sample_top_p',
   /** One U[0,1) number per chosen token, drawn by the caller (so its seed decides). */
   uniforms: 'sample_uniforms',
+  /** HF's repetition penalty (1 = off) and the ids it applies to: every id so far, once each. */
+  repetitionPenalty: 'sample_repetition_penalty',
+  seenIds: 'sample_seen_ids',
 };
 
 export interface SampleParams {
@@ -15,6 +18,27 @@ export interface SampleParams {
   /** 0 means no top-k cut. */
   topK: number;
   topP: number;
+  /** HF's repetition penalty over every id so far (1 or absent = off). */
+  repetitionPenalty?: number;
+}
+
+/**
+ * HF's RepetitionPenaltyLogitsProcessor in the graph, on logits [1, 1, V] and a 0/1 mask [V] of
+ * the ids seen so far: a positive seen score is divided by the penalty, a negative one multiplied.
+ * With penalty 1 the logits come out unchanged (x / 1 and x * 1 are exact).
+ */
+export function penalizeInGraph(g: GraphBuilder, logits: string, seenMask: string): string {
+  const zero = g.constF32([0], []);
+  const penalty = SampleIO.repetitionPenalty;
+  const penalized = g.op('Where', [g.op('Greater', [logits, zero]), g.op('Div', [logits, penalty]), g.op('Mul', [logits, penalty])]);
+  return g.op('Where', [g.op('Greater', [seenMask, zero]), penalized, logits]);
+}
+
+/** Marks `ids` (int64, any shape) as seen in a 0/1 mask [V]. */
+export function markSeen(g: GraphBuilder, mask: string, ids: string): string {
+  const flat = g.op('Reshape', [ids, g.constI64([-1])]);
+  const ones = g.op('Expand', [g.constF32([1], [1]), g.op('Shape', [flat])]);
+  return g.op('ScatterElements', [mask, flat, ones], { axis: A.i(0) });
 }
 
 /**

@@ -41,8 +41,8 @@ export interface OnnxModelLoadOptions {
   prefixCacheBytes?: number;
   /**
    * Tokens decoded per forward run by the build's in-graph decode loop when a request allows it
-   * (greedy or temperature/top-k/top-p, no repetition penalty, no logprobs). Default 16; 1 = one
-   * forward run per token.
+   * (greedy or temperature/top-k/top-p, with or without a repetition penalty, no logprobs).
+   * Default 16; 1 = one forward run per token.
    */
   decodeChunk?: number;
   /** "Today Date" written into chat prompts (default: now). */

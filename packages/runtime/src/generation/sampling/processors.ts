@@ -12,12 +12,14 @@ import { topIndices } from './top-indices.js';
  */
 export function applyRepetitionPenalty(scores: Float32Array, seen: Iterable<number>, penalty: number): Float32Array {
   if (penalty === 1) return scores;
+  // HF multiplies f32 scores by the penalty as an f32 scalar; so does the in-graph sampler.
+  const p = Math.fround(penalty);
   const done = new Set<number>();
   for (const id of seen) {
     if (id < 0 || id >= scores.length || done.has(id)) continue;
     done.add(id);
     const s = scores[id];
-    scores[id] = s > 0 ? s / penalty : s * penalty;
+    scores[id] = s > 0 ? s / p : s * p;
   }
   return scores;
 }
