@@ -182,10 +182,22 @@ describe.skipIf(!hasReference)('chunked decoding with the in-graph loop (tiny-te
     expect(chunked.tokenIds).not.toEqual(reference.new_token_ids); // the penalty changed the text
   });
 
-  it('falls back to one run per token for log-probabilities', async () => {
-    const withLogprobs = await run(8, { topLogprobs: 2 });
-    expect(withLogprobs.decodeChunks).toBe(0);
-    expect(withLogprobs.tokenIds).toEqual(reference.new_token_ids);
+  it('returns log-probabilities from the loop: the per-token path\'s tokens, log-probabilities to 1e-4 (f32 in the graph)', async () => {
+    const tokens: Array<{ id: number; logprob?: number; top?: Array<{ id: number; logprob: number }> }>[] = [[], []];
+    const a = await run(1, { topLogprobs: 3, onToken: (t) => void tokens[0].push(t) });
+    const b = await run(5, { topLogprobs: 3, onToken: (t) => void tokens[1].push(t) });
+    expect(a.decodeChunks).toBe(0);
+    expect(b.decodeChunks).toBe(3);
+    expect(b.tokenIds).toEqual(a.tokenIds);
+    expect(b.tokenIds).toEqual(reference.new_token_ids);
+    expect(tokens[1]).toHaveLength(12);
+    tokens[1].forEach((t, i) => {
+      const ref = tokens[0][i];
+      expect(t.id).toBe(ref.id);
+      expect(t.logprob).toBeCloseTo(ref.logprob!, 4);
+      expect(t.top!.map((x) => x.id)).toEqual(ref.top!.map((x) => x.id));
+      t.top!.forEach((x, j) => expect(x.logprob).toBeCloseTo(ref.top![j].logprob, 4));
+    });
   });
 
   it('rejects a decodeChunk that is not a positive integer', async () => {

@@ -9,6 +9,8 @@ import type { DecodeSession } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import type { DecodePlan, DecodeTally, SampledToken } from './decode-loop.js';
 import { seededRandom } from './sampling/prng.js';
+import { tokenLogprobs, type IdLogprob } from './sampling/logprobs.js';
+
 
 /** Chunk size used when neither OnnxModel.load nor generate() names one. */
 export const DEFAULT_DECODE_CHUNK = 16;
@@ -21,6 +23,8 @@ export interface InGraphSampling {
   topP: number;
   /** HF's repetition penalty over every id so far (absent = off). */
   repetitionPenalty?: number;
+  /** Log-probabilities of each in-graph token and this many alternatives' (absent = none). */
+  topLogprobs?: number;
 }
 
 /** A decode session that can choose and feed `count` tokens in one run. */
@@ -32,6 +36,9 @@ export interface MultiStepDecodeSession extends DecodeSession {
   decode(count: number, params: InGraphSampling, uniforms: number[], seen?: number[]): Promise<number[]>;
   /** False when the session cannot apply a repetition penalty itself (then: one step per token). */
   readonly repetitionPenaltyInGraph?: boolean;
+  /** True when decode() returns log-probabilities (lastLogprobs) for the tokens after the first. */
+  readonly logprobsInGraph?: boolean;
+  readonly lastLogprobs?: ReadonlyArray<{ logprob: number; top: IdLogprob[] }>;
 }
 
 export function isMultiStepSession(session: DecodeSession): session is MultiStepDecodeSession {
@@ -40,7 +47,11 @@ export function isMultiStepSession(session: DecodeSession): session is MultiStep
 
 /** Whether a session can decode in chunks with these in-graph sampling parameters. */
 export function canDecodeInChunks(session: DecodeSession, params: InGraphSampling): session is MultiStepDecodeSession {
-  return isMultiStepSession(session) && (params.repetitionPenalty === undefined || session.repetitionPenaltyInGraph !== false);
+  return (
+    isMultiStepSession(session) &&
+    (params.repetitionPenalty === undefined || session.repetitionPenaltyInGraph !== false) &&
+    (params.topLogprobs === undefined || session.logprobsInGraph === true)
+  );
 }
 
 /** Top-k 1 at temperature 1: the in-graph sampler's argmax. */
@@ -60,12 +71,13 @@ export function inGraphSampling(settings: SamplingSettings): InGraphSampling | u
 }
 
 /**
- * Whether a plan may be decoded in chunks: a chunk above 1, sampling the graph can do, and no
- * log-probabilities (they are computed from every step's logits, which stay in the graph).
+ * Whether a plan may be decoded in chunks (a chunk above 1), with what in-graph parameters.
+ * Log-probabilities go along: the loop returns them for the tokens it chooses.
  */
 export function chunkedSampling(plan: DecodePlan): InGraphSampling | undefined {
-  if ((plan.decodeChunk ?? DEFAULT_DECODE_CHUNK) <= 1 || plan.topLogprobs !== undefined) return undefined;
-  return inGraphSampling(plan.sampling);
+  if ((plan.decodeChunk ?? DEFAULT_DECODE_CHUNK) <= 1) return undefined;
+  const params = inGraphSampling(plan.sampling);
+  return params && plan.topLogprobs !== undefined ? { ...params, topLogprobs: plan.topLogprobs } : params;
 }
 
 /**
@@ -93,6 +105,7 @@ export async function* decodeInChunks(
     }
     const count = Math.min(chunk, plan.maxTokens - produced);
     const uniforms = Array.from({ length: count }, () => (greedy ? 0 : random.next()));
+    const before = session.logits; // what the chunk's first token is chosen from (in JS)
     const ids = await session.decode(count, params, uniforms, seen);
     seen?.push(...ids);
     tally.transferBytes += session.lastTransferBytes;
@@ -112,8 +125,20 @@ export async function* decodeInChunks(
       }
       produced++;
       // The last token of a chunk tells the consumer to release the chunk's text at once.
-      yield { id, endOfChunk: i === ids.length - 1 };
+      const token: SampledToken = { id, endOfChunk: i === ids.length - 1 };
+      if (params.topLogprobs !== undefined) {
+        const lp = i === 0 ? firstLogprobs(before, id, params.topLogprobs) : session.lastLogprobs![i - 1];
+        token.logprob = lp.logprob;
+        token.top = lp.top;
+      }
+      yield token;
     }
   }
   tally.finishReason = 'length';
+}
+
+/** A chunk's first token is chosen in JS: its log-probabilities come from the JS rule. */
+function firstLogprobs(logits: Float32Array, id: number, k: number): { logprob: number; top: IdLogprob[] } {
+  const lp = tokenLogprobs(logits, id, k);
+  return { logprob: lp.chosen.logprob, top: lp.top };
 }

@@ -62,8 +62,8 @@ export interface GenerateOptions {
   transferInputs?: boolean;
   /**
    * Tokens per forward run when the engine can decode several steps in one run (the ONNX
-   * build's in-graph loop) and the request allows it: greedy or temperature/top-k/top-p, with
-   * or without a repetition penalty, no topLogprobs. Default 16; 1 = one forward run per token.
+   * build's in-graph loop): greedy or temperature/top-k/top-p, with or without a repetition
+   * penalty and topLogprobs. Default 16; 1 = one forward run per token.
    */
   decodeChunk?: number;
   /** Decode special tokens as text or drop them (default false: keep them, parsers may need them). */

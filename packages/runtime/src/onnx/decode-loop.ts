@@ -11,6 +11,10 @@ export const LoopIO = {
   steps: 'greedy_steps',
   tokens: 'greedy_tokens',
   logits: 'greedy_logits',
+  /** Per token chosen in the loop: its log-probability and the top alternatives' (raw distribution). */
+  tokenLogprobs: 'greedy_token_logprobs',
+  topLogprobs: 'greedy_top_logprobs',
+  topIds: 'greedy_top_ids',
   /** What the decoder part writes before the loop takes over the cache. */
   stepPresent: (name: string) => `step_${name}`,
 };
@@ -37,6 +41,9 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   outer.input(SampleIO.topP, 'float32', []);
   const uniforms = outer.input(SampleIO.uniforms, 'float32', ['greedy_steps_plus_1']);
   outer.input(SampleIO.repetitionPenalty, 'float32', []);
+  const topK = outer.input(SampleIO.topLogprobs, 'int64', []);
+  // TopK needs k >= 1 here; callers that want none read none.
+  const kOrOne = outer.op('Reshape', [outer.op('Max', [topK, outer.constI64([1], [])]), outer.constI64([1])], {}, 'loop_top_logprobs_k');
   const seenIds = outer.input(SampleIO.seenIds, 'int64', ['seen_count']);
   // The ids seen so far as a 0/1 mask [V]; the loop carries it and adds each token it feeds.
   const seen0 = markSeen(outer, outer.op('Expand', [outer.constF32([0], [1]), outer.constI64([V])]), seenIds);
@@ -85,6 +92,11 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   const seenNext = markSeen(body, 'loop.seen', 'loop.token');
   const next = chooseTokenInGraph(body, penalizeInGraph(body, 'loop.logits', seenNext), uNext, V);
   const nextPos = body.op('Add', ['loop.position', body.constI64([1], [1, 1])]);
+  // For the token this iteration feeds (the scan output `fed`): the log-probabilities of the raw
+  // distribution it was chosen from (the previous logits, before any processor).
+  const logprobs = body.op('LogSoftmax', ['loop.prev_logits'], { axis: A.i(-1) });
+  const chosenLogprob = body.op('Reshape', [body.op('GatherElements', [logprobs, body.op('Unsqueeze', ['loop.token', body.constI64([2])])], { axis: A.i(-1) }), body.constI64([1, 1])]);
+  const [topValues, topIds] = body.opN('TopK', [logprobs, kOrOne], 2, { axis: A.i(-1), largest: A.i(1), sorted: A.i(1) });
   const condOut = body.op('Identity', ['loop.cond']);
   const fed = body.op('Identity', ['loop.token']);
   const logitsOut = body.op('Identity', ['loop.logits']);
@@ -112,6 +124,9 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
       ]) as Array<[string, FloatElem, (number | string)[]]>,
       [seenNext, 'float32', [V]],
       [fed, 'int64', [1, 1]],
+      [chosenLogprob, 'float32', [1, 1]],
+      [topValues, 'float32', [1, 1, 'top_logprobs']],
+      [topIds, 'int64', [1, 1, 'top_logprobs']],
     ],
   );
 
@@ -119,7 +134,7 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   outer.opN(
     'Loop',
     [steps, condTrue, firstToken, firstPos, lastLogits, ...selfLayers.flatMap((i) => [LoopIO.stepPresent(DecoderIO.presentKey(i)), LoopIO.stepPresent(DecoderIO.presentValue(i))]), seen0],
-    ['greedy_next_token', 'greedy_next_position', LoopIO.logits, ...selfLayers.flatMap((i) => [DecoderIO.presentKey(i), DecoderIO.presentValue(i)]), 'greedy_seen', LoopIO.tokens],
+    ['greedy_next_token', 'greedy_next_position', LoopIO.logits, ...selfLayers.flatMap((i) => [DecoderIO.presentKey(i), DecoderIO.presentValue(i)]), 'greedy_seen', LoopIO.tokens, LoopIO.tokenLogprobs, LoopIO.topLogprobs, LoopIO.topIds],
     { body: A.g(body) },
   );
   for (const i of selfLayers) {
@@ -128,4 +143,7 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   }
   outer.output(LoopIO.logits, 'float32', [1, 1, V]);
   outer.output(LoopIO.tokens, 'int64', ['greedy_steps', 1, 1]);
+  outer.output(LoopIO.tokenLogprobs, 'float32', ['greedy_steps', 1, 1]);
+  outer.output(LoopIO.topLogprobs, 'float32', ['greedy_steps', 1, 1, 'top_logprobs']);
+  outer.output(LoopIO.topIds, 'int64', ['greedy_steps', 1, 1, 'top_logprobs']);
 }

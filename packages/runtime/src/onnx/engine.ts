@@ -265,6 +265,17 @@ export class OnnxDecodeSession implements DecodeSession {
     return this.decoder.inputNames.includes(SampleIO.repetitionPenalty);
   }
 
+  /** Whether decode() can return log-probabilities of the tokens it chooses in the graph. */
+  get logprobsInGraph(): boolean {
+    return this.decoder.inputNames.includes(SampleIO.topLogprobs);
+  }
+
+  /**
+   * Log-probabilities (raw distribution) of the tokens the last decode() chose in the graph: one
+   * entry per token after the first (the first is chosen in JS from `logits` before the call).
+   */
+  lastLogprobs: Array<{ logprob: number; top: Array<{ id: number; logprob: number }> }> = [];
+
   /**
    * Decodes `count` tokens in one run, sampling in the graph with a repetition penalty over
    * `seen` (every id before this call) and then temperature / top-k / top-p, with one
@@ -282,6 +293,12 @@ export class OnnxDecodeSession implements DecodeSession {
     if (penalty !== 1 && this.engine.manifest.greedyLoop && !this.repetitionPenaltyInGraph) {
       throw new OnnxError('ONNX_BAD_INPUT', 'this build has no in-graph repetition penalty; rebuild it with `lookout build`, or decode one step at a time');
     }
+    const k = params.topLogprobs;
+    if (k !== undefined && (!Number.isInteger(k) || k < 0 || k > 100)) throw new OnnxError('ONNX_BAD_INPUT', `topLogprobs ${k} must be an integer in [0, 100]`);
+    if (k !== undefined && !this.logprobsInGraph) {
+      throw new OnnxError('ONNX_BAD_INPUT', 'this build cannot return log-probabilities from its decode loop; rebuild it with `lookout build`, or decode one step at a time');
+    }
+    this.lastLogprobs = [];
     const seenSet = new Set(seen);
     const choose = (logits: Float32Array, u: number) => chooseToken(penalty === 1 ? logits : penalize(logits, seenSet, penalty), params, u);
     const first = choose(this.logits, uniforms[0]);
@@ -337,6 +354,7 @@ export class OnnxDecodeSession implements DecodeSession {
         const seen = sp.seen.filter((id) => id >= 0 && id < this.spec.vocabSize);
         feeds[SampleIO.seenIds] = new ort.Tensor('int64', BigInt64Array.from(seen.map(BigInt)), [seen.length]);
       }
+      if (this.logprobsInGraph) feeds[SampleIO.topLogprobs] = new ort.Tensor('int64', BigInt64Array.from([BigInt(sp.params.topLogprobs ?? 0)]), []);
     }
     if (this.cross) {
       const c = this.cross;
@@ -359,8 +377,10 @@ export class OnnxDecodeSession implements DecodeSession {
     const fetches: string[] = [];
     const crossSet = new Set(this.spec.crossAttentionLayers);
     for (let i = 0; i < this.spec.numLayers; i++) if (!crossSet.has(i)) fetches.push(DecoderIO.presentKey(i), DecoderIO.presentValue(i));
+    const wantLogprobs = greedySteps > 0 && this.sampling?.params.topLogprobs !== undefined;
     if (greedySteps > 0) fetches.push(LoopIO.logits, LoopIO.tokens);
     else fetches.push(DecoderIO.logits);
+    if (wantLogprobs) fetches.push(LoopIO.tokenLogprobs, LoopIO.topLogprobs, LoopIO.topIds);
     if (this.engine.manifest.hiddenStates && greedySteps === 0) for (let i = 0; i <= this.spec.numLayers; i++) fetches.push(DecoderIO.hidden(i));
     const out = await this.decoder.run(feeds, fetches);
     const crossLayers = new Set(this.spec.crossAttentionLayers);
@@ -373,6 +393,17 @@ export class OnnxDecodeSession implements DecodeSession {
     const V = this.spec.vocabSize;
     const fed = greedySteps > 0 ? Array.from(out[LoopIO.tokens].data as BigInt64Array, Number) : [];
     this.fedIds.push(...ids, ...fed);
+    if (wantLogprobs) {
+      const k = this.sampling!.params.topLogprobs!;
+      const chosen = out[LoopIO.tokenLogprobs].data as Float32Array;
+      const values = out[LoopIO.topLogprobs].data as Float32Array;
+      const topIds = out[LoopIO.topIds].data as BigInt64Array;
+      const width = values.length / greedySteps; // max(k, 1)
+      for (let i = 0; i < greedySteps; i++) {
+        const top = Array.from({ length: k }, (_, j) => ({ id: Number(topIds[i * width + j]), logprob: values[i * width + j] }));
+        this.lastLogprobs.push({ logprob: chosen[i], top });
+      }
+    }
     if (greedySteps > 0) {
       this.logits = (out[LoopIO.logits].data as Float32Array).slice();
       this.allLogits = this.logits;

@@ -11,6 +11,8 @@ export const SampleIO = {
   /** HF's repetition penalty (1 = off) and the ids it applies to: every id so far, once each. */
   repetitionPenalty: 'sample_repetition_penalty',
   seenIds: 'sample_seen_ids',
+  /** How many alternatives' log-probabilities to return per chosen token (0-100). */
+  topLogprobs: 'sample_top_logprobs',
 };
 
 export interface SampleParams {
@@ -20,6 +22,8 @@ export interface SampleParams {
   topP: number;
   /** HF's repetition penalty over every id so far (1 or absent = off). */
   repetitionPenalty?: number;
+  /** Return each in-graph token's log-probability and this many alternatives' (absent = none). */
+  topLogprobs?: number;
 }
 
 /**

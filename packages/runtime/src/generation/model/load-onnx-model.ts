@@ -41,7 +41,7 @@ export interface OnnxModelLoadOptions {
   prefixCacheBytes?: number;
   /**
    * Tokens decoded per forward run by the build's in-graph decode loop when a request allows it
-   * (greedy or temperature/top-k/top-p, with or without a repetition penalty, no logprobs).
+   * (greedy or temperature/top-k/top-p, with or without a repetition penalty and logprobs).
    * Default 16; 1 = one forward run per token.
    */
   decodeChunk?: number;
