@@ -4,7 +4,7 @@ import type { TextSpec } from './config.js';
 import type { WeightWriter } from './weights.js';
 import { DecoderIO, buildDecoderGraph } from './text-graph.js';
 import { slice } from './nn.js';
-import { chooseTokenInGraph, markSeen, penalizeInGraph, SampleIO } from './token-choice.js';
+import { chooseTokenInGraph, penalizeInGraph, SampleIO } from './token-choice.js';
 
 /** Extra I/O of a decoder graph that carries the greedy decode loop. */
 export const LoopIO = {
@@ -43,10 +43,13 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   outer.input(SampleIO.repetitionPenalty, 'float32', []);
   const topK = outer.input(SampleIO.topLogprobs, 'int64', []);
   // TopK needs k >= 1 here; callers that want none read none.
-  const kOrOne = outer.op('Reshape', [outer.op('Max', [topK, outer.constI64([1], [])]), outer.constI64([1])], {}, 'loop_top_logprobs_k');
+  // -1: none wanted. TopK needs k >= 1, so k = 0 (the chosen token's alone) asks for one and
+  // the caller reads none of them.
+  const kAsList = outer.op('Reshape', [outer.op('Max', [topK, outer.constI64([1], [])]), outer.constI64([1])], {}, 'loop_top_logprobs_k');
+  const wantLogprobs = outer.op('Not', [outer.op('Less', [topK, outer.constI64([0], [])])], {}, 'loop_want_logprobs');
   const seenIds = outer.input(SampleIO.seenIds, 'int64', ['seen_count']);
-  // The ids seen so far as a 0/1 mask [V]; the loop carries it and adds each token it feeds.
-  const seen0 = markSeen(outer, outer.op('Expand', [outer.constF32([0], [1]), outer.constI64([V])]), seenIds);
+  // The ids seen so far; the loop carries the list and appends each token it feeds.
+  const seen0 = outer.op('Identity', [seenIds]);
   for (const i of selfLayers) {
     outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentKey(i)));
     outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentValue(i)));
@@ -89,14 +92,27 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   await buildDecoderGraph(body, spec, w, { fused: opts.fused });
   body.scope = 'greedy';
   const uNext = body.op('Gather', [uniforms, body.op('Add', ['loop.iter', body.constI64([1], [])])], { axis: A.i(0) });
-  const seenNext = markSeen(body, 'loop.seen', 'loop.token');
+  const seenNext = body.op('Concat', ['loop.seen', body.op('Reshape', ['loop.token', body.constI64([1])])], { axis: A.i(0) });
   const next = chooseTokenInGraph(body, penalizeInGraph(body, 'loop.logits', seenNext), uNext, V);
   const nextPos = body.op('Add', ['loop.position', body.constI64([1], [1, 1])]);
   // For the token this iteration feeds (the scan output `fed`): the log-probabilities of the raw
-  // distribution it was chosen from (the previous logits, before any processor).
-  const logprobs = body.op('LogSoftmax', ['loop.prev_logits'], { axis: A.i(-1) });
-  const chosenLogprob = body.op('Reshape', [body.op('GatherElements', [logprobs, body.op('Unsqueeze', ['loop.token', body.constI64([2])])], { axis: A.i(-1) }), body.constI64([1, 1])]);
-  const [topValues, topIds] = body.opN('TopK', [logprobs, kOrOne], 2, { axis: A.i(-1), largest: A.i(1), sorted: A.i(1) });
+  // distribution it was chosen from (the previous logits, before any processor). Only when
+  // asked for (an If): the vocabulary-wide work is skipped otherwise.
+  const [chosenLogprob, topValues, topIds] = body.ifElse(
+    wantLogprobs,
+    [
+      ['float32', [1, 1]],
+      ['float32', [1, 1, 'top_logprobs']],
+      ['int64', [1, 1, 'top_logprobs']],
+    ],
+    (b) => {
+      const logprobs = b.op('LogSoftmax', ['loop.prev_logits'], { axis: A.i(-1) });
+      const chosen = b.op('Reshape', [b.op('GatherElements', [logprobs, b.op('Unsqueeze', ['loop.token', b.constI64([2])])], { axis: A.i(-1) }), b.constI64([1, 1])]);
+      const [values, ids] = b.opN('TopK', [logprobs, kAsList], 2, { axis: A.i(-1), largest: A.i(1), sorted: A.i(1) });
+      return [chosen, values, ids];
+    },
+    (b) => [b.constF32([0], [1, 1]), b.op('Expand', [b.constF32([0], [1]), b.constI64([1, 1, 0])]), b.op('Expand', [b.constI64([0], [1]), b.constI64([1, 1, 0])])],
+  );
   const condOut = body.op('Identity', ['loop.cond']);
   const fed = body.op('Identity', ['loop.token']);
   const logitsOut = body.op('Identity', ['loop.logits']);
@@ -111,7 +127,7 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
         [`loop.past.${i}.key`, F, [1, kvh, 'past_sequence_length', hd]],
         [`loop.past.${i}.value`, F, [1, kvh, 'past_sequence_length', hd]],
       ]) as Array<[string, FloatElem, (number | string)[]]>,
-      ['loop.seen', 'float32', [V]],
+      ['loop.seen', 'int64', ['seen_count']],
     ],
     [
       [condOut, 'bool', []],
@@ -122,7 +138,7 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
         [`loop.present.${i}.key`, F, kvDims],
         [`loop.present.${i}.value`, F, kvDims],
       ]) as Array<[string, FloatElem, (number | string)[]]>,
-      [seenNext, 'float32', [V]],
+      [seenNext, 'int64', ['seen_count_next']],
       [fed, 'int64', [1, 1]],
       [chosenLogprob, 'float32', [1, 1]],
       [topValues, 'float32', [1, 1, 'top_logprobs']],

@@ -277,11 +277,15 @@ function scan(events: ProfileEvent[]): Scan {
     counts.set(k.node, (counts.get(k.node) ?? 0) + 1);
     nameCounts.set(k.loop, counts);
   }
-  for (const e of events) {
-    if (e.cat === 'Session' && e.name === EXECUTOR_EVENT) {
-      const loop = innermost(e);
-      if (loop) loop.iterations++;
-    }
+  // One body execution per iteration: executor events inside the Loop that no other executor
+  // event inside it encloses (an If in the body runs its branch in a nested executor).
+  const executors = events.filter((e) => e.cat === 'Session' && e.name === EXECUTOR_EVENT).map((e) => ({ e, loop: innermost(e) }));
+  const encloses = (outer: ProfileEvent, inner: ProfileEvent) =>
+    outer !== inner && outer.tid === inner.tid && outer.pid === inner.pid && outer.ts <= inner.ts && inner.ts + inner.dur <= outer.ts + outer.dur && (outer.ts < inner.ts || outer.dur > inner.dur);
+  for (const { e, loop } of executors) {
+    if (!loop) continue;
+    if (executors.some((o) => o.loop === loop && encloses(o.e, e))) continue;
+    loop.iterations++;
   }
   // Without executor events, each body node runs once per iteration.
   for (const [loop, counts] of nameCounts) if (loop.iterations === 0) loop.iterations = Math.max(...counts.values());

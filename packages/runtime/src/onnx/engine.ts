@@ -354,7 +354,7 @@ export class OnnxDecodeSession implements DecodeSession {
         const seen = sp.seen.filter((id) => id >= 0 && id < this.spec.vocabSize);
         feeds[SampleIO.seenIds] = new ort.Tensor('int64', BigInt64Array.from(seen.map(BigInt)), [seen.length]);
       }
-      if (this.logprobsInGraph) feeds[SampleIO.topLogprobs] = new ort.Tensor('int64', BigInt64Array.from([BigInt(sp.params.topLogprobs ?? 0)]), []);
+      if (this.logprobsInGraph) feeds[SampleIO.topLogprobs] = new ort.Tensor('int64', BigInt64Array.from([BigInt(sp.params.topLogprobs ?? -1)]), []);
     }
     if (this.cross) {
       const c = this.cross;

@@ -185,6 +185,22 @@ export class GraphBuilder {
     return outs;
   }
 
+  /**
+   * An ONNX If: `then` and `otherwise` each build their branch (a subgraph reading this graph's
+   * values by name) and return its output values, which must match `outputs` in type. Returns
+   * the If node's output names.
+   */
+  ifElse(cond: string, outputs: Array<[Elem, Dim[]]>, then: (g: GraphBuilder) => string[], otherwise: (g: GraphBuilder) => string[]): string[] {
+    const branch = (label: string, build: (g: GraphBuilder) => string[]): GraphBuilder => {
+      const b = new GraphBuilder(label, this.data, this, `${this.fresh(label)}/`);
+      b.declareOutputs = false;
+      const values = build(b);
+      b.setIO([], values.map((v, i) => [v, outputs[i][0], outputs[i][1]]));
+      return b;
+    };
+    return this.opN('If', [cond], outputs.length, { then_branch: A.g(branch('then', then)), else_branch: A.g(branch('else', otherwise)) });
+  }
+
   /** Adds a single-output node and returns its output name (or `outName` when given). */
   op(opType: string, inputs: string[], attrs: Record<string, Attr> = {}, outName?: string, domain = ''): string {
     return this.opN(opType, inputs, outName ? [outName] : 1, attrs, domain)[0];

@@ -11,7 +11,7 @@ export const SampleIO = {
   /** HF's repetition penalty (1 = off) and the ids it applies to: every id so far, once each. */
   repetitionPenalty: 'sample_repetition_penalty',
   seenIds: 'sample_seen_ids',
-  /** How many alternatives' log-probabilities to return per chosen token (0-100). */
+  /** How many alternatives' log-probabilities to return per chosen token (0-100; -1 = none at all). */
   topLogprobs: 'sample_top_logprobs',
 };
 
@@ -27,22 +27,26 @@ export interface SampleParams {
 }
 
 /**
- * HF's RepetitionPenaltyLogitsProcessor in the graph, on logits [1, 1, V] and a 0/1 mask [V] of
- * the ids seen so far: a positive seen score is divided by the penalty, a negative one multiplied.
- * With penalty 1 the logits come out unchanged (x / 1 and x * 1 are exact).
+ * HF's RepetitionPenaltyLogitsProcessor in the graph, on logits [1, 1, V] and the ids seen so far
+ * (int64 [n], repeats allowed): a positive seen score is divided by the penalty, a negative one
+ * multiplied. Only when the penalty is not 1 (an If), so requests without one pay nothing; the
+ * work is over the n seen ids, not the vocabulary.
  */
-export function penalizeInGraph(g: GraphBuilder, logits: string, seenMask: string): string {
-  const zero = g.constF32([0], []);
+export function penalizeInGraph(g: GraphBuilder, logits: string, seenIds: string): string {
   const penalty = SampleIO.repetitionPenalty;
-  const penalized = g.op('Where', [g.op('Greater', [logits, zero]), g.op('Div', [logits, penalty]), g.op('Mul', [logits, penalty])]);
-  return g.op('Where', [g.op('Greater', [seenMask, zero]), penalized, logits]);
-}
-
-/** Marks `ids` (int64, any shape) as seen in a 0/1 mask [V]. */
-export function markSeen(g: GraphBuilder, mask: string, ids: string): string {
-  const flat = g.op('Reshape', [ids, g.constI64([-1])]);
-  const ones = g.op('Expand', [g.constF32([1], [1]), g.op('Shape', [flat])]);
-  return g.op('ScatterElements', [mask, flat, ones], { axis: A.i(0) });
+  const on = g.op('Not', [g.op('Equal', [penalty, g.constF32([1], [])])]);
+  const [out] = g.ifElse(
+    on,
+    [['float32', [1, 1, 'vocab']]],
+    (b) => {
+      const idx = b.op('Reshape', [seenIds, b.constI64([1, 1, -1])]);
+      const scores = b.op('GatherElements', [logits, idx], { axis: A.i(-1) });
+      const penalized = b.op('Where', [b.op('Greater', [scores, b.constF32([0], [])]), b.op('Div', [scores, penalty]), b.op('Mul', [scores, penalty])]);
+      return [b.op('ScatterElements', [logits, idx, penalized], { axis: A.i(-1) })];
+    },
+    (b) => [b.op('Identity', [logits])],
+  );
+  return out;
 }
 
 /**
