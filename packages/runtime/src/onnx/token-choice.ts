@@ -66,8 +66,13 @@ export function chooseTokenInGraph(g: GraphBuilder, logits: string, u: string, v
   const keep = g.op('Less', [g.op('Sub', [cum, probs]), SampleIO.topP]);
   const kept = g.op('Where', [keep, probs, g.constF32([0], [])]);
   const norm = g.op('Div', [kept, g.op('ReduceSum', [kept, g.constI64([-1])], { keepdims: A.i(1) })]);
-  const hit = g.op('Cast', [g.op('Greater', [g.op('CumSum', [norm, axis]), u])], { to: A.i(6) });
-  const choice = g.op('ArgMax', [hit], { axis: A.i(-1), keepdims: A.i(1) }); // first index past u
+  // The first index whose CDF passes u is the number of indices whose CDF does not (the CDF never
+  // decreases). Counting, not ArgMax over 0/1 flags: ArgMax's tie order is not guaranteed on
+  // every provider (cuDNN's reductions), and the count is exact in f32 (fewer than 2^24 ids).
+  // Past the end (rounding) falls back to the first candidate, as chooseToken does.
+  const below = g.op('Cast', [g.op('Not', [g.op('Greater', [g.op('CumSum', [norm, axis]), u])])], { to: A.i(1) });
+  const first = g.op('Cast', [g.op('ReduceSum', [below, g.constI64([-1])], { keepdims: A.i(1) })], { to: A.i(7) });
+  const choice = g.op('Where', [g.op('Less', [first, k]), first, g.constI64([0], [])]);
   return g.op('Reshape', [g.op('GatherElements', [idx, choice], { axis: A.i(-1) }), g.constI64([1, 1])]);
 }
 
