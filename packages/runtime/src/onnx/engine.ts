@@ -20,9 +20,9 @@ export interface OnnxEngineOptions {
   /** Threads per session on CPU (default: onnxruntime's choice). */
   intraOpThreads?: number;
   /**
-   * Keep the KV cache of the last finished session and reuse its longest common prefix with the
-   * next prompt (same images), so an agent's next step feeds only the new tokens and skips the
-   * vision encoder (default true; see prefix-cache.ts). Holds one KV cache in memory between runs.
+   * Keep the KV caches of finished sessions and reuse the longest common prefix with a new prompt
+   * (same images), so an agent's next step feeds only the new tokens and skips the vision encoder
+   * (default true; see prefix-cache.ts). The caches stay in memory, within prefixCacheBytes.
    */
   prefixCache?: boolean;
   /** Bytes the cached prefixes may hold together (default 1 GiB; the latest is always kept). */
