@@ -67,14 +67,19 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   if (emb.half && F === 'float32') h = g.op('Cast', [h], { to: A.i(1) });
   if (opts.hiddenStates) g.toF32(h, g.io(DecoderIO.hidden(0)));
 
-  // Rotary cos/sin for these positions: freqs = pos * inv_freq (f32, as HF's K=1 matmul), then
-  // cos/sin in the compute type (HF casts them to the activations' dtype).
-  const invFreq = g.constF32(ropeInvFreq(spec), [1, 1, headDim / 2]);
-  const posF = unsqueeze(g, g.op('Cast', [pos], { to: A.i(1) }), [2]);
-  const freqs = g.op('Mul', [posF, invFreq]);
-  const embPos = g.op('Concat', [freqs, freqs], { axis: A.i(-1) });
-  const cos = g.fromF32(unsqueeze(g, g.op('Cos', [embPos]), [1])); // [1, 1, T, d]
-  const sin = g.fromF32(unsqueeze(g, g.op('Sin', [embPos]), [1]));
+  // Rotary cos/sin for these positions, for the plain-op rotation only (the fused ops read
+  // build-time tables): freqs = pos * inv_freq (f32, as HF's K=1 matmul), then cos/sin in the
+  // compute type (HF casts them to the activations' dtype). Made on first use.
+  let posCosSin: { cos: string; sin: string } | undefined;
+  const positionCosSin = () => {
+    if (posCosSin) return posCosSin;
+    const invFreq = g.constF32(ropeInvFreq(spec), [1, 1, headDim / 2]);
+    const posF = unsqueeze(g, g.op('Cast', [pos], { to: A.i(1) }), [2]);
+    const freqs = g.op('Mul', [posF, invFreq]);
+    const embPos = g.op('Concat', [freqs, freqs], { axis: A.i(-1) });
+    posCosSin = { cos: g.fromF32(unsqueeze(g, g.op('Cos', [embPos]), [1])), sin: g.fromF32(unsqueeze(g, g.op('Sin', [embPos]), [1])) }; // [1, 1, T, d]
+    return posCosSin;
+  };
 
   // Causal additive mask [1, 1, T, past+T]: query i (at past+i) sees keys j <= past+i.
   const firstSelf = [...Array(spec.numLayers).keys()].find((i) => !cross.has(i)) ?? 0;
@@ -95,10 +100,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   const norm = (x: string, weight: string): string =>
     opts.fused ? g.op('SimplifiedLayerNormalization', [x, weight], { axis: A.i(-1), epsilon: A.f(eps), stash_type: A.i(1) }) : rmsNorm(g, x, weight, eps);
 
-  // GroupQueryAttention inputs: seqlens_k = total - 1 ([1] int32), total length (int32 scalar).
-  // onnxruntime's CPU kernel needs head_size % 16 == 0 (real checkpoints: 128); smaller heads
-  // (the tiny test models use 8) fall back to the plain-op attention below.
-  // Rotary cos/sin caches [positions, headDim/2] in the compute type, built once (GroupQueryAttention
+  // Rotary cos/sin tables [positions, headDim/2] in the compute type, built once (GroupQueryAttention
   // and RotaryEmbedding both read them).
   const ropeTables = (() => {
     const positions = Math.min(spec.maxPositionEmbeddings, 131072);
@@ -112,6 +114,9 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     });
   })();
 
+  // GroupQueryAttention inputs: seqlens_k = total - 1 ([1] int32), total length (int32 scalar).
+  // onnxruntime's CPU kernel needs head_size % 16 == 0 (real checkpoints: 128); smaller heads
+  // (the tiny test models use 8) fall back to the plain-op attention below.
   let gqa: { seqlensK: string; total: string; cos: string; sin: string } | undefined;
   if (opts.fused && headDim % 16 === 0) {
     const pastLen = g.op('Gather', [g.op('Shape', [g.io(DecoderIO.pastKey(firstSelf))]), g.constI64([2], [])], { axis: A.i(0) });
@@ -129,6 +134,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     const x1 = slice(g, x, 3, 0, headDim / 2);
     const x2 = slice(g, x, 3, headDim / 2, headDim);
     const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: A.i(-1) });
+    const { cos, sin } = positionCosSin();
     return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
   };
 
