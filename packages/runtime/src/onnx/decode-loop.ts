@@ -21,7 +21,9 @@ export const LoopIO = {
 
 /**
  * Appends a Loop to a decoder graph: after the fed tokens, `greedy_steps` more tokens are chosen
- * (greedy, or sampled with caller-drawn uniforms; see token-choice.ts) and fed inside onnxruntime, with the self-attention KV cache as loop state. The cache
+ * (greedy, or sampled with caller-drawn uniforms, with an optional repetition penalty; see
+ * token-choice.ts) and fed inside onnxruntime, with the self-attention KV cache as loop state;
+ * on request the loop also returns each token's log-probabilities. The cache
  * therefore crosses between JS and the device once per run instead of once per token, which is
  * what matters on CUDA (the Node binding copies every input and output through host memory).
  * The loop body is the same decoder reading the outer graph's weights, so nothing is duplicated.
@@ -42,21 +44,20 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   const uniforms = outer.input(SampleIO.uniforms, 'float32', ['greedy_steps_plus_1']);
   outer.input(SampleIO.repetitionPenalty, 'float32', []);
   const topK = outer.input(SampleIO.topLogprobs, 'int64', []);
-  // TopK needs k >= 1 here; callers that want none read none.
-  // -1: none wanted. TopK needs k >= 1, so k = 0 (the chosen token's alone) asks for one and
-  // the caller reads none of them.
+  // -1: no log-probabilities. TopK needs k >= 1, so k = 0 (the chosen token's alone) asks for
+  // one alternative and the caller reads none of them.
   const kAsList = outer.op('Reshape', [outer.op('Max', [topK, outer.constI64([1], [])]), outer.constI64([1])], {}, 'loop_top_logprobs_k');
   const wantLogprobs = outer.op('Not', [outer.op('Less', [topK, outer.constI64([0], [])])], {}, 'loop_want_logprobs');
+  // The ids seen so far (for the repetition penalty); the loop carries the list and appends each
+  // token it feeds.
   const seenIds = outer.input(SampleIO.seenIds, 'int64', ['seen_count']);
-  // The ids seen so far; the loop carries the list and appends each token it feeds.
-  const seen0 = outer.op('Identity', [seenIds]);
   for (const i of selfLayers) {
     outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentKey(i)));
     outer.dropOutput(LoopIO.stepPresent(DecoderIO.presentValue(i)));
   }
   const lastLogits = slice(outer, DecoderIO.logits, 1, -1, 2 ** 62); // [1, 1, V]
   const u0 = outer.op('Gather', [uniforms, outer.constI64([0], [])], { axis: A.i(0) });
-  const firstToken = chooseTokenInGraph(outer, penalizeInGraph(outer, lastLogits, seen0), u0, V); // [1, 1]
+  const firstToken = chooseTokenInGraph(outer, penalizeInGraph(outer, lastLogits, seenIds), u0, V); // [1, 1]
   const firstPos = outer.op('Add', [slice(outer, DecoderIO.positionIds, 1, -1, 2 ** 62), outer.constI64([1], [1, 1])]);
   const condTrue = outer.initializer('greedy_cond_true', 'bool', [], new Uint8Array([1]));
   outer.initializer('loop_logits_from', 'int64', [1], new Uint8Array(new BigInt64Array([0n]).buffer));
@@ -149,7 +150,7 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   outer.scope = 'greedy';
   outer.opN(
     'Loop',
-    [steps, condTrue, firstToken, firstPos, lastLogits, ...selfLayers.flatMap((i) => [LoopIO.stepPresent(DecoderIO.presentKey(i)), LoopIO.stepPresent(DecoderIO.presentValue(i))]), seen0],
+    [steps, condTrue, firstToken, firstPos, lastLogits, ...selfLayers.flatMap((i) => [LoopIO.stepPresent(DecoderIO.presentKey(i)), LoopIO.stepPresent(DecoderIO.presentValue(i))]), seenIds],
     ['greedy_next_token', 'greedy_next_position', LoopIO.logits, ...selfLayers.flatMap((i) => [DecoderIO.presentKey(i), DecoderIO.presentValue(i)]), 'greedy_seen', LoopIO.tokens, LoopIO.tokenLogprobs, LoopIO.topLogprobs, LoopIO.topIds],
     { body: A.g(body) },
   );
