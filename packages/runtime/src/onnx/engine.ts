@@ -50,6 +50,8 @@ export class OnnxEngine implements ForwardEngine {
   private disposed = false;
 
   private readonly prefixes: PrefixStore;
+  /** What the decoder's loop can do (builds from before these inputs existed cannot). */
+  readonly loopFeatures: { repetitionPenalty: boolean; logprobs: boolean };
 
   private constructor(
     readonly manifest: BuildManifest,
@@ -59,6 +61,8 @@ export class OnnxEngine implements ForwardEngine {
     prefixCacheBytes: number,
   ) {
     this.prefixes = new PrefixStore(prefixCacheBytes);
+    const inputs = new Set(decoder.inputNames);
+    this.loopFeatures = { repetitionPenalty: inputs.has(SampleIO.repetitionPenalty), logprobs: inputs.has(SampleIO.topLogprobs) };
   }
 
   /** Drops the cached prefixes (their KV caches are freed with them). */
@@ -262,12 +266,12 @@ export class OnnxDecodeSession implements DecodeSession {
 
   /** Whether decode() can apply a repetition penalty in the graph (builds from before it cannot). */
   get repetitionPenaltyInGraph(): boolean {
-    return this.decoder.inputNames.includes(SampleIO.repetitionPenalty);
+    return this.engine.loopFeatures.repetitionPenalty;
   }
 
   /** Whether decode() can return log-probabilities of the tokens it chooses in the graph. */
   get logprobsInGraph(): boolean {
-    return this.decoder.inputNames.includes(SampleIO.topLogprobs);
+    return this.engine.loopFeatures.logprobs;
   }
 
   /**
