@@ -3,7 +3,7 @@
  * ArrayBuffer (transfer list), so a step's output is never copied on its way to the main thread.
  */
 import type { VisionInputs } from '../../model/engine.js';
-import type { DecodePlan, SampledToken } from '../decode-loop.js';
+import type { DecodePlan, DecodeTally, SampledToken } from '../decode-loop.js';
 
 /** How the worker builds its ForwardEngine: `await import(module)[exportName][method](...args)`. */
 export interface EngineFactorySpec {
@@ -47,18 +47,8 @@ export type FromWorker =
       copiedBytes: number;
     }
   | { type: 'token'; req: number; token: SampledToken }
-  | {
-      type: 'decode-done';
-      req: number;
-      finishReason?: 'eos' | 'length' | 'abort';
-      eosId?: number;
-      firstLogits?: Float32Array;
-      transferBytes: number;
-      stepTransferBytes: number;
-      /** Multi-step forward runs made (chunked decoding). */
-      chunks?: number;
-      cachedPromptTokens?: number;
-    }
+  /** The worker's decode loop finished: its tally, as the loop filled it in. */
+  | ({ type: 'decode-done'; req: number } & DecodeTally)
   | { type: 'error'; req: number; error: SerializedError }
   | { type: 'disposed' };
 

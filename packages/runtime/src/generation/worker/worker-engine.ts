@@ -157,14 +157,11 @@ export class WorkerEngine implements SamplingEngine {
       if (!finished) stop();
       const reply = await done;
       if (reply) {
-        tally.finishReason = reply.finishReason;
-        tally.eosId = reply.eosId;
-        tally.firstLogits = reply.firstLogits;
-        if (reply.chunks !== undefined) tally.chunks = reply.chunks;
-        if (reply.cachedPromptTokens !== undefined) tally.cachedPromptTokens = reply.cachedPromptTokens;
+        const { type: _type, req: _req, transferBytes, stepTransferBytes, ...rest } = reply;
+        Object.assign(tally, rest);
         // The engine's own bytes, plus the 8-byte ids that crossed the thread boundary.
-        tally.transferBytes += reply.transferBytes + tokens * 8;
-        tally.stepTransferBytes += reply.stepTransferBytes + tokens * 8;
+        tally.transferBytes += transferBytes + tokens * 8;
+        tally.stepTransferBytes += stepTransferBytes + tokens * 8;
       }
     }
   }
