@@ -11,6 +11,8 @@ import { VisionIO } from './vision-io.js';
 import { crossAttentionMask4d } from './cross-mask.js';
 import { OnnxError } from './errors.js';
 import { warnOnProviderMismatch } from './provider-fit.js';
+// The same rule as the graph's penalizeInGraph (f32 penalty), in JS for a chunk's first token.
+import { applyRepetitionPenalty } from '../generation/sampling/processors.js';
 import { PrefixStore, truncateKv, visionKey, type CachedPrefix } from './prefix-cache.js';
 
 export interface OnnxEngineOptions {
@@ -304,7 +306,7 @@ export class OnnxDecodeSession implements DecodeSession {
     }
     this.lastLogprobs = [];
     const seenSet = new Set(seen);
-    const choose = (logits: Float32Array, u: number) => chooseToken(penalty === 1 ? logits : penalize(logits, seenSet, penalty), params, u);
+    const choose = (logits: Float32Array, u: number) => chooseToken(penalty === 1 ? logits : applyRepetitionPenalty(logits.slice(), seenSet, penalty), params, u);
     const first = choose(this.logits, uniforms[0]);
     seenSet.add(first);
     if (!this.engine.manifest.greedyLoop) {
@@ -445,14 +447,6 @@ export class OnnxDecodeSession implements DecodeSession {
     }
     this.past = {};
   }
-}
-
-/** HF's repetition penalty on a copy of the logits (the in-graph rule, in JS for a chunk's first token). */
-function penalize(logits: Float32Array, seen: Set<number>, penalty: number): Float32Array {
-  const out = logits.slice();
-  const p = Math.fround(penalty); // the graph's f32 penalty: the same quotients and products
-  for (const id of seen) if (id >= 0 && id < out.length) out[id] = out[id] > 0 ? out[id] / p : out[id] * p;
-  return out;
 }
 
 /** A zero tensor of the compute type (float16 data is IEEE half bits in a Uint16Array). */
