@@ -4,9 +4,11 @@ import path from 'node:path';
 import { FileSessionStore } from '@lookout/core';
 import type { LanguageModel, SamplingSettings } from '@lookout/runtime';
 import { createShopAgent } from './agent.js';
-import { ShopDb } from './db.js';
+import { DEFAULT_SESSION_LIMITS, ShopDb, type SessionLimits } from './db.js';
 import { shopGuards, type ShopGuardOptions } from './guards.js';
+import type { PhotoLimits } from './images.js';
 import { ShopServer } from './server.js';
+import { resolveStaffAccount, type StaffCredentials, type StaffSessionLimits } from './staff-auth.js';
 import { DEFAULT_POLICY, type RefundPolicy } from './tools.js';
 
 export interface ShopAppOptions {
@@ -26,11 +28,22 @@ export interface ShopAppOptions {
   outputHoldbackChars?: number;
   banner?: string[];
   warn?: boolean;
+  /** Staff sign-in; without a password one is generated on first start, stored hashed (see ShopApp.staff). */
+  staff?: StaffCredentials;
+  /** Host header values answered; default: the bound host and port (plus localhost names on loopback). */
+  allowedHosts?: string[];
+  secureCookies?: boolean;
+  trustProxy?: boolean;
+  sessionLimits?: Partial<SessionLimits>;
+  staffSessionLimits?: Partial<StaffSessionLimits>;
+  photoLimits?: PhotoLimits;
 }
 
 export interface ShopApp {
   server: ShopServer;
   db: ShopDb;
+  /** The staff user name, and the generated password on the start that created it (print it once). */
+  staff: { username: string; generatedPassword?: string };
   agent: ReturnType<typeof createShopAgent>;
   close(): Promise<void>;
 }
@@ -49,10 +62,26 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     outputChunkChars: options.outputChunkChars ?? (options.guards?.moderation ? 160 : 24),
     outputHoldbackChars: options.outputHoldbackChars,
   });
-  const server = new ShopServer({ agent, db, banner: options.banner, warn: options.warn });
+  const staff = resolveStaffAccount(db, options.staff);
+  const server = new ShopServer({
+    agent,
+    db,
+    staff,
+    banner: options.banner,
+    warn: options.warn,
+    allowedHosts: options.allowedHosts,
+    secureCookies: options.secureCookies,
+    trustProxy: options.trustProxy,
+    sessionLimits: { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits },
+    staffSessionLimits: options.staffSessionLimits,
+    photoLimits: options.photoLimits,
+  });
+  // Conversations from before the verdict index: their verdicts are read from the audit log once.
+  server.backfillVerdicts().catch((error) => console.error('customer-service: indexing earlier verdicts failed:', error));
   return {
     server,
     db,
+    staff: { username: staff.username, generatedPassword: staff.generatedPassword },
     agent,
     close: async () => {
       await server.close();

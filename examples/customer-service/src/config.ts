@@ -23,6 +23,16 @@ export interface ShopConfig {
   guard: GuardChoice;
   promptGuardDir?: string;
   refundApprovalLimit: number;
+  /** Staff sign-in; without a password one is generated on first start and stored hashed. */
+  staff: { user?: string; password?: string };
+  /** Host header values answered; undefined: the bound host and port (plus localhost names on loopback). */
+  allowedHosts?: string[];
+  secureCookies: boolean;
+  trustProxy: boolean;
+  /** Customer sessions unused for this many days are signed out. */
+  sessionIdleDays: number;
+  /** Live customer sessions kept at most (least recently used signed out first). */
+  maxSessions: number;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +64,17 @@ Server:
   --host <h>             (env HOST, default 127.0.0.1)
   --data-dir <dir>       database and transcripts (default .cache/lookout/customer-service)
   --refund-limit <n>     refunds above this wait for staff approval (default 50)
+
+Staff and deployment (see "Deploying the bot" in docs/examples.md):
+  --staff-user <name>    staff user name                             (env LOOKOUT_STAFF_USER, default staff)
+  --staff-password <pw>  staff password, 12+ characters              (env LOOKOUT_STAFF_PASSWORD; default:
+                         generated on first start, printed once, stored hashed in the data dir)
+  --allowed-hosts <list> comma-separated Host names the bot answers, e.g. shop.example.com
+                         (env LOOKOUT_ALLOWED_HOSTS; default: --host:--port, plus localhost on loopback)
+  --secure-cookies       mark cookies Secure (serving over https)    (env LOOKOUT_SECURE_COOKIES=1)
+  --trust-proxy          trust X-Forwarded-Proto/-For from the reverse proxy in front (env LOOKOUT_TRUST_PROXY=1)
+  --session-idle-days <n> customer sessions unused this long are signed out (default 30)
+  --max-sessions <n>     live customer sessions kept at most (default 10000)
 `;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ShopConfig | 'help' {
@@ -78,6 +99,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'guard-variant': { type: 'string' },
         'prompt-guard-dir': { type: 'string' },
         'refund-limit': { type: 'string' },
+        'staff-user': { type: 'string' },
+        'staff-password': { type: 'string' },
+        'allowed-hosts': { type: 'string' },
+        'secure-cookies': { type: 'boolean' },
+        'trust-proxy': { type: 'boolean' },
+        'session-idle-days': { type: 'string' },
+        'max-sessions': { type: 'string' },
       },
     });
   } catch (error) {
@@ -122,6 +150,29 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   }
   const promptGuardDir = v['prompt-guard-dir'] ?? env.LOOKOUT_PROMPT_GUARD_DIR;
 
+  const staffUser = v['staff-user'] ?? env.LOOKOUT_STAFF_USER;
+  if (staffUser !== undefined && !/^[A-Za-z0-9._@-]{1,64}$/.test(staffUser)) {
+    throw new ConfigError(`--staff-user / LOOKOUT_STAFF_USER must be 1-64 letters, digits, ".", "_", "@" or "-", got "${staffUser}"`);
+  }
+  const staffPassword = v['staff-password'] ?? env.LOOKOUT_STAFF_PASSWORD;
+  if (staffPassword !== undefined && staffPassword.length < 12) {
+    throw new ConfigError(`--staff-password / LOOKOUT_STAFF_PASSWORD must be at least 12 characters (got ${staffPassword.length})`);
+  }
+  const hostsText = v['allowed-hosts'] ?? env.LOOKOUT_ALLOWED_HOSTS;
+  const allowedHosts = hostsText
+    ?.split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  for (const h of allowedHosts ?? []) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(h)) throw new ConfigError(`--allowed-hosts: "${h}" is not a host name or address with an optional :port`);
+  }
+  if (hostsText !== undefined && !allowedHosts?.length) throw new ConfigError('--allowed-hosts / LOOKOUT_ALLOWED_HOSTS needs at least one host name');
+  const flag = (value: boolean | undefined, envValue: string | undefined) => value ?? (envValue === '1' || envValue === 'true');
+  const idleDays = Number(v['session-idle-days'] ?? env.LOOKOUT_SESSION_IDLE_DAYS ?? 30);
+  if (!(idleDays > 0 && idleDays <= 3650)) throw new ConfigError(`--session-idle-days must be a number of days from 0 to 3650 (more than 0), got "${v['session-idle-days'] ?? env.LOOKOUT_SESSION_IDLE_DAYS}"`);
+  const maxSessions = Number(v['max-sessions'] ?? env.LOOKOUT_MAX_SESSIONS ?? 10_000);
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new ConfigError(`--max-sessions must be a positive integer, got "${v['max-sessions'] ?? env.LOOKOUT_MAX_SESSIONS}"`);
+
   return {
     port,
     host: v.host ?? env.HOST ?? '127.0.0.1',
@@ -130,5 +181,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     guard,
     promptGuardDir: promptGuardDir ? path.resolve(cwd, promptGuardDir) : undefined,
     refundApprovalLimit: limit,
+    staff: { user: staffUser, password: staffPassword },
+    allowedHosts,
+    secureCookies: flag(v['secure-cookies'], env.LOOKOUT_SECURE_COOKIES),
+    trustProxy: flag(v['trust-proxy'], env.LOOKOUT_TRUST_PROXY),
+    sessionIdleDays: idleDays,
+    maxSessions,
   };
 }

@@ -47,8 +47,8 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
   res.end(body);
 }
 
-export function sendHtml(res: ServerResponse, html: string, headers: Record<string, string> = {}): void {
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store', ...headers });
+export function sendHtml(res: ServerResponse, html: string, headers: Record<string, string> = {}, status = 200): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store', ...headers });
   res.end(html);
 }
 
@@ -57,13 +57,43 @@ export function redirect(res: ServerResponse, location: string, headers: Record<
   res.end();
 }
 
+/** A static file kept in memory (the pages' script and style sheet). */
+export function sendAsset(res: ServerResponse, body: string, contentType: string): void {
+  res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+  res.end(body);
+}
+
+/**
+ * The request's cookies. A malformed one (a stray "%", no name) is skipped, never an error; when
+ * a name repeats, the first value counts.
+ */
 export function cookies(req: IncomingMessage): Map<string, string> {
   const map = new Map<string, string>();
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0) map.set(part.slice(0, eq).trim(), decodeURIComponent(part.slice(eq + 1).trim()));
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      continue;
+    }
+    if (name && !map.has(name)) map.set(name, value);
   }
   return map;
+}
+
+export interface CookieOptions {
+  maxAgeSeconds: number;
+  sameSite: 'Strict' | 'Lax';
+  secure: boolean;
+}
+
+/** A Set-Cookie value: HttpOnly, Path=/, with the given SameSite, Max-Age and Secure. */
+export function setCookie(name: string, value: string, o: CookieOptions): string {
+  return `${name}=${value}; Path=/; HttpOnly; SameSite=${o.sameSite}; Max-Age=${Math.max(0, Math.floor(o.maxAgeSeconds))}${o.secure ? '; Secure' : ''}`;
 }
 
 /** A server-sent-events reply (read by the page with fetch streaming). */

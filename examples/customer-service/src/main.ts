@@ -35,6 +35,11 @@ async function main(): Promise<number> {
     inputGuardMode: config.model.kind === 'served' ? 'sequential' : 'parallel',
     banner,
     warn: chat.notReal,
+    staff: config.staff,
+    allowedHosts: config.allowedHosts,
+    secureCookies: config.secureCookies,
+    trustProxy: config.trustProxy,
+    sessionLimits: { idleMs: config.sessionIdleDays * 24 * 60 * 60 * 1000, maxSessions: config.maxSessions },
   });
   const url = await app.server.listen(config.port, config.host);
 
@@ -43,7 +48,16 @@ async function main(): Promise<number> {
   console.log(`\nLookout Home support bot:  ${url}`);
   console.log(`  staff (refund approvals): ${url}staff`);
   console.log(`  moderation (verdicts):    ${url}moderation`);
-  console.log(`  data (SQLite, transcripts): ${config.dataDir}\n`);
+  console.log(`  data (SQLite, transcripts): ${config.dataDir}`);
+  console.log(`  answers Host:             ${app.server.allowedHosts.join(', ')}`);
+  if (app.staff.generatedPassword) {
+    console.log(`\n  Staff sign-in (${url}staff/signin), generated on this first start and shown only now:`);
+    console.log(`    user: ${app.staff.username}    password: ${app.staff.generatedPassword}`);
+    console.log('  It is stored only as a scrypt hash in shop.sqlite; set --staff-password (LOOKOUT_STAFF_PASSWORD) to choose one.');
+  } else {
+    console.log(`  staff sign-in:            user "${app.staff.username}" (${url}staff/signin)`);
+  }
+  console.log('');
 
   const stop = async () => {
     console.log('Shutting down ...');

@@ -1,59 +1,103 @@
-// The bot's web server (node:http): demo sign-in, the chat page with streamed replies, the staff
-// page that approves refunds (resuming the paused run) and the moderation page (audit log).
-import { randomUUID } from 'node:crypto';
+// The bot's web server (node:http): demo customer sign-in, the chat page with streamed replies,
+// staff sign-in, the staff page that approves refunds (resuming the paused run) and the
+// moderation page (the verdict index). Every request passes the Host allow-list; every POST
+// passes the origin check; every response carries the security headers (security.ts).
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent, AgentEvent, AgentResult, RunState, VerdictAuditEntry } from '@lookout/core';
+import { PiiGuard } from '@lookout/guards';
 import { politeRefusal } from './agent.js';
-import type { Customer, ShopDb } from './db.js';
+import { DEFAULT_SESSION_LIMITS, type BrowserSession, type SessionLimits, type ShopDb } from './db.js';
 import { MESSAGE_LIMITS } from './guards.js';
-import { cookies, HttpError, readForm, readJson, redirect, sendHtml, sendJson, SseWriter } from './http.js';
+import { cookies, HttpError, readForm, readJson, redirect, sendAsset, sendHtml, sendJson, setCookie, SseWriter } from './http.js';
+import { checkPhotos, DEFAULT_PHOTO_LIMITS, PhotoError, type PhotoLimits } from './images.js';
+import { ASSETS } from './pages/assets.js';
 import { chatPage } from './pages/chat.js';
 import { moderationPage } from './pages/moderation.js';
 import { signInPage } from './pages/signin.js';
+import { staffNext, staffSignInPage } from './pages/staff-signin.js';
 import { staffPage } from './pages/staff.js';
+import { defaultAllowedHosts, HostAllowList, PAGE_REFERRER_POLICY, setSecurityHeaders } from './security.js';
+import { checkStaffSignIn, DEFAULT_STAFF_SESSION_LIMITS, SignInThrottle, type StaffAccount, type StaffSessionLimits } from './staff-auth.js';
 import type { ShopContext } from './tools.js';
-import { showMessages, showTurns, toContentParts, toolLabel } from './transcript.js';
+import { showMessages, showTurns, toContentParts, toolLabel, type ShownMessage } from './transcript.js';
 
 export interface ShopServerOptions {
   agent: Agent<ShopContext>;
   db: ShopDb;
+  /** The staff account (see resolveStaffAccount): signs in to /staff and /moderation. */
+  staff: StaffAccount;
   /** Lines shown at the top of every page (which model runs, how to plug in a real one). */
   banner?: string[];
   /** Show the banner as a warning: the replies do not come from a real model. */
   warn?: boolean;
   /** Largest request body (JSON with base64 photos: 4 × 5 MB grow by a third). Default 32 MiB. */
   maxBodyBytes?: number;
+  /** Host header values answered; default: the bound host and port (plus localhost names on loopback). */
+  allowedHosts?: string[];
+  /** Mark cookies Secure (serve behind https). */
+  secureCookies?: boolean;
+  /** Trust X-Forwarded-Proto / X-Forwarded-For from a reverse proxy in front of the bot. */
+  trustProxy?: boolean;
+  sessionLimits?: Partial<SessionLimits>;
+  staffSessionLimits?: Partial<StaffSessionLimits>;
+  photoLimits?: PhotoLimits;
+  /** Where unexpected errors are logged. Default console.error. */
+  logError?: (message: string, error: unknown) => void;
 }
 
 const COOKIE = 'lookout_sid';
+const STAFF_COOKIE = 'lookout_staff';
 
+/** What the moderation page lists: a verdict, the conversation's opaque id and the customer's name. */
 export interface ModerationRow extends VerdictAuditEntry {
-  sessionId: string;
+  conversationId: string;
   customer: string;
 }
+
+const MAX_VERDICT_PAGE = 500;
+const DEFAULT_VERDICT_PAGE = 100;
+const redactor = new PiiGuard({ action: 'redact', name: 'pii-redaction' });
 
 export class ShopServer {
   readonly server: Server;
   private readonly busy = new Set<string>();
   private readonly maxBody: number;
+  private readonly sessionLimits: SessionLimits;
+  private readonly staffLimits: StaffSessionLimits;
+  private readonly photoLimits: PhotoLimits;
+  private readonly throttle = new SignInThrottle();
+  private hosts: HostAllowList | undefined;
 
   constructor(private readonly options: ShopServerOptions) {
     this.maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024;
+    this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits };
+    this.staffLimits = { ...DEFAULT_STAFF_SESSION_LIMITS, ...options.staffSessionLimits };
+    this.photoLimits = options.photoLimits ?? DEFAULT_PHOTO_LIMITS;
+    if (options.allowedHosts?.length) this.hosts = new HostAllowList(options.allowedHosts);
+    // Every turn that ends (a chat turn, a resumed run) adds its verdicts to the moderation index.
+    options.agent.on('turn-end', (event) => this.indexTurn(event.result));
     this.server = createServer((req, res) => {
       this.route(req, res).catch((error) => this.fail(res, error));
     });
   }
 
-  /** Starts listening; resolves with the page's URL. */
+  /** Starts listening; resolves with the page's URL. Without allowedHosts, the allow-list follows the bound address. */
   listen(port: number, host = '127.0.0.1'): Promise<string> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         const { port: actual } = this.server.address() as AddressInfo;
+        this.hosts ??= new HostAllowList(defaultAllowedHosts(host, actual));
         resolve(`http://${host.includes(':') ? `[${host}]` : host}:${actual}/`);
       });
     });
+  }
+
+  /** The Host values this server answers. */
+  get allowedHosts(): string[] {
+    return this.hosts?.hosts ?? [];
   }
 
   close(): Promise<void> {
@@ -68,84 +112,186 @@ export class ShopServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    setSecurityHeaders(res);
+    if (!this.hosts) throw new HttpError(503, 'not-listening', 'The server is not listening yet.');
+    this.hosts.check(req);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    // Cross-site request forgery: every state-changing request must come from the bot's pages.
+    if (method !== 'GET' && method !== 'HEAD') this.hosts.checkOrigin(req);
     const key = `${method} ${url.pathname}`;
     const { db } = this.options;
+
+    const asset = method === 'GET' ? ASSETS[url.pathname] : undefined;
+    if (asset) return sendAsset(res, asset.body, asset.type);
 
     switch (key) {
       case 'GET /': {
         const customer = this.customerOf(req);
-        if (!customer) return sendHtml(res, signInPage(this.page, db.customers()));
-        return sendHtml(res, chatPage(this.page, customer));
+        if (!customer) return sendHtml(res, signInPage(this.page, db.customers()), PAGE_REFERRER_POLICY);
+        return sendHtml(res, chatPage(this.page, customer), PAGE_REFERRER_POLICY);
       }
       case 'POST /signin': {
         const form = await readForm(req, 4096);
         const customer = db.customer(form.get('customer') ?? '');
         if (!customer) throw new HttpError(400, 'unknown-customer', `Pick one of the demo customers: ${db.customers().map((c) => c.id).join(', ')}.`);
-        const sessionId = `s_${randomUUID()}`;
-        db.createWebSession(sessionId, customer.id);
-        return redirect(res, '/', { 'set-cookie': `${COOKIE}=${sessionId}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000` });
+        const old = cookies(req).get(COOKIE);
+        if (old) db.deleteBrowserSession(old);
+        const token = randomBytes(32).toString('base64url');
+        db.createBrowserSession(token, customer.id, this.sessionLimits);
+        return redirect(res, '/', { 'set-cookie': this.cookie(req, COOKIE, token, 'Lax', this.sessionLimits.idleMs) });
       }
-      case 'POST /signout':
-        return redirect(res, '/', { 'set-cookie': `${COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0` });
+      case 'POST /signout': {
+        const token = cookies(req).get(COOKIE);
+        if (token) db.deleteBrowserSession(token);
+        return redirect(res, '/', { 'set-cookie': this.cookie(req, COOKIE, '', 'Lax', 0) });
+      }
       case 'GET /api/history':
-        return sendJson(res, 200, await this.history(this.requireSession(req)));
+        return sendJson(res, 200, await this.history(this.requireCustomer(req)));
       case 'POST /api/chat':
-        return this.chat(req, res, this.requireSession(req));
+        return this.chat(req, res, this.requireCustomer(req));
+      case 'GET /staff/signin': {
+        const next = staffNext(url.searchParams.get('next'));
+        if (this.staffOf(req)) return redirect(res, next);
+        return sendHtml(res, staffSignInPage(this.page, next), PAGE_REFERRER_POLICY);
+      }
+      case 'POST /staff/signin':
+        return this.staffSignIn(req, res);
+      case 'POST /staff/signout': {
+        const token = cookies(req).get(STAFF_COOKIE);
+        if (token) db.deleteStaffSession(token);
+        return redirect(res, '/staff/signin', { 'set-cookie': this.cookie(req, STAFF_COOKIE, '', 'Strict', 0) });
+      }
       case 'GET /staff':
-        return sendHtml(res, staffPage(this.page));
+      case 'GET /moderation': {
+        const staff = this.staffOf(req);
+        if (!staff) return redirect(res, `/staff/signin?next=${url.pathname}`);
+        const html = url.pathname === '/staff' ? staffPage(this.page, staff.username) : moderationPage(this.page, staff.username);
+        return sendHtml(res, html, PAGE_REFERRER_POLICY);
+      }
       case 'GET /api/approvals':
+        this.requireStaff(req);
         return sendJson(res, 200, this.approvals());
-      case 'GET /moderation':
-        return sendHtml(res, moderationPage(this.page));
       case 'GET /api/verdicts':
-        return sendJson(res, 200, { verdicts: await this.verdicts() });
+        this.requireStaff(req);
+        return sendJson(res, 200, this.verdicts(url.searchParams));
       case 'GET /healthz':
         return sendJson(res, 200, { ok: true });
     }
     const decision = /^\/api\/approvals\/([A-Za-z0-9-]+)$/.exec(url.pathname);
-    if (decision && method === 'POST') return sendJson(res, 200, await this.decide(decision[1]!, await readJson(req, 16 * 1024)));
+    if (decision && method === 'POST') {
+      this.requireStaff(req);
+      return sendJson(res, 200, await this.decide(decision[1]!, await readJson(req, 16 * 1024)));
+    }
     throw new HttpError(404, 'not-found', `No page at ${method} ${url.pathname}.`);
   }
 
-  private customerOf(req: IncomingMessage): (Customer & { sessionId: string }) | undefined {
-    const sessionId = cookies(req).get(COOKIE);
-    if (!sessionId) return undefined;
-    const customer = this.options.db.sessionCustomer(sessionId);
-    return customer && { ...customer, sessionId };
+  /** A cookie for this request: Secure when configured, or when a trusted proxy says the request came over https. */
+  private cookie(req: IncomingMessage, name: string, value: string, sameSite: 'Strict' | 'Lax', maxAgeMs: number): string {
+    const forwardedHttps = this.options.trustProxy === true && String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim() === 'https';
+    return setCookie(name, value, { sameSite, maxAgeSeconds: maxAgeMs / 1000, secure: this.options.secureCookies === true || forwardedHttps });
   }
 
-  private requireSession(req: IncomingMessage): Customer & { sessionId: string } {
+  private client(req: IncomingMessage): string {
+    const forwarded = this.options.trustProxy ? String(req.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
+    return forwarded || req.socket.remoteAddress || 'unknown';
+  }
+
+  private customerOf(req: IncomingMessage): BrowserSession | undefined {
+    const token = cookies(req).get(COOKIE);
+    return token ? this.options.db.browserSession(token, this.sessionLimits.idleMs) : undefined;
+  }
+
+  private requireCustomer(req: IncomingMessage): BrowserSession {
     const c = this.customerOf(req);
     if (!c) throw new HttpError(401, 'not-signed-in', 'Sign in first: open / and pick a demo customer.');
     return c;
   }
 
-  private async history(c: Customer & { sessionId: string }) {
-    const { turns } = await this.options.agent.sessions.load(c.sessionId);
-    const pending = this.options.db.pendingApprovalFor(c.sessionId);
-    // A run waiting for staff is not stored yet; show its messages from the paused state.
-    const waiting = pending ? pausedMessages(pending.state) : [];
-    return { customer: { id: c.id, name: c.name }, messages: [...showTurns(turns, politeRefusal), ...showMessages(waiting)], pendingApproval: pending ? { tool: pending.tool, arguments: pending.arguments } : null };
+  private staffOf(req: IncomingMessage): { username: string } | undefined {
+    const token = cookies(req).get(STAFF_COOKIE);
+    return token ? this.options.db.staffSession(token, this.staffLimits.idleMs) : undefined;
   }
 
-  private async chat(req: IncomingMessage, res: ServerResponse, c: Customer & { sessionId: string }): Promise<void> {
-    const parts = toContentParts(await readJson(req, this.maxBody), MESSAGE_LIMITS.maxImages);
-    if (this.options.db.pendingApprovalFor(c.sessionId)) {
+  /** Staff APIs answer members of staff only; a customer's cookie counts for nothing here. */
+  private requireStaff(req: IncomingMessage): { username: string } {
+    const staff = this.staffOf(req);
+    if (!staff) throw new HttpError(401, 'staff-sign-in-required', 'This is for the shop\'s staff: sign in at /staff/signin with the staff user name and password.');
+    return staff;
+  }
+
+  private async staffSignIn(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const form = await readForm(req, 4096);
+    const next = staffNext(form.get('next'));
+    const client = this.client(req);
+    const wait = this.throttle.blockedFor(client);
+    if (wait > 0) {
+      const minutes = Math.ceil(wait / 60_000);
+      return sendHtml(res, staffSignInPage(this.page, next, `Too many failed sign-ins from this address; try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`), { ...PAGE_REFERRER_POLICY, 'retry-after': String(Math.ceil(wait / 1000)) }, 429);
+    }
+    const ok = await checkStaffSignIn(this.options.staff, (form.get('username') ?? '').slice(0, 200), (form.get('password') ?? '').slice(0, 1000));
+    if (!ok) {
+      this.throttle.fail(client);
+      return sendHtml(res, staffSignInPage(this.page, next, 'That user name and password do not match the staff account.'), PAGE_REFERRER_POLICY, 401);
+    }
+    this.throttle.succeed(client);
+    const old = cookies(req).get(STAFF_COOKIE);
+    if (old) this.options.db.deleteStaffSession(old);
+    const token = randomBytes(32).toString('base64url');
+    this.options.db.createStaffSession(token, this.options.staff.username, this.staffLimits);
+    return redirect(res, next, { 'set-cookie': this.cookie(req, STAFF_COOKIE, token, 'Strict', this.staffLimits.idleMs) });
+  }
+
+  private async history(c: BrowserSession) {
+    const { db, agent } = this.options;
+    const { turns } = await agent.sessions.load(c.sessionKey);
+    // Turns and the messages refused before they reached the agent, in the order they were sent.
+    const items: Array<{ time: string; shown: ShownMessage[] }> = turns.map((t) => ({ time: t.startedAt, shown: showTurns([t], politeRefusal) }));
+    for (const r of db.refusedMessages(c.sessionKey)) {
+      items.push({ time: r.createdAt, shown: [{ role: 'customer', text: r.text, images: [], refused: true }, { role: 'notice', text: r.note, images: [] }] });
+    }
+    items.sort((a, b) => a.time.localeCompare(b.time));
+    const pending = db.pendingApprovalFor(c.sessionKey);
+    // A run waiting for staff is not stored yet; show its messages from the paused state.
+    const waiting = pending ? pausedMessages(pending.state) : [];
+    return {
+      customer: { id: c.id, name: c.name },
+      messages: [...items.flatMap((i) => i.shown), ...showMessages(waiting)],
+      pendingApproval: pending ? { tool: pending.tool, arguments: pending.arguments } : null,
+    };
+  }
+
+  private async chat(req: IncomingMessage, res: ServerResponse, c: BrowserSession): Promise<void> {
+    const body = await readJson(req, this.maxBody);
+    let parts;
+    try {
+      parts = toContentParts(body, MESSAGE_LIMITS.maxImages);
+    } catch (error) {
+      await this.keepRefused(c, body, error);
+      throw error;
+    }
+    if (this.options.db.pendingApprovalFor(c.sessionKey)) {
       throw new HttpError(409, 'awaiting-approval', 'Your refund request is with our staff; you can write again once they have decided.');
     }
-    if (this.busy.has(c.sessionId)) throw new HttpError(409, 'turn-in-progress', 'Please wait for the current reply to finish.');
-    this.busy.add(c.sessionId);
-    const sse = new SseWriter(res);
+    if (this.busy.has(c.sessionKey)) throw new HttpError(409, 'turn-in-progress', 'Please wait for the current reply to finish.');
+    this.busy.add(c.sessionKey);
+    let sse: SseWriter | undefined;
     const controller = new AbortController();
-    // The customer closing the page cancels the run (and the model step under it).
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort(new Error('client went away'));
-    });
     try {
-      const context: ShopContext = { customerId: c.id, sessionId: c.sessionId };
-      const stream = this.options.agent.stream(parts, { sessionId: c.sessionId, context, signal: controller.signal });
+      // Photos are decoded within limits before the answer starts: a bad one gets a 4xx, not a broken stream.
+      try {
+        await checkPhotos(parts, this.photoLimits);
+      } catch (error) {
+        await this.keepRefused(c, body, error);
+        throw error;
+      }
+      sse = new SseWriter(res);
+      // The customer closing the page cancels the run (and the model step under it).
+      res.on('close', () => {
+        if (!res.writableFinished) controller.abort(new Error('client went away'));
+      });
+      const context: ShopContext = { customerId: c.id, sessionId: c.sessionKey };
+      const stream = this.options.agent.stream(parts, { sessionId: c.sessionKey, context, signal: controller.signal });
       let result: AgentResult | undefined;
       for await (const event of stream) {
         forward(sse, event);
@@ -154,7 +300,7 @@ export class ShopServer {
       if (result?.status === 'awaiting-approval' && result.state && result.pendingApproval) {
         this.options.db.addApproval({
           id: randomUUID(),
-          sessionId: c.sessionId,
+          sessionId: c.sessionKey,
           customerId: c.id,
           tool: result.pendingApproval.name,
           arguments: result.pendingApproval.arguments,
@@ -163,11 +309,27 @@ export class ShopServer {
         sse.send('approval', { message: approvalMessage(result.pendingApproval.arguments) });
       }
     } catch (error) {
-      if (!controller.signal.aborted) sse.send('error', { message: `Sorry, something went wrong: ${(error as Error).message}` });
+      if (!sse) throw error;
+      if (!controller.signal.aborted) {
+        this.logError('chat turn failed', error);
+        sse.send('error', { message: 'Sorry, something went wrong on our side and your message could not be answered. Please try again in a moment.' });
+      }
     } finally {
-      this.busy.delete(c.sessionId);
-      sse.end();
+      this.busy.delete(c.sessionKey);
+      sse?.end();
     }
+  }
+
+  /**
+   * When a photo is refused, the message's text stays in the transcript (redacted like any
+   * message) with the reason it was not sent; the refusal itself then goes out as a 4xx.
+   */
+  private async keepRefused(c: BrowserSession, body: unknown, error: unknown): Promise<void> {
+    if (!(error instanceof PhotoError) && !(error instanceof HttpError && error.code === 'invalid-image')) return;
+    const raw = (body as { text?: unknown } | null)?.text;
+    const text = typeof raw === 'string' ? raw.trim().slice(0, MESSAGE_LIMITS.maxTextLength) : '';
+    const verdict = await redactor.check({ stage: 'input', conversation: [], content: { text, images: [] } });
+    this.options.db.addRefusedMessage(c.sessionKey, verdict.redactedText ?? text, `Not sent: ${(error as Error).message}`);
   }
 
   private approvals() {
@@ -176,6 +338,7 @@ export class ShopServer {
     return {
       approvals: db.approvals().map((a) => ({
         id: a.id,
+        conversationId: a.conversationId,
         customer: names.get(a.customerId) ?? a.customerId,
         tool: a.tool,
         arguments: a.arguments,
@@ -221,28 +384,75 @@ export class ShopServer {
     }
   }
 
-  /** Every guard verdict of every session, newest first, from the agent's audit log. */
-  async verdicts(): Promise<ModerationRow[]> {
-    const { db, agent } = this.options;
-    const names = new Map(db.customers().map((c) => [c.id, c.name]));
-    const rows: ModerationRow[] = [];
-    for (const s of db.webSessions()) {
-      for (const entry of await agent.auditLog(s.id)) {
-        if (entry.kind === 'verdict') rows.push({ ...entry, sessionId: s.id, customer: names.get(s.customerId) ?? s.customerId });
-      }
+  /** One page of the moderation index, newest first; `next` continues with older verdicts. */
+  verdicts(params: URLSearchParams): { verdicts: ModerationRow[]; next: string | null } {
+    const { db } = this.options;
+    const limitText = params.get('limit');
+    const limit = limitText === null ? DEFAULT_VERDICT_PAGE : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_VERDICT_PAGE) {
+      throw new HttpError(400, 'invalid-limit', `limit must be an integer from 1 to ${MAX_VERDICT_PAGE}, got "${limitText}".`);
     }
-    return rows.sort((a, b) => b.time.localeCompare(a.time)).slice(0, 1000);
+    const beforeText = params.get('before');
+    const before = beforeText === null ? undefined : parseCursor(beforeText);
+    const names = new Map(db.customers().map((c) => [c.id, c.name]));
+    const rows = db.verdictPage(limit, before);
+    const last = rows.at(-1);
+    return {
+      verdicts: rows.map((r) => ({ ...r.entry, conversationId: r.conversationId, customer: names.get(r.customerId) ?? r.customerId })),
+      next: rows.length === limit && last ? Buffer.from(JSON.stringify([last.time, last.id])).toString('base64url') : null,
+    };
+  }
+
+  /** Adds a finished (or paused) turn's verdicts to the moderation index. */
+  private indexTurn(result: AgentResult): void {
+    try {
+      const conversation = this.options.db.conversationOfKey(result.sessionId);
+      if (!conversation) return;
+      const verdicts = result.audit.filter((e): e is VerdictAuditEntry => e.kind === 'verdict');
+      this.options.db.indexVerdicts(conversation.id, conversation.customerId, verdicts);
+    } catch (error) {
+      this.logError('indexing verdicts failed', error);
+    }
+  }
+
+  /** Indexes the verdicts of conversations written before the index existed (read from their audit logs once). */
+  async backfillVerdicts(): Promise<number> {
+    const { db, agent } = this.options;
+    let n = 0;
+    for (const c of db.unindexedConversations()) {
+      const entries = (await agent.auditLog(c.sessionKey)).filter((e): e is VerdictAuditEntry => e.kind === 'verdict');
+      db.indexVerdicts(c.id, c.customerId, entries);
+      db.markVerdictsIndexed(c.id);
+      n += entries.length;
+    }
+    return n;
+  }
+
+  private logError(message: string, error: unknown): void {
+    (this.options.logError ?? ((m, e) => console.error(`customer-service: ${m}:`, e)))(message, error);
   }
 
   private fail(res: ServerResponse, error: unknown): void {
     const known = error instanceof HttpError;
-    if (!known) console.error(error);
+    if (!known) this.logError('request failed', error);
     if (res.headersSent) {
       res.end();
       return;
     }
-    sendJson(res, known ? error.status : 500, { error: { code: known ? error.code : 'internal', message: (error as Error).message } });
+    sendJson(res, known ? error.status : 500, {
+      error: known ? { code: error.code, message: error.message } : { code: 'internal', message: 'Something went wrong on our side. Please try again in a moment.' },
+    });
   }
+}
+
+function parseCursor(text: string): { time: string; id: number } {
+  try {
+    const [time, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof time === 'string' && typeof id === 'number' && Number.isInteger(id)) return { time, id };
+  } catch {
+    // falls through to the error below
+  }
+  throw new HttpError(400, 'invalid-cursor', 'before must be the "next" value of a previous /api/verdicts page.');
 }
 
 function pausedMessages(stateJson: string) {

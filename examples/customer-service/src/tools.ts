@@ -83,12 +83,14 @@ export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): An
     description: `Open a refund request for one of the customer's orders. Amounts above ${policy.approvalLimit} ${policy.currency} wait for staff approval.`,
     input: z.object({
       orderId,
-      amount: z.number().positive().describe(`Amount to refund in ${policy.currency}`),
+      amount: refundAmount(policy),
       reason: z.string().min(3).max(500).describe('Why, in the customer’s words'),
     }),
     timeoutMs: 2_000,
-    // Only a refund the customer may actually get goes to staff; anything else fails in execute().
-    needsApproval: ({ orderId, amount }, ctx: Ctx) => amount > policy.approvalLimit && db.orderOf(ctx.context.customerId, orderId) !== undefined,
+    // Only a refund the customer may actually get goes to staff; anything else (another
+    // customer's order, not eligible, more than is left to refund) runs at once and execute()
+    // refuses it, so the model sees why straight away.
+    needsApproval: ({ orderId, amount }, ctx: Ctx) => amount > policy.approvalLimit && refundRefusal(db, policy, ctx.context.customerId, orderId, amount) === undefined,
     execute: ({ orderId, amount, reason }, ctx: Ctx) => {
       const order = db.orderOf(ctx.context.customerId, orderId);
       if (!order) return NOT_FOUND(orderId);
@@ -114,6 +116,36 @@ export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): An
   });
 
   return [lookupOrder, listOrders, refundPolicy, openRefund, handOver];
+}
+
+/** Largest amount a single refund may name, whatever the order: no order in the shop comes near it. */
+export const MAX_REFUND_AMOUNT = 100_000;
+
+/**
+ * What can be told from the amount alone: a finite, positive number of at most two decimals,
+ * no larger than MAX_REFUND_AMOUNT. An amount like 1e308 fails here, as a tool error the model sees.
+ */
+export function refundAmount(policy: RefundPolicy) {
+  return z
+    .number('amount must be a finite number')
+    .positive(`amount must be more than 0 ${policy.currency}`)
+    .max(MAX_REFUND_AMOUNT, `amount must be at most ${MAX_REFUND_AMOUNT} ${policy.currency}; a refund is at most what the order cost`)
+    .refine((n) => n > MAX_REFUND_AMOUNT || Math.abs(n * 100 - Math.round(n * 100)) < 1e-6, { message: 'amount must have at most two decimals (cents)' })
+    .describe(`Amount to refund in ${policy.currency}, at most the order's total minus refunds already made`);
+}
+
+/**
+ * Why a refund cannot succeed, from the database: not this customer's order, not eligible, or
+ * more than the order's total minus refunds already made. Undefined when it can.
+ */
+export function refundRefusal(db: ShopDb, policy: RefundPolicy, customerId: string, orderId: string, amount: number): string | undefined {
+  const order = db.orderOf(customerId, orderId);
+  if (!order) return NOT_FOUND(orderId).message;
+  const check = eligibility(order.status, order.deliveredAt, policy.windowDays);
+  if (!check.eligible) return check.why;
+  const left = Math.round((order.total - db.refundedAmount(order.id)) * 100) / 100;
+  if (!(amount <= left)) return `At most ${left} ${policy.currency} of order ${orderId} can still be refunded.`;
+  return undefined;
 }
 
 function eligibility(status: string, deliveredAt: string | null, windowDays: number): { eligible: boolean; why: string } {

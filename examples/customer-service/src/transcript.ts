@@ -5,12 +5,15 @@ import type { ChatMessage, ContentPart } from '@lookout/runtime';
 import { HttpError } from './http.js';
 
 export interface ShownMessage {
-  role: 'customer' | 'bot' | 'tool';
+  /** 'notice': a note from the shop, e.g. why a message was not sent. */
+  role: 'customer' | 'bot' | 'tool' | 'notice';
   text: string;
   /** data: URLs of the customer's photos. */
   images: string[];
   /** A message a guard withheld, or the refusal that replaced it. */
   blocked?: boolean;
+  /** A message the server refused before it reached the bot (e.g. an unreadable photo). */
+  refused?: boolean;
 }
 
 const SHOWN_IMAGE = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/;

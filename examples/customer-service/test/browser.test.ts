@@ -12,7 +12,7 @@ import { PatternGuard } from '@lookout/guards';
 import { chromium, type Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startShop } from './helpers.js';
+import { STAFF, startShop } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -71,6 +71,10 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
 
   it('chats with a photo, streams, blocks, goes through staff approval and shows the verdict', async () => {
     const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
+    const violations: string[] = [];
+    context.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
     const chat = await context.newPage();
     await chat.goto(shop.url);
     await chat.check('input[value="cus_grace"]');
@@ -102,8 +106,14 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
     await chat.click('#send');
     await chat.waitForSelector('.msg.notice:has-text("needs a quick check by our staff")');
 
+    // The staff page asks a member of staff to sign in first.
     const staff = await context.newPage();
     await staff.goto(new URL('/staff', shop.url).href);
+    await staff.waitForSelector('#staff-signin');
+    expect(new URL(staff.url()).pathname).toBe('/staff/signin');
+    await staff.fill('#username', STAFF.user);
+    await staff.fill('#password', STAFF.password);
+    await staff.click('#staff-signin');
     await staff.waitForSelector('.approval');
     expect(await staff.locator('.approval').textContent()).toContain('"amount":82');
     await staff.screenshot({ path: path.join(screenshots, 'staff.png'), fullPage: true });
@@ -128,6 +138,8 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
     expect(text).toContain('Grace Hopper');
     await moderation.screenshot({ path: path.join(screenshots, 'moderation.png'), fullPage: true });
     for (const name of ['staff.png', 'chat.png', 'moderation.png']) expect(existsSync(path.join(screenshots, name))).toBe(true);
+    // Nothing on the pages was refused by the Content-Security-Policy (no inline script or style).
+    expect(violations).toEqual([]);
     await context.close();
   });
 });

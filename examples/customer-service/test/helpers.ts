@@ -1,5 +1,6 @@
-// Shared set-up for the example's tests: an app on a temporary data directory and an HTTP client
-// that signs in like the browser does and reads the streamed reply.
+// Shared set-up for the example's tests: an app on a temporary data directory, an HTTP client
+// that signs in like the browser does (cookie, Origin header) and reads the streamed reply, and
+// a signed-in member of staff.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,9 +10,12 @@ export async function tempDataDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'lookout-shop-'));
 }
 
+/** The staff account the tests configure (as --staff-user / --staff-password would). */
+export const STAFF = { user: 'staff', password: 'correct horse battery staple' };
+
 export async function startShop(options: Omit<ShopAppOptions, 'dataDir'> & { dataDir?: string }) {
   const dataDir = options.dataDir ?? (await tempDataDir());
-  const app = createShopApp({ ...options, dataDir });
+  const app = createShopApp({ staff: STAFF, ...options, dataDir });
   const url = await app.server.listen(0);
   return { ...app, url, dataDir };
 }
@@ -29,7 +33,12 @@ export class ShopClient {
   ) {}
 
   static async signIn(base: string, customerId: string): Promise<ShopClient> {
-    const res = await fetch(new URL('/signin', base), { method: 'POST', body: new URLSearchParams({ customer: customerId }), redirect: 'manual' });
+    const res = await fetch(new URL('/signin', base), {
+      method: 'POST',
+      headers: { origin: new URL(base).origin },
+      body: new URLSearchParams({ customer: customerId }),
+      redirect: 'manual',
+    });
     if (res.status !== 303) throw new Error(`sign-in failed with ${res.status}`);
     const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
     return new ShopClient(base, cookie);
@@ -38,7 +47,7 @@ export class ShopClient {
   async send(text: string, images: string[] = []): Promise<{ status: number; events: SseEvent[]; error?: any }> {
     const res = await fetch(new URL('/api/chat', this.base), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: this.cookie },
+      headers: { 'content-type': 'application/json', cookie: this.cookie, origin: new URL(this.base).origin },
       body: JSON.stringify({ text, images }),
     });
     if (!res.ok) return { status: res.status, events: [], error: ((await res.json()) as any).error };
@@ -52,6 +61,46 @@ export class ShopClient {
 
   async history(): Promise<any> {
     return (await fetch(new URL('/api/history', this.base), { headers: { cookie: this.cookie } })).json();
+  }
+}
+
+/** A signed-in member of staff, as the staff page would use the API. */
+export class StaffClient {
+  private constructor(
+    readonly base: string,
+    readonly cookie: string,
+  ) {}
+
+  static async signIn(base: string, user = STAFF.user, password = STAFF.password): Promise<StaffClient> {
+    const res = await fetch(new URL('/staff/signin', base), {
+      method: 'POST',
+      headers: { origin: new URL(base).origin },
+      body: new URLSearchParams({ username: user, password }),
+      redirect: 'manual',
+    });
+    if (res.status !== 303) throw new Error(`staff sign-in failed with ${res.status}`);
+    const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
+    return new StaffClient(base, cookie);
+  }
+
+  get(path: string): Promise<Response> {
+    return fetch(new URL(path, this.base), { headers: { cookie: this.cookie }, redirect: 'manual' });
+  }
+
+  async approvals(): Promise<any> {
+    return (await this.get('/api/approvals')).json();
+  }
+
+  async verdicts(query = ''): Promise<any> {
+    return (await this.get(`/api/verdicts${query}`)).json();
+  }
+
+  decide(id: string, decision: string, note?: string): Promise<Response> {
+    return fetch(new URL(`/api/approvals/${id}`, this.base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: this.cookie, origin: new URL(this.base).origin },
+      body: JSON.stringify({ decision, note }),
+    });
   }
 }
 

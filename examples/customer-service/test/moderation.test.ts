@@ -6,7 +6,7 @@ import { ScriptedModel, say } from '@lookout/core/testing';
 import { LlamaGuard } from '@lookout/guards';
 import type { ChatMessage, ModelRequest } from '@lookout/runtime';
 import { afterAll, expect, it } from 'vitest';
-import { ShopClient, replyText, startShop } from './helpers.js';
+import { ShopClient, StaffClient, replyText, startShop } from './helpers.js';
 
 const PNG_1PX = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 const text = (m: ChatMessage | undefined) => (!m ? '' : typeof m.content === 'string' ? m.content : m.content.map((p) => (p.type === 'text' ? p.text : '')).join(''));
@@ -54,7 +54,7 @@ it('Llama Guard checks the customer text and photos and the replies; blocked tur
   expect(history.messages.at(-1)).toMatchObject({ role: 'bot', blocked: true, text: expect.stringContaining("Sorry, I can't share that reply") });
   expect(JSON.stringify(history)).not.toContain('FORBIDDEN');
 
-  const { verdicts } = (await (await fetch(new URL('/api/verdicts', shop.url))).json()) as any;
+  const { verdicts } = await (await StaffClient.signIn(shop.url)).verdicts();
   const unsafe = verdicts.filter((v: any) => v.guard === 'llama-guard-3-11b-vision' && !v.safe).map((v: any) => [v.stage, v.categories]);
   expect(unsafe).toEqual(expect.arrayContaining([['input', ['S9']], ['output', ['S1']]]));
   await shop.close();

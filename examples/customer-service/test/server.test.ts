@@ -3,7 +3,7 @@ import { ScriptedModel, callTool, say } from '@lookout/core/testing';
 import { PatternGuard } from '@lookout/guards';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DemoShopModel } from '../src/demo-model.js';
-import { ShopClient, replyText, startShop, tempDataDir } from './helpers.js';
+import { ShopClient, StaffClient, replyText, startShop, tempDataDir } from './helpers.js';
 
 const PNG_1PX = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 
@@ -76,7 +76,7 @@ describe('customer-service server', () => {
       { role: 'customer', text: '(message withheld by moderation)', images: [], blocked: true },
       { role: 'bot', text: expect.stringContaining("Sorry, I can't help with that message"), images: [], blocked: true },
     ]);
-    const { verdicts } = (await (await fetch(new URL('/api/verdicts', shop.url))).json()) as any;
+    const { verdicts } = await (await StaffClient.signIn(shop.url)).verdicts();
     expect(verdicts.find((v: any) => v.guard === 'shop-blocklist')).toMatchObject({ stage: 'input', safe: false, categories: ['abuse'], customer: 'Ada Lovelace' });
     expect(verdicts.find((v: any) => v.guard === 'shop-blocklist').latencyMs).toBeGreaterThanOrEqual(0);
     await shop.close();
@@ -96,10 +96,10 @@ describe('customer-service server', () => {
     // While staff decide, the customer cannot start another turn.
     expect((await grace.send('hello?')).status).toBe(409);
 
-    const { approvals } = (await (await fetch(new URL('/api/approvals', shop.url))).json()) as any;
+    const staff = await StaffClient.signIn(shop.url);
+    const { approvals } = await staff.approvals();
     expect(approvals).toHaveLength(1);
-    const decide = (decision: string) =>
-      fetch(new URL(`/api/approvals/${approvals[0].id}`, shop.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision }) });
+    const decide = (decision: string) => staff.decide(approvals[0].id, decision);
     const res = await decide('approve');
     expect(res.status).toBe(200);
     expect(((await res.json()) as any).status).toBe('completed');
@@ -132,7 +132,7 @@ describe('customer-service server', () => {
     expect(seen).toMatchObject({ role: 'tool', name: 'lookup_order' });
     expect((seen as { content: string }).content).toContain('was withheld: guard "prompt-guard-stand-in" flagged it (injection)');
     expect(JSON.stringify(model.requests)).not.toContain('refund every order');
-    const audit = await shop.agent.auditLog(shop.db.webSessions()[0]!.id);
+    const audit = await shop.agent.auditLog(shop.db.conversations()[0]!.sessionKey);
     expect(audit.find((e) => e.kind === 'verdict' && e.guard === 'prompt-guard-stand-in')).toMatchObject({ stage: 'tool-result', safe: false });
     await shop.close();
   });
@@ -142,13 +142,14 @@ describe('customer-service server', () => {
     const shop = await startShop({ model });
     dirs.push(shop.dataDir);
     const ada = await ShopClient.signIn(shop.url, 'cus_ada');
+    const staff = await StaffClient.signIn(shop.url);
     for (const [category, guard] of [['profanity', 'profanity'], ['pii:card', 'payment-data']]) {
       const { events } = await ada.send('hello');
       expect(events.find((e) => e.event === 'blocked')?.data).toMatchObject({ stage: 'output', categories: [category] });
       // Text before the flagged span may have gone out (the page replaces it with the refusal);
       // no part of the flagged span does: checked text stays held until the next check passed.
       expect(replyText(events)).not.toMatch(/fuck|4111|1111/);
-      const { verdicts } = (await (await fetch(new URL('/api/verdicts', shop.url))).json()) as any;
+      const { verdicts } = await staff.verdicts();
       expect(verdicts.some((v: any) => v.guard === guard && !v.safe)).toBe(true);
     }
     expect(replyText((await ada.send('hello')).events)).toBe('Fine.');
@@ -197,12 +198,9 @@ describe('customer-service server', () => {
 
     const grace = await ShopClient.signIn(shop.url, 'cus_grace');
     expect((await grace.send('My pan from A-2001 is cracked, refund please')).events.at(-1)?.event).toBe('approval');
-    const { approvals } = (await (await fetch(new URL('/api/approvals', shop.url))).json()) as any;
-    const res = await fetch(new URL(`/api/approvals/${approvals[0].id}`, shop.url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ decision: 'reject', note: 'the photo shows no damage' }),
-    });
+    const staff = await StaffClient.signIn(shop.url);
+    const { approvals } = await staff.approvals();
+    const res = await staff.decide(approvals[0].id, 'reject', 'the photo shows no damage');
     expect(((await res.json()) as any).text).toBe(
       'A member of our staff reviewed the refund and could not approve it: the photo shows no damage. Reply here if you would like a colleague to look again.',
     );

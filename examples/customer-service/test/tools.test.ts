@@ -6,7 +6,7 @@ import { ShopDb } from '../src/db.js';
 import { shopTools, DEFAULT_POLICY } from '../src/tools.js';
 import { ShopClient, startShop, tempDataDir } from './helpers.js';
 
-const ctx = (customerId: string) => ({ signal: new AbortController().signal, context: { customerId, sessionId: 's_test' }, toolCallId: 't1' });
+const ctx = (customerId: string) => ({ signal: new AbortController().signal, context: { customerId, sessionId: 's_test' }, toolCallId: 't1', idempotencyKey: 't1' });
 
 describe('shop tools authorise from the signed-in customer', () => {
   const dirs: string[] = [];
@@ -70,7 +70,7 @@ describe('shop tools authorise from the signed-in customer', () => {
     const everything = JSON.stringify(events) + JSON.stringify(await ada.history()) + JSON.stringify(model.requests);
     expect(everything).toContain('There is no order A-2001');
     for (const secret of ['Cast-iron', 'Linen', 'PAN-28', 'grace@example.com']) expect(everything).not.toContain(secret);
-    const audit = await shop.agent.auditLog(shop.db.webSessions()[0]!.id);
+    const audit = await shop.agent.auditLog(shop.db.conversations()[0]!.sessionKey);
     expect(audit.find((e) => e.kind === 'tool-call')).toMatchObject({ tool: 'lookup_order', status: 'ok' });
     await shop.close();
   });
