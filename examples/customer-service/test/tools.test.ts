@@ -4,7 +4,7 @@ import { ScriptedModel, callTool, say } from '@lookout/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ShopDb } from '../src/db.js';
 import { shopTools, DEFAULT_POLICY } from '../src/tools.js';
-import { ShopClient, startShop, tempDataDir } from './helpers.js';
+import { ShopClient, StaffClient, startShop, tempDataDir } from './helpers.js';
 
 const ctx = (customerId: string) => ({ signal: new AbortController().signal, context: { customerId, sessionId: 's_test' }, toolCallId: 't1', idempotencyKey: 't1' });
 
@@ -73,5 +73,53 @@ describe('shop tools authorise from the signed-in customer', () => {
     const audit = await shop.agent.auditLog(shop.db.conversations()[0]!.sessionKey);
     expect(audit.find((e) => e.kind === 'tool-call')).toMatchObject({ tool: 'lookup_order', status: 'ok' });
     await shop.close();
+  });
+
+  it('refuses refund amounts that can never succeed with a tool error the model sees, before any approval is requested', async () => {
+    const toolAnswer = (request: any) => say(`Tool said: ${(request.messages.at(-1) as { content: string }).content}`);
+    const model = new ScriptedModel({
+      steps: [
+        [callTool('open_refund_request', { orderId: 'A-2001', amount: 1e308, reason: 'the pan arrived cracked' })],
+        toolAnswer,
+        [callTool('open_refund_request', { orderId: 'A-2001', amount: 500, reason: 'the pan arrived cracked' })],
+        toolAnswer,
+        [callTool('open_refund_request', { orderId: 'A-2001', amount: -82, reason: 'the pan arrived cracked' })],
+        toolAnswer,
+        [callTool('open_refund_request', { orderId: 'A-2001', amount: 60.125, reason: 'the pan arrived cracked' })],
+        toolAnswer,
+      ],
+    });
+    const shop = await startShop({ model });
+    dirs.push(shop.dataDir);
+    const grace = await ShopClient.signIn(shop.url, 'cus_grace');
+    const expected = [/amount must be at most 100000 EUR/, /At most 82 EUR of order A-2001 can still be refunded/, /amount must be more than 0 EUR/, /at most two decimals/];
+    for (const pattern of expected) {
+      const { events } = await grace.send('Refund A-2001 please');
+      expect(events.map((e) => e.event)).not.toContain('approval');
+      expect(events.at(-1)).toEqual({ event: 'done', data: { status: 'completed' } });
+      const seen = model.requests.at(-1)!.messages!.at(-1) as { role: string; content: string };
+      expect(seen.role).toBe('tool');
+      expect(seen.content).toMatch(pattern);
+    }
+    expect(shop.db.approvals()).toEqual([]);
+    expect(shop.db.refundRequestsOf('cus_grace')).toEqual([]);
+    expect((await (await StaffClient.signIn(shop.url)).approvals()).approvals).toEqual([]);
+    await shop.close();
+  });
+
+  it('asks staff only about refunds the order can still pay: finite, positive, cents, within what is left', async () => {
+    const shop = await db();
+    const tool = shopTools(shop).find((t) => t.name === 'open_refund_request')!;
+    for (const amount of [1e308, Infinity, Number.NaN, 0, -5, 60.125]) {
+      expect(tool.input.safeParse({ orderId: 'A-2001', amount, reason: 'cracked' }).success).toBe(false);
+    }
+    const needs = (amount: number) => (tool.needsApproval as Function)({ orderId: 'A-2001', amount, reason: 'cracked' }, ctx('cus_grace'));
+    expect(await needs(82)).toBe(true);
+    expect(await needs(82.01)).toBe(false);
+    shop.addRefundRequest({ orderId: 'A-2001', customerId: 'cus_grace', amount: 20, reason: 'towels', status: 'approved' });
+    expect(await needs(62)).toBe(true);
+    expect(await needs(63)).toBe(false);
+    expect(await tool.execute({ orderId: 'A-2001', amount: 63, reason: 'cracked' }, ctx('cus_grace'))).toMatchObject({ opened: false, reason: expect.stringContaining('At most 62') });
+    shop.close();
   });
 });
