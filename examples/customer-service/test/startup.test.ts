@@ -40,6 +40,28 @@ describe('parseConfig', () => {
     expect(() => parseConfig(['--base-url', 'http://x'], {})).toThrow(/--base-url needs --model/);
     expect(() => parseConfig(['--guard-variant', '70b'], {})).toThrow(/11b-vision, 1b, 8b/);
     expect(() => parseConfig(['--bogus'], {})).toThrow(ConfigError);
+    expect(() => parseConfig(['--staff-password', 'short'], {})).toThrow(/at least 12 characters/);
+    expect(() => parseConfig(['--allowed-hosts', 'a b'], {})).toThrow(/--allowed-hosts/);
+    expect(() => parseConfig(['--session-idle-days', '0'], {})).toThrow(/--session-idle-days/);
+  });
+
+  it('reads staff credentials and deployment options from flags and environment', () => {
+    const env = { LOOKOUT_STAFF_USER: 'ops', LOOKOUT_STAFF_PASSWORD: 'a long staff password', LOOKOUT_ALLOWED_HOSTS: 'shop.example.com, shop.example.com:8443' };
+    expect(parseConfig([], env)).toMatchObject({
+      staff: { user: 'ops', password: 'a long staff password' },
+      allowedHosts: ['shop.example.com', 'shop.example.com:8443'],
+      secureCookies: false,
+      trustProxy: false,
+      sessionIdleDays: 30,
+    });
+    expect(parseConfig(['--secure-cookies', '--trust-proxy', '--session-idle-days', '7', '--max-sessions', '100'], {})).toMatchObject({
+      staff: {},
+      allowedHosts: undefined,
+      secureCookies: true,
+      trustProxy: true,
+      sessionIdleDays: 7,
+      maxSessions: 100,
+    });
   });
 });
 
@@ -65,7 +87,8 @@ it('the entry point prints the URL, serves the pages and stops on SIGTERM', asyn
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d) => {
       out += d;
-      const m = /support bot:\s+(http:\/\/\S+)/.exec(out);
+      // Resolved once the whole start-up block is out, the generated staff password included.
+      const m = /support bot:\s+(http:\/\/\S+)[\s\S]*password: \S+\n/.exec(out);
       if (m) resolve(m[1]!);
     });
     child.on('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
@@ -74,7 +97,20 @@ it('the entry point prints the URL, serves the pages and stops on SIGTERM', asyn
   const signIn = await (await fetch(url)).text();
   expect(signIn).toContain('Demo sign-in');
   expect(signIn).toContain('Replies are scripted, not generated.');
-  expect((await fetch(new URL('/moderation', url))).status).toBe(200);
+  const moderation = await fetch(new URL('/moderation', url), { redirect: 'manual' });
+  expect(moderation.status).toBe(303);
+  expect(moderation.headers.get('location')).toBe('/staff/signin?next=/moderation');
+  // No staff password configured: one is generated, printed once, and signs in.
+  const printed = /user: (\S+)\s+password: (\S+)/.exec(out);
+  expect(printed?.[1]).toBe('staff');
+  const signIn2 = await fetch(new URL('/staff/signin', url), {
+    method: 'POST',
+    headers: { origin: new URL(url).origin },
+    body: new URLSearchParams({ username: 'staff', password: printed![2]! }),
+    redirect: 'manual',
+  });
+  expect(signIn2.status).toBe(303);
+  expect(signIn2.headers.get('set-cookie')).toMatch(/^lookout_staff=/);
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   child.kill('SIGTERM');
   expect(await exited).toBe(0);
