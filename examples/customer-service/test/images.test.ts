@@ -50,7 +50,7 @@ it('refuses unreadable photos with a 4xx naming what is accepted, and keeps the 
   const shop = await startShop({ model });
   dirs.push(shop.dataDir);
   const ada = await ShopClient.signIn(shop.url, 'cus_ada');
-  const noise = await sharp({ create: { width: 96, height: 96, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
+  const noise = await sharp({ create: { width: 96, height: 96, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png().toBuffer();
 
   const cases = [
     { name: 'not an image', image: dataUrl(Buffer.from('#!/bin/sh\necho this is a script, not a photo\n')), status: 415, code: 'unsupported-image' },

@@ -47,7 +47,7 @@ describe('staff are authenticated and separate from customers', () => {
       expect(((await asCustomer.json()) as any).error.code).toBe('staff-sign-in-required');
     }
     for (const path of ['/staff', '/moderation']) {
-      for (const headers of [{}, { cookie: grace.cookie }]) {
+      for (const headers of [{}, { cookie: grace.cookie }] as Array<Record<string, string>>) {
         const res = await fetch(new URL(path, shop.url), { headers, redirect: 'manual' });
         expect(res.status).toBe(303);
         expect(res.headers.get('location')).toBe(`/staff/signin?next=${path}`);
