@@ -10,6 +10,7 @@ export type ToolErrorCode =
   | 'tool-invalid-output'
   | 'tool-output-too-large'
   | 'tool-unserialisable-output'
+  | 'tool-outcome-unknown'
   | 'tool-validation-budget-exceeded'
   | 'tool-duplicate-name';
 

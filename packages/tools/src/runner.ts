@@ -1,6 +1,7 @@
 import { ToolDefinitionError, ToolError, ToolValidationBudgetExceeded } from './errors.js';
 import { formatIssues } from './issues.js';
 import { errorResult, type ToolResult } from './result.js';
+import type { ToolCallProgress, ToolRunHooks, ToolRunOutcome } from './call-progress.js';
 import type { AnyTool, ToolCallRequest, ToolContext, ToolSpec } from './types.js';
 
 export interface ToolRunnerOptions {
@@ -33,6 +34,8 @@ export interface ExecuteOptions<C> {
   context: C;
   /** The run's signal; aborting it aborts the tool too. */
   signal?: AbortSignal;
+  /** ctx.idempotencyKey for the tool. Default: the call id. */
+  idempotencyKey?: string;
 }
 
 /**
@@ -123,6 +126,7 @@ export class ToolRunner {
       signal: options.signal ?? new AbortController().signal,
       context: options.context,
       toolCallId: prepared.call.id,
+      idempotencyKey: options.idempotencyKey ?? prepared.call.id,
     };
     try {
       return Boolean(await rule(prepared.args, ctx));
@@ -130,6 +134,89 @@ export class ToolRunner {
       // An approval rule that fails cannot vouch for the call: ask a human.
       return true;
     }
+  }
+
+  /**
+   * Takes one call as far as it can go from where `progress` says it stands: validates it, runs
+   * the call check and the approval rule, stops for a human decision, records that execution
+   * starts, executes, records the result. `progress` is updated in place at every phase, so a
+   * caller that stores it can continue after a pause or a crash. A call whose execution was
+   * recorded is never executed a second time (see `recover` on the tool).
+   */
+  async run<C>(progress: ToolCallProgress, hooks: ToolRunHooks<C>, until: 'admitted' | 'settled' = 'settled'): Promise<ToolRunOutcome> {
+    const { call } = progress;
+    if (progress.args === undefined && !progress.rejection) {
+      const prepared = this.prepare(call);
+      if (prepared.ok) progress.args = prepared.args;
+      else progress.rejection = prepared.result;
+    }
+    if (progress.rejection) return { kind: 'invalid', result: progress.rejection };
+    const tool = this.tools.get(call.name);
+    if (!tool) throw new ToolError('tool-unknown', `Tool "${call.name}" is not registered; the call cannot continue.`);
+    const prepared: PreparedCall = { ok: true, tool, call, args: progress.args };
+    const options = { context: hooks.context, signal: hooks.signal, idempotencyKey: hooks.idempotencyKey };
+
+    if (!progress.guarded) {
+      const refusal = await hooks.checkCall?.(progress);
+      if (refusal) return { kind: 'blocked', result: refusal };
+      progress.guarded = true;
+      if (await this.needsApproval(prepared, options)) progress.awaitingApproval = true;
+    }
+    if (until === 'admitted') return { kind: 'admitted' };
+    if (progress.awaitingApproval && !progress.approval) return { kind: 'awaiting-approval' };
+    if (progress.approval === 'rejected') {
+      const reason = progress.rejectReason ? `: ${progress.rejectReason}` : '';
+      return { kind: 'rejected', result: errorResult(call.id, call.name, 'tool-execution-failed', `The user rejected the call to tool "${call.name}"${reason}.`) };
+    }
+    if (progress.result) return { kind: 'executed', result: progress.result, recovered: true };
+
+    if (progress.execution) {
+      // Started before an interruption, result never recorded: the effect may have happened.
+      const found = await this.recover(prepared, options);
+      if (found) {
+        progress.result = found;
+        await hooks.recordResult?.(progress);
+        return { kind: 'executed', result: found, recovered: true };
+      }
+    } else {
+      progress.execution = { idempotencyKey: hooks.idempotencyKey, startedAt: new Date().toISOString() };
+      try {
+        await hooks.recordExecution?.(progress);
+      } catch (error) {
+        // Not recorded, so not run: the record and the effect never disagree.
+        delete progress.execution;
+        throw error;
+      }
+    }
+    progress.result = await this.execute(prepared, options);
+    await hooks.recordResult?.(progress);
+    return { kind: 'executed', result: progress.result, recovered: false };
+  }
+
+  /**
+   * The result of a call that started but was not recorded as finished: from the tool's
+   * `recover` when it finds the effect, `undefined` when it proves the effect absent (the call
+   * may run), and `tool-outcome-unknown` when the tool cannot tell.
+   */
+  private async recover<C>(prepared: PreparedCall, options: ExecuteOptions<C>): Promise<ToolResult | undefined> {
+    const { tool, call } = prepared;
+    const unknown = (why: string) =>
+      errorResult(call.id, call.name, 'tool-outcome-unknown', `The call to tool "${call.name}" was interrupted ${why}; it was not run again. Tell the user its outcome is being checked.`);
+    if (!tool.recover) return unknown('before its result was recorded');
+    const ctx: ToolContext<C> = {
+      signal: options.signal ?? new AbortController().signal,
+      context: options.context,
+      toolCallId: call.id,
+      idempotencyKey: options.idempotencyKey ?? call.id,
+    };
+    const started = performance.now();
+    let found: { output: unknown } | null;
+    try {
+      found = await tool.recover(prepared.args, ctx);
+    } catch {
+      return unknown('and looking up its effect failed');
+    }
+    return found ? this.finish(prepared, found.output, performance.now() - started) : undefined;
   }
 
   /** Runs the tool with its timeout; every failure becomes an error result. */
@@ -156,7 +243,7 @@ export class ToolRunner {
     aborted.catch(() => {});
     let output: unknown;
     try {
-      const ctx: ToolContext<C> = { signal: controller.signal, context: options.context, toolCallId: call.id };
+      const ctx: ToolContext<C> = { signal: controller.signal, context: options.context, toolCallId: call.id, idempotencyKey: options.idempotencyKey ?? call.id };
       output = await Promise.race([Promise.resolve().then(() => tool.execute(prepared.args, ctx)), aborted]);
     } catch (error) {
       if (timedOut) {

@@ -25,6 +25,11 @@ export interface ToolContext<C = unknown> {
   /** The run's user-supplied context object (e.g. the signed-in customer). */
   context: C;
   toolCallId: string;
+  /**
+   * Stable for one tool call across pause, resume and crash recovery (the run id and the call
+   * id). A tool with a side effect stores it with the effect, so a repeated request is refused.
+   */
+  idempotencyKey: string;
 }
 
 export type ApprovalRule<A, C> = boolean | ((args: A, ctx: ToolContext<C>) => boolean | Promise<boolean>);
@@ -40,6 +45,13 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   needsApproval?: ApprovalRule<z.output<I>, C>;
   /** Longest serialised output handed back to the model (characters). */
   maxOutputChars?: number;
+  /**
+   * Asked after a crash, for a call whose execution had started but whose result was never
+   * recorded: look the effect up by `ctx.idempotencyKey`. Return `{ output }` when it happened
+   * (the output is used as the call's result), `null` when it provably did not (the call then
+   * runs). Without `recover` such a call is never run again: it answers `tool-outcome-unknown`.
+   */
+  recover?(args: z.output<I>, ctx: ToolContext<C>): Promise<{ output: z.input<O> } | null> | { output: z.input<O> } | null;
 }
 
 /** A defined tool: its definition plus the JSON Schema spec derived from the zod input. */

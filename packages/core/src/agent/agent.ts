@@ -97,12 +97,37 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
   /** Continues a run paused for approval; `state` may have gone through JSON. */
   async resume(state: RunState, options: ResumeOptions<C>): Promise<AgentResult> {
     const checked = this.applyDecision(state, options);
+    await this.refuseEnded(checked);
     return this.turn(checked, options, true, (e) => this.publish(e));
   }
 
   resumeStream(state: RunState, options: ResumeOptions<C>): AsyncGenerator<AgentEvent, AgentResult> {
     const checked = this.applyDecision(state, options);
-    return this.streamed(options, (opts, emit) => this.turn(checked, opts, true, emit));
+    return this.streamed(options, (opts, emit) => this.refuseEnded(checked).then(() => this.turn(checked, opts, true, emit)));
+  }
+
+  /**
+   * Continues a run from the last state its `checkpoint` option stored, after the process that
+   * ran it died. Calls recorded as finished keep their results; a call recorded as started is
+   * not executed again (its tool's `recover` looks the effect up by idempotency key, or it
+   * answers `tool-outcome-unknown`); then the run goes on as usual. The caller makes sure the
+   * turn was not stored already (look for `state.turnId` in the session) and that only one
+   * process recovers a given state.
+   */
+  async recover(state: RunState, options: Omit<RunOptions<C>, 'sessionId'> = {}): Promise<AgentResult> {
+    const checked = this.checkRecoverable(state);
+    await this.refuseEnded(checked);
+    return this.turn(checked, options, true, (e) => this.publish(e));
+  }
+
+  /**
+   * A run whose turn is already in its session ended (completed, blocked or failed); continuing
+   * it again would repeat its tool calls. The session store is the record of that.
+   */
+  private async refuseEnded(state: RunState): Promise<void> {
+    const { turns } = await this.sessions.load(state.sessionId);
+    const ended = turns.find((t) => t.turnId === state.turnId);
+    if (ended) throw new InvalidRunState(`run ${state.runId} already ended (status "${ended.status}"); a run is continued at most once.`);
   }
 
   /** The conversation stored for a session (completed turns only). */
@@ -117,7 +142,11 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
 
   private turn(state: RunState, options: RunOptions<C>, resumed: boolean, emit: (e: AgentEvent) => void): Promise<AgentResult> {
     const runner = new ToolRunner(this.tools, { retryBudget: this.toolRetryBudget, invalidCalls: state.invalidToolCalls });
-    return new Turn(this.settings, { runner, context: options.context, signal: options.signal, resumed, emit }, state).execute();
+    return new Turn(
+      this.settings,
+      { runner, context: options.context, signal: options.signal, resumed, emit, ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}) },
+      state,
+    ).execute();
   }
 
   /**
@@ -198,6 +227,18 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
       audit: [],
       usage: { inputTokens: 0, outputTokens: 0 },
     };
+  }
+
+  private checkRecoverable(state: RunState): RunState {
+    if (!state || state.version !== 1 || !Array.isArray(state.conversation) || !Array.isArray(state.pending)) {
+      throw new InvalidRunState('the state is not a version 1 RunState produced by agent.run().');
+    }
+    for (const p of state.pending) {
+      if (!p.answer && !p.rejection && !this.tools.some((t) => t.name === p.call?.name)) {
+        throw new InvalidRunState(`tool "${p.call?.name}" is not registered on this agent.`);
+      }
+    }
+    return structuredClone(state);
   }
 
   private applyDecision(state: RunState, options: ResumeOptions<C>): RunState {

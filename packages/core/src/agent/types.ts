@@ -1,8 +1,8 @@
 import type { Stage, Verdict } from '@lookout/guards';
 import type { ChatMessage, ContentPart, LanguageModel, SamplingSettings, ToolCall, Usage } from '@lookout/runtime';
-import type { AnyTool, ToolErrorCode, ToolResult } from '@lookout/tools';
+import type { AnyTool, ToolCallProgress, ToolErrorCode } from '@lookout/tools';
 import type { GuardAction, StageGuards } from '../guarding/config.js';
-import type { AuditEntry, SessionStore } from '../sessions/types.js';
+import type { AuditEntry, SessionStore, ToolCallStatus } from '../sessions/types.js';
 
 /** What stopped a turn, handed to a refusal-text function. */
 export interface BlockInfo {
@@ -71,6 +71,13 @@ export interface RunOptions<C = unknown> {
   /** Handed to tools as ctx.context (e.g. the signed-in customer). Not stored. */
   context?: C;
   signal?: AbortSignal;
+  /**
+   * Called with the run state before every tool execution starts (the call marked as started,
+   * with its idempotency key) and again when it returned. Store it durably (where the paused
+   * state lives) and a crash leaves a state that `agent.recover()` continues without running
+   * any started call twice. A checkpoint that throws stops the run before the tool runs.
+   */
+  checkpoint?: (state: RunState) => void | Promise<void>;
 }
 
 /** Approve the paused tool call, or reject it (a string is the reason the model is told). */
@@ -92,24 +99,18 @@ export interface ToolAnswer {
   code?: ToolErrorCode;
   /** A tool-result guard replaced or redacted the result. */
   flagged: boolean;
-  status: 'ok' | 'error' | 'invalid' | 'blocked' | 'rejected';
+  status: ToolCallStatus;
   latencyMs: number;
   /** As the audit keeps them (null for a call a guard blocked). */
   arguments: unknown;
 }
 
-/** A tool call still to be handled in the current step of a paused run. */
-export interface PendingCall {
+/**
+ * A tool call still to be handled in the current step of a paused run: how far it got (see
+ * ToolCallProgress: validated, admitted, decided, started, finished) and, once checked, its answer.
+ */
+export interface PendingCall extends ToolCallProgress {
   call: ToolCall;
-  /** Validated arguments; absent when the call was rejected (then `rejection` is set). */
-  args?: unknown;
-  rejection?: ToolResult;
-  /** Tool-call guards already passed. */
-  guarded?: boolean;
-  /** The approval rule asked for a human decision. */
-  awaitingApproval?: boolean;
-  approval?: 'approved' | 'rejected';
-  rejectReason?: string;
   /** Set once the call finished; it joins the conversation after every call before it did. */
   answer?: ToolAnswer;
 }

@@ -22,6 +22,12 @@ export interface VerdictAuditEntry {
   toolCallId?: string;
 }
 
+/**
+ * What became of a tool call. 'not-run': the turn failed before the call was executed (it will
+ * not be); a call that was started and then interrupted is 'error' with code tool-outcome-unknown.
+ */
+export type ToolCallStatus = 'ok' | 'error' | 'invalid' | 'blocked' | 'rejected' | 'not-run';
+
 /** One tool call as the audit log keeps it, whatever became of it. */
 export interface ToolCallAuditEntry {
   kind: 'tool-call';
@@ -30,7 +36,7 @@ export interface ToolCallAuditEntry {
   toolCallId: string;
   tool: string;
   arguments: unknown;
-  status: 'ok' | 'error' | 'invalid' | 'blocked' | 'rejected';
+  status: ToolCallStatus;
   code?: string;
   latencyMs: number;
   /** The tool result was replaced or redacted by a tool-result guard. */
@@ -51,6 +57,11 @@ export interface TurnRecord {
   /** Messages this turn adds to the conversation (user, assistant, tool). Images as data: URLs. */
   messages: ChatMessage[];
   audit: AuditEntry[];
+  /**
+   * Why a turn with status 'error' failed (the error's code and message). An error turn keeps
+   * its messages when a tool was executed in it, so the record of the effect is never lost.
+   */
+  error?: { code: string; message: string };
 }
 
 export interface SessionSnapshot {

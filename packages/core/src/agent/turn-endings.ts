@@ -1,0 +1,93 @@
+import type { ChatMessage } from '@lookout/runtime';
+import { toStorableMessages } from '../sessions/storable.js';
+import type { TurnRecord, TurnStatus } from '../sessions/types.js';
+import type { TurnScope } from './turn-scope.js';
+import type { AgentResult, BlockInfo, PendingCall, RunState } from './types.js';
+
+/**
+ * How a turn ends: completed, blocked, paused for approval or failed. Each ending stores what
+ * the session keeps (a paused turn stores nothing: its state travels with the approval) and
+ * sends 'turn-end' or 'error'.
+ */
+export class TurnEndings {
+  constructor(private readonly scope: TurnScope) {}
+
+  async blocked(info: BlockInfo): Promise<AgentResult> {
+    const { settings, state } = this.scope;
+    const refusal = settings.refusal(info);
+    this.scope.emit({ type: 'blocked', stage: info.stage, verdict: info.verdict, replacement: refusal });
+    // Blocked input is not kept in the conversation; blocked output is replaced by the refusal.
+    if (info.stage === 'input') state.conversation.length = state.turnStart;
+    else state.conversation.push({ role: 'assistant', content: refusal });
+    await this.store('blocked', state.conversation.slice(state.turnStart));
+    const result: AgentResult = { ...this.resultBase(), status: 'blocked', text: refusal, blocked: info };
+    this.scope.emit({ type: 'turn-end', result });
+    return result;
+  }
+
+  async completed(): Promise<AgentResult> {
+    const { state } = this.scope;
+    const messages = state.conversation.slice(state.turnStart);
+    await this.store('completed', messages);
+    const last = messages[messages.length - 1];
+    const result: AgentResult = { ...this.resultBase(), status: 'completed', text: last?.role === 'assistant' ? last.content : '' };
+    this.scope.emit({ type: 'turn-end', result });
+    return result;
+  }
+
+  paused(p: PendingCall): AgentResult {
+    const state = this.snapshot();
+    const pendingApproval = { toolCallId: p.call.id, name: p.call.name, arguments: p.args };
+    this.scope.emit({ type: 'approval-requested', ...pendingApproval, state });
+    const result: AgentResult = { ...this.resultBase(), status: 'awaiting-approval', text: '', pendingApproval, state };
+    this.scope.emit({ type: 'turn-end', result });
+    return result;
+  }
+
+  /**
+   * The turn failed. Its audit is always kept. Its messages are kept only when a tool was
+   * executed in it (`keepMessages`): the effect happened, so the conversation records it;
+   * otherwise the turn did not happen as far as the conversation goes.
+   */
+  async failed(error: Error, keepMessages: boolean): Promise<void> {
+    const { state } = this.scope;
+    this.scope.emit({ type: 'error', error });
+    const { code } = error as Error & { code?: unknown };
+    await this.store('error', keepMessages ? state.conversation.slice(state.turnStart) : [], { code: typeof code === 'string' ? code : 'error', message: error.message });
+  }
+
+  /** The run state as plain JSON (images as data: URLs). */
+  snapshot(): RunState {
+    const copy = structuredClone(this.scope.state);
+    copy.conversation = toStorableMessages(copy.conversation);
+    return JSON.parse(JSON.stringify(copy)) as RunState;
+  }
+
+  private resultBase(): Omit<AgentResult, 'status' | 'text'> {
+    const { state } = this.scope;
+    return {
+      runId: state.runId,
+      turnId: state.turnId,
+      sessionId: state.sessionId,
+      messages: toStorableMessages(state.conversation.slice(state.turnStart)),
+      steps: state.step,
+      usage: { ...state.usage },
+      audit: [...state.audit],
+    };
+  }
+
+  private async store(status: TurnStatus, messages: ChatMessage[], error?: TurnRecord['error']): Promise<void> {
+    const { state, settings } = this.scope;
+    const record: TurnRecord = {
+      turnId: state.turnId,
+      runId: state.runId,
+      startedAt: state.startedAt,
+      endedAt: new Date().toISOString(),
+      status,
+      messages: toStorableMessages(messages),
+      audit: state.audit,
+      ...(error ? { error } : {}),
+    };
+    await settings.sessions.appendTurn(state.sessionId, record);
+  }
+}
