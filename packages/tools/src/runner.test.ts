@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defineTool } from './define.js';
 import { ToolDefinitionError, ToolValidationBudgetExceeded } from './errors.js';
 import { ToolRunner } from './runner.js';
+import type { ToolCallProgress } from './call-progress.js';
 
 const order = defineTool({
   name: 'place_order',
@@ -176,5 +177,71 @@ describe('ToolRunner execution', () => {
     const prepared = failing.prepare(call({}, 'f'));
     if (!prepared.ok) throw new Error('unexpected');
     expect(await failing.needsApproval(prepared, { context: null })).toBe(true);
+  });
+});
+
+describe('ToolRunner.run (phases of one call)', () => {
+  const effectTool = (effects: string[], extra: Partial<Parameters<typeof defineTool>[0]> = {}) =>
+    defineTool({
+      name: 'pay',
+      description: 'Pay',
+      input: z.object({ amount: z.number() }),
+      execute: async (args: { amount: number }, ctx) => {
+        effects.push(ctx.idempotencyKey);
+        return { paid: args.amount };
+      },
+      ...extra,
+    });
+
+  it('stops for approval, then records the start before executing and the result after', async () => {
+    const effects: string[] = [];
+    const runner = new ToolRunner([effectTool(effects, { needsApproval: true })]);
+    const progress: ToolCallProgress = { call: { id: 'c1', name: 'pay', arguments: { amount: 5 } } };
+    const seen: string[] = [];
+    const hooks = {
+      context: null,
+      idempotencyKey: 'run-1:c1',
+      recordExecution: async (p: ToolCallProgress) => void seen.push(`start ${p.execution?.idempotencyKey} effects=${effects.length}`),
+      recordResult: async (p: ToolCallProgress) => void seen.push(`result ${p.result?.content} effects=${effects.length}`),
+    };
+    expect(await runner.run(progress, hooks)).toEqual({ kind: 'awaiting-approval' });
+    progress.approval = 'approved';
+    const outcome = await runner.run(progress, hooks);
+    expect(outcome).toMatchObject({ kind: 'executed', recovered: false, result: { content: '{"paid":5}' } });
+    expect(seen).toEqual(['start run-1:c1 effects=0', 'result {"paid":5} effects=1']);
+    // Run again from the same progress: the recorded result is returned, nothing executes.
+    expect(await runner.run(progress, hooks)).toMatchObject({ kind: 'executed', recovered: true });
+    expect(effects).toEqual(['run-1:c1']);
+  });
+
+  it('a started call without a recorded result is never executed again without recover', async () => {
+    const effects: string[] = [];
+    const runner = new ToolRunner([effectTool(effects)]);
+    const progress: ToolCallProgress = { call: { id: 'c1', name: 'pay', arguments: { amount: 5 } }, args: { amount: 5 }, guarded: true, execution: { idempotencyKey: 'k', startedAt: '' } };
+    const outcome = await runner.run(progress, { context: null, idempotencyKey: 'k' });
+    expect(outcome).toMatchObject({ kind: 'executed', result: { isError: true, code: 'tool-outcome-unknown' } });
+    expect(effects).toEqual([]);
+  });
+
+  it('a failing start record keeps the tool from running and leaves the call unstarted', async () => {
+    const effects: string[] = [];
+    const runner = new ToolRunner([effectTool(effects)]);
+    const progress: ToolCallProgress = { call: { id: 'c1', name: 'pay', arguments: { amount: 5 } } };
+    await expect(
+      runner.run(progress, { context: null, idempotencyKey: 'k', recordExecution: async () => { throw new Error('disk full'); } }),
+    ).rejects.toThrow('disk full');
+    expect(effects).toEqual([]);
+    expect(progress.execution).toBeUndefined();
+  });
+
+  it('a call check that refuses stops the call before the approval rule and execution', async () => {
+    const effects: string[] = [];
+    let asked = false;
+    const runner = new ToolRunner([effectTool(effects, { needsApproval: () => (asked = true) })]);
+    const progress: ToolCallProgress = { call: { id: 'c1', name: 'pay', arguments: '{"amount":5}' } };
+    const refusal = { toolCallId: 'c1', name: 'pay', content: 'blocked', isError: true, latencyMs: 0 };
+    expect(await runner.run(progress, { context: null, idempotencyKey: 'k', checkCall: async () => refusal })).toEqual({ kind: 'blocked', result: refusal });
+    expect(asked).toBe(false);
+    expect(effects).toEqual([]);
   });
 });
