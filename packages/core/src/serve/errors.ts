@@ -3,18 +3,30 @@ export class ServeError extends Error {
   readonly code: string;
   readonly status: number;
   readonly headers: Record<string, string>;
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+  /** The request field at fault ("messages", "max_tokens", ...), or null when no one field is. */
+  readonly param: string | null;
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}, param: string | null = null) {
     super(message);
     this.name = 'ServeError';
     this.status = status;
     this.code = code;
     this.headers = headers;
+    this.param = param;
   }
 
   /** OpenAI's error envelope, which every OpenAI client knows how to show. */
-  toBody(): { error: { message: string; type: string; code: string } } {
-    const type = this.status === 401 ? 'authentication_error' : this.status === 429 ? 'rate_limit_error' : this.status >= 500 ? 'server_error' : 'invalid_request_error';
-    return { error: { message: this.message, type, code: this.code } };
+  toBody(): { error: { message: string; type: string; param: string | null; code: string } } {
+    const type =
+      this.status === 401
+        ? 'authentication_error'
+        : this.status === 403
+          ? 'permission_error'
+          : this.status === 429
+            ? 'rate_limit_error'
+            : this.status >= 500
+              ? 'server_error'
+              : 'invalid_request_error';
+    return { error: { message: this.message, type, param: this.param, code: this.code } };
   }
 }
 

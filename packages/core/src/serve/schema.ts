@@ -77,3 +77,9 @@ export type CompletionRequestBody = z.infer<typeof completionRequestSchema>;
 export function describeZodError(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`).join('; ');
 }
+
+/** The first problem's top-level field ("max_tokens", "messages"), for OpenAI's `param`. */
+export function zodErrorParam(error: z.ZodError): string | null {
+  const first = error.issues[0]?.path[0];
+  return typeof first === 'string' ? first : null;
+}

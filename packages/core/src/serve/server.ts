@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { LanguageModel, ModelRequest } from '@lookout/runtime';
-import { chatCompletionRequestSchema, completionRequestSchema, describeZodError } from './schema.js';
+import type { LanguageModel, ModelRequest, PreparedRequest } from '@lookout/runtime';
+import { chatCompletionRequestSchema, completionRequestSchema, describeZodError, zodErrorParam } from './schema.js';
 import { chatRequestToModelRequest, completionRequestToModelRequest } from './from-openai.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { ServeError } from './errors.js';
+import { toServeError } from './model-errors.js';
+import { checkHost, isJsonContentType, resolveAllowedHosts } from './request-checks.js';
 import { ChatResponseWriter, CompletionResponseWriter, type ResponseWriter } from './response-writer.js';
 
 export interface LookoutServerOptions {
@@ -28,6 +30,13 @@ export interface LookoutServerOptions {
   keepAliveMs?: number;
   /** When set, /v1/* requests need "Authorization: Bearer <one of these>" (GET /health stays open for load balancers). */
   apiKeys?: string[];
+  /**
+   * Host names accepted in the Host header (DNS rebinding: a web page whose domain resolves to
+   * 127.0.0.1 must not reach a loopback server). Default: when listening on a loopback address,
+   * localhost, 127.0.0.1, [::1] and the address listened on; on any other address, any host.
+   * Names given here are accepted in addition to those defaults; "*" accepts any host.
+   */
+  allowedHosts?: string[];
   /** One line per request (method, path, status, ms). */
   log?: (line: string) => void;
 }
@@ -43,6 +52,8 @@ export class LookoutServer {
   private readonly server: Server;
   private readonly inFlight = new Set<Promise<void>>();
   private draining = false;
+  /** Host names the Host header may name; undefined = any (set by listen()). */
+  private allowedHosts?: Set<string>;
   private closing?: Promise<void>;
   private readonly created = Math.floor(Date.now() / 1000);
 
@@ -69,6 +80,7 @@ export class LookoutServer {
         resolve();
       });
     });
+    this.allowedHosts = resolveAllowedHosts((this.server.address() as AddressInfo).address, host, this.options.allowedHosts);
     return this.url;
   }
 
@@ -102,6 +114,7 @@ export class LookoutServer {
     const started = Date.now();
     res.on('finish', () => this.options.log?.(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`));
     if (this.draining) res.setHeader('connection', 'close');
+    checkHost(req, this.allowedHosts);
     const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '') || '/';
     if (path === '/health') return this.health(req, res);
     if (path.startsWith('/v1/')) this.authorize(req);
@@ -111,6 +124,7 @@ export class LookoutServer {
     }
     if (path === '/v1/chat/completions' || path === '/v1/completions') {
       requireMethod(req, 'POST');
+      requireJson(req);
       if (this.draining)
         throw new ServeError(503, 'shutting_down', 'server is shutting down; send the request to another replica', { 'retry-after': String(this.options.retryAfterSeconds ?? 1) });
       return this.generate(req, res, path === '/v1/chat/completions');
@@ -151,7 +165,7 @@ export class LookoutServer {
     }
     const schema = chat ? chatCompletionRequestSchema : completionRequestSchema;
     const parsed = schema.safeParse(json);
-    if (!parsed.success) throw new ServeError(400, 'invalid_request', describeZodError(parsed.error));
+    if (!parsed.success) throw new ServeError(400, 'invalid_request', describeZodError(parsed.error), {}, zodErrorParam(parsed.error));
     const body = parsed.data;
     if (body.model !== this.modelName)
       throw new ServeError(404, 'model_not_found', `model "${body.model}" is not served here; this server serves "${this.modelName}" (GET /v1/models)`);
@@ -165,6 +179,16 @@ export class LookoutServer {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new Error('client disconnected'));
     });
+    // Invalid input (an image that does not decode, a prompt longer than the context, messages
+    // the chat format cannot render) is found here, before any byte of the response, so streamed
+    // and non-streamed requests alike get a 400 with OpenAI's error body instead of a 200.
+    let prepared: PreparedRequest | undefined;
+    try {
+      prepared = await this.options.model.prepare?.(request, { signal: controller.signal });
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      throw toServeError(err, { chat, retryAfterSeconds: this.options.retryAfterSeconds });
+    }
     const stream = body.stream === true;
     const writer: ResponseWriter = chat
       ? new ChatResponseWriter(res, this.modelName, `chatcmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true)
@@ -180,15 +204,17 @@ export class LookoutServer {
     }
     try {
       try {
-        for await (const event of this.options.model.stream(request, { signal: controller.signal })) {
+        for await (const event of this.options.model.stream(request, { signal: controller.signal, prepared })) {
           if (controller.signal.aborted) break;
           writer.event(event);
         }
       } catch (err) {
         if (controller.signal.aborted) return;
         // Before the first byte the client gets a proper status; after it, an error event in the stream.
-        if (!res.headersSent) throw toServeError(err);
-        writer.error(toServeError(err));
+        const error = toServeError(err, { chat, retryAfterSeconds: this.options.retryAfterSeconds });
+        if (error.status >= 500) this.options.log?.(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        if (!res.headersSent) throw error;
+        writer.error(error);
         return;
       }
       if (!controller.signal.aborted) writer.end();
@@ -219,6 +245,18 @@ export class LookoutServer {
     for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
     sendJson(res, e.status, e.toBody());
   }
+}
+
+/**
+ * Generation takes JSON bodies only. A web page can POST text/plain (or a form) to any address
+ * without a CORS preflight; requiring application/json means a browser must ask first, and this
+ * server answers no preflight, so a page cannot make a local server generate.
+ */
+function requireJson(req: IncomingMessage): void {
+  if (isJsonContentType(req.headers['content-type'])) return;
+  req.resume();
+  const given = req.headers['content-type'] ? `"${req.headers['content-type']}"` : 'no content-type';
+  throw new ServeError(415, 'unsupported_media_type', `${req.url} takes a JSON body with "content-type: application/json"; the request sent ${given}`, { connection: 'close' }, null);
 }
 
 function requireMethod(req: IncomingMessage, method: string): void {
@@ -261,15 +299,4 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     });
     req.on('error', reject);
   });
-}
-
-function toServeError(err: unknown): ServeError {
-  if (err instanceof ServeError) return err;
-  const code = err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : '';
-  const message = err instanceof Error ? err.message : String(err);
-  // Model errors that say the request itself was wrong (bad image, unsupported input, a prompt
-  // longer than the model's context) are the client's to fix.
-  if (/^CONTEXT_EXCEEDED$/.test(code)) return new ServeError(400, 'context_length_exceeded', message);
-  if (/bad_request|invalid|unsupported|too_large|limit/i.test(code)) return new ServeError(400, code, message);
-  return new ServeError(500, code || 'model_error', `model failed: ${message}`);
 }

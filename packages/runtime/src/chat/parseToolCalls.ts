@@ -74,7 +74,7 @@ function parseJsonCalls(raw: string, body: string, format: ToolCallFormat, mustB
     } catch (error) {
       return notCall(`invalid JSON: ${(error as Error).message}`);
     }
-    if (Array.isArray(value)) items.push(...value);
+    if (Array.isArray(value)) for (const item of value) items.push(item);
     else items.push(value);
   }
 

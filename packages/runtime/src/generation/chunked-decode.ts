@@ -107,7 +107,7 @@ export async function* decodeInChunks(
     const uniforms = Array.from({ length: count }, () => (greedy ? 0 : random.next()));
     const before = session.logits; // what the chunk's first token is chosen from (in JS)
     const ids = await session.decode(count, params, uniforms, seen);
-    seen?.push(...ids);
+    if (seen) for (const id of ids) seen.push(id);
     tally.transferBytes += session.lastTransferBytes;
     tally.stepTransferBytes += session.lastTransferBytes;
     tally.chunks = (tally.chunks ?? 0) + 1;

@@ -26,6 +26,22 @@ export class InvalidGenerationRequestError extends GenerationError {
   }
 }
 
+/**
+ * The prompt leaves no room for a reply in the model's context (max_position_embeddings).
+ * `promptTokens` and `contextLength` say by how much, so front ends can word their own message.
+ */
+export class ContextLengthExceededError extends InvalidGenerationRequestError {
+  constructor(
+    readonly promptTokens: number,
+    readonly contextLength: number,
+  ) {
+    super(
+      `The prompt has ${promptTokens} tokens; this model's context holds ${contextLength} positions, so a prompt must be shorter than that to leave room for a reply.`,
+      'CONTEXT_EXCEEDED',
+    );
+  }
+}
+
 /** The request was aborted before it reached the model (e.g. while waiting in the queue). */
 export class GenerationAbortedError extends GenerationError {
   constructor(message = 'The generation was aborted before it started.') {

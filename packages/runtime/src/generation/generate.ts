@@ -8,7 +8,7 @@ import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import { DEFAULT_DECODE_CHUNK } from './chunked-decode.js';
 import { decodeTokens, isSamplingEngine, newTally, type DecodePlan } from './decode-loop.js';
-import { InvalidGenerationRequestError } from './errors.js';
+import { ContextLengthExceededError, InvalidGenerationRequestError } from './errors.js';
 import type { IdLogprob } from './sampling/logprobs.js';
 import { randomSeed } from './sampling/prng.js';
 import { validateSampling } from './sampling/sampler.js';
@@ -178,10 +178,7 @@ function validateRequest(engine: ForwardEngine, options: GenerateOptions): void 
   if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1))
     throw new InvalidGenerationRequestError(`maxTokens must be an integer >= 1, got ${maxTokens}.`);
   if (engine.contextLength !== undefined && inputIds.length >= engine.contextLength)
-    throw new InvalidGenerationRequestError(
-      `The prompt has ${inputIds.length} tokens; this model's context holds ${engine.contextLength} positions, so a prompt must be shorter than that to leave room for a reply.`,
-      'CONTEXT_EXCEEDED',
-    );
+    throw new ContextLengthExceededError(inputIds.length, engine.contextLength);
   if (topLogprobs !== undefined && (!Number.isInteger(topLogprobs) || topLogprobs < 0 || topLogprobs > 100))
     throw new InvalidGenerationRequestError(`topLogprobs must be an integer in [0, 100], got ${topLogprobs}.`);
   const { decodeChunk } = options;

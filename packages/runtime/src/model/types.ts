@@ -102,6 +102,24 @@ export type ModelEvent =
 
 export interface StreamOptions {
   signal?: AbortSignal;
+  /**
+   * What this model's `prepare(request)` returned for this very request: the input was already
+   * checked and turned into model inputs, so `stream` skips that work. Used once; a prepared
+   * request from another model or for another request object is ignored.
+   */
+  prepared?: PreparedRequest;
+}
+
+/**
+ * A request a model has checked and turned into its inputs (prompt rendered and tokenized,
+ * images decoded, context length checked) ahead of generation; see LanguageModel.prepare.
+ */
+export interface PreparedRequest {
+  readonly request: ModelRequest;
+  /** The prompt's length in the model's tokens. */
+  readonly promptTokens: number;
+  /** The model's context in tokens, when it has a fixed one. */
+  readonly contextLength?: number;
 }
 
 export interface ModelCapabilities {
@@ -118,4 +136,11 @@ export interface LanguageModel {
   readonly id: string;
   readonly capabilities: ModelCapabilities;
   stream(request: ModelRequest, options?: StreamOptions): AsyncIterable<ModelEvent>;
+  /**
+   * Optional: checks a request and prepares its inputs without generating, so that invalid
+   * input (a corrupt image, a prompt longer than the context, a malformed chat) fails with its
+   * typed error before a caller commits to a response. Pass the result to `stream` in
+   * `options.prepared`.
+   */
+  prepare?(request: ModelRequest, options?: Pick<StreamOptions, 'signal'>): Promise<PreparedRequest>;
 }

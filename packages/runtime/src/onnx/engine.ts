@@ -398,7 +398,9 @@ export class OnnxDecodeSession implements DecodeSession {
     this.position += T + greedySteps;
     const V = this.spec.vocabSize;
     const fed = greedySteps > 0 ? Array.from(out[LoopIO.tokens].data as BigInt64Array, Number) : [];
-    this.fedIds.push(...ids, ...fed);
+    // Loops, not push(...): a long prompt's ids spread into one call would overflow the stack.
+    for (const id of ids) this.fedIds.push(id);
+    for (const id of fed) this.fedIds.push(id);
     if (wantLogprobs) {
       const k = this.sampling!.params.topLogprobs!;
       const chosen = out[LoopIO.tokenLogprobs].data as Float32Array;

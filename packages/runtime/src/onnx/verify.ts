@@ -133,7 +133,7 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
       }
       session.dispose();
       const firstMismatch = tokens.findIndex((t, i) => t !== expected[i]);
-      const maxDiff = Math.max(...perPosition);
+      const maxDiff = perPosition.reduce((a, b) => Math.max(a, b), -Infinity);
       const tolerance = options.tolerance ?? VERIFY_TOLERANCE[dtype];
       return {
         case: basename(caseDir),

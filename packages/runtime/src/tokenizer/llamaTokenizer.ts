@@ -204,7 +204,8 @@ export class LlamaTokenizer implements TokenByteSource {
     const ids: number[] = options.addBos ? [this.specialIds.bos] : [];
     let pending = '';
     const flush = () => {
-      if (pending) ids.push(...this.encodePlain(pending));
+      // A loop, not push(...): spreading a long prompt's ids into one call overflows the stack.
+      if (pending) for (const id of this.encodePlain(pending)) ids.push(id);
       pending = '';
     };
     for (const segment of segments) {

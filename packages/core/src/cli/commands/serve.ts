@@ -3,6 +3,7 @@ import { intOption, parseCliArgs } from '../command.js';
 import { MODEL_OPTIONS, modelSourceOptions } from '../model-options.js';
 import { LookoutServer } from '../../serve/server.js';
 import { loadLanguageModel } from '../../serve/load-model.js';
+import { isLoopbackAddress } from '../../serve/request-checks.js';
 
 const usage = `Usage: lookout serve (--model-dir <dir> | --base-url <url> --model <name>) [options]
 
@@ -27,6 +28,10 @@ Server:
   --allow-image-urls      let the model fetch http(s) image URLs from requests (off: SSRF risk)
   --require-key <key>     clients must send "Authorization: Bearer <key>" (or set
                           LOOKOUT_SERVE_API_KEY; comma-separate several keys); /health stays open
+  --allowed-hosts <list>  comma-separated host names the Host header may carry, besides localhost,
+                          127.0.0.1, [::1] and --host ("*" = any). On a loopback --host only those
+                          are answered (others get 403: DNS rebinding); on other addresses any host
+                          is, unless this flag lists names
   --keep-alive <s>        streamed replies silent this long (queue wait, long prefill) get an SSE
                           comment every <s> seconds so clients and proxies do not time out
                           (default 15; 0 = off)
@@ -51,6 +56,7 @@ const serve: CliCommand = {
       'require-key': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
       'keep-alive': { type: 'string' },
+      'allowed-hosts': { type: 'string' },
       quiet: { type: 'boolean' },
     });
     const source = modelSourceOptions(values);
@@ -61,6 +67,15 @@ const serve: CliCommand = {
     const shutdownSeconds = intOption(values['shutdown-timeout'], '--shutdown-timeout', 30, 0);
     const keepAliveSeconds = intOption(values['keep-alive'], '--keep-alive', 15, 0, 3600);
 
+    const allowedHosts = (values['allowed-hosts'] ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
+    const apiKeys = (values['require-key'] ?? process.env.LOOKOUT_SERVE_API_KEY ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
+
     const model = await loadLanguageModel(source);
     const server = new LookoutServer({
       model,
@@ -69,15 +84,16 @@ const serve: CliCommand = {
       maxQueued,
       maxBodyBytes: maxBodyMb * 1024 * 1024,
       allowImageUrls: values['allow-image-urls'] ?? false,
-      apiKeys: (values['require-key'] ?? process.env.LOOKOUT_SERVE_API_KEY ?? '')
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
+      apiKeys,
+      allowedHosts,
       shutdownTimeoutMs: shutdownSeconds * 1000,
       keepAliveMs: keepAliveSeconds * 1000,
       log: values.quiet ? undefined : (line) => io.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });
-    const url = await server.listen(port, values.host ?? '127.0.0.1');
+    const host = values.host ?? '127.0.0.1';
+    const url = await server.listen(port, host);
+    if (!isLoopbackAddress(host) && apiKeys.length === 0)
+      io.stderr.write(`lookout serve: listening on ${host} without --require-key: anyone who can reach this address can generate\n`);
     io.stdout.write(`lookout serve: listening on ${url} (model "${server.modelName}", ${maxConcurrent} concurrent, ${maxQueued} queued)\n`);
 
     await new Promise<void>((resolve) => {

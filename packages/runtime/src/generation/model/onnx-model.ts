@@ -14,10 +14,15 @@ import type {
   ModelCapabilities,
   ModelEvent,
   ModelRequest,
+  PreparedRequest,
+  PromptSegment,
   StreamOptions,
+  ToolSpec,
 } from '../../model/types.js';
+import type { VisionInputs } from '../../model/engine.js';
 import { RequestQueue, type RequestQueueStats } from '../concurrency/request-queue.js';
-import { GenerationAbortedError, InvalidModelRequestError } from '../errors.js';
+import { ContextLengthExceededError, GenerationAbortedError, InvalidGenerationRequestError, InvalidModelRequestError } from '../errors.js';
+import { validateSampling } from '../sampling/sampler.js';
 import { generate, type GenerationFinishReason } from '../generate.js';
 import { EventChannel } from './event-channel.js';
 import type { ChatProtocol, ModelTokenizer, OutputEvent, VisionPreparer } from './model-parts.js';
@@ -43,6 +48,24 @@ export interface OnnxModelParts {
    * for worker engines): the request that saw the crash fails, the next one gets a new worker.
    */
   restartEngine?: () => Promise<ForwardEngine>;
+}
+
+/** A request OnnxModel.prepare checked and turned into token ids and vision inputs. */
+class OnnxPreparedRequest implements PreparedRequest {
+  /** The vision buffer is handed to the engine's thread on use: a prepared request runs once. */
+  used = false;
+  constructor(
+    readonly model: OnnxModel,
+    readonly request: ModelRequest,
+    readonly tools: ToolSpec[],
+    readonly inputIds: number[],
+    readonly vision: VisionInputs | undefined,
+    readonly contextLength: number | undefined,
+  ) {}
+
+  get promptTokens(): number {
+    return this.inputIds.length;
+  }
 }
 
 /** Error codes that mean the engine's thread is gone, not that a request was bad. */
@@ -75,8 +98,22 @@ export class OnnxModel implements LanguageModel {
     return this.queue.stats;
   }
 
+  /**
+   * Checks a request and prepares its inputs without generating: renders and tokenizes the
+   * prompt, decodes and tiles its images, and checks that the prompt leaves room for a reply in
+   * the context and that the sampling settings are valid. Throws the typed error of whatever is
+   * wrong (ImageError, ChatFormatError, ContextLengthExceededError, InvalidSamplingError, ...).
+   */
+  async prepare(request: ModelRequest, options: Pick<StreamOptions, 'signal'> = {}): Promise<PreparedRequest> {
+    validateRequest(request, this.capabilities);
+    return this.prepareInputs(request, options.signal);
+  }
+
   async *stream(request: ModelRequest, options: StreamOptions = {}): AsyncIterable<ModelEvent> {
     validateRequest(request, this.capabilities);
+    const given = options.prepared;
+    const prepared = given instanceof OnnxPreparedRequest && given.model === this && given.request === request && !given.used ? given : undefined;
+    if (prepared) prepared.used = true;
     // One controller per request: the caller's signal, or the caller leaving the loop early.
     const controller = new AbortController();
     const outer = options.signal;
@@ -86,7 +123,7 @@ export class OnnxModel implements LanguageModel {
 
     const channel = new EventChannel<ModelEvent>();
     const done = this.queue
-      .run(() => this.run(request, channel, controller.signal), controller.signal)
+      .run(() => this.run(request, prepared, channel, controller.signal), controller.signal)
       .then(
         () => channel.close(),
         (error) => {
@@ -109,30 +146,44 @@ export class OnnxModel implements LanguageModel {
     await this.currentEngine.dispose();
   }
 
-  private async run(request: ModelRequest, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
+  private async run(request: ModelRequest, prepared: OnnxPreparedRequest | undefined, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
     if (this.engineDead && this.parts.restartEngine) {
       await this.currentEngine.dispose().catch(() => {});
       this.currentEngine = await this.parts.restartEngine();
       this.engineDead = false;
     }
     try {
-      await this.runOnEngine(request, channel, signal);
+      await this.runOnEngine(prepared ?? (await this.prepareInputs(request, signal)), channel, signal);
     } catch (error) {
       if (DEAD_ENGINE_CODES.has((error as { code?: string }).code ?? '')) this.engineDead = true;
       throw error;
     }
   }
 
-  private async runOnEngine(request: ModelRequest, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
+  private async prepareInputs(request: ModelRequest, signal?: AbortSignal): Promise<OnnxPreparedRequest> {
     const { tokenizer, chat } = this.parts;
     const tools = request.tools ?? [];
-    const segments = request.prompt ?? (await chat.render(request.messages!, tools));
+    validateSampling(request.sampling);
+    const maxTokens = request.sampling?.maxTokens;
+    if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1))
+      throw new InvalidGenerationRequestError(`sampling.maxTokens must be an integer >= 1, got ${maxTokens}.`);
+    const segments: PromptSegment[] = request.prompt ?? (await chat.render(request.messages!, tools));
     const images: ImageInput[] = segments.flatMap((s) => (s.type === 'image' ? [s.image] : []));
     // Before encoding: a text-only tokenizer has no image token to encode them with.
     if (images.length > 0 && !this.parts.prepareVision)
       throw new InvalidModelRequestError(`${this.id} is a text-only model; the request has ${images.length} image(s). Send text only or load a Llama 3.2 Vision (Mllama) model.`);
     const inputIds = tokenizer.encodeSegments(segments);
+    // Before the images: a prompt that cannot run is refused without decoding them.
+    const contextLength = this.currentEngine.contextLength;
+    if (contextLength !== undefined && inputIds.length >= contextLength) throw new ContextLengthExceededError(inputIds.length, contextLength);
+    if (signal?.aborted) throw new GenerationAbortedError();
     const vision = images.length > 0 ? await this.parts.prepareVision!(images, inputIds, tokenizer.imageId()) : undefined;
+    return new OnnxPreparedRequest(this, request, tools, inputIds, vision, contextLength);
+  }
+
+  private async runOnEngine(prepared: OnnxPreparedRequest, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
+    const { tokenizer, chat } = this.parts;
+    const { request, tools, inputIds, vision } = prepared;
     const parser = tools.length > 0 ? chat.createOutputParser(tools) : undefined;
 
     let toolCalls = 0;

@@ -32,7 +32,7 @@ export class CharTokenizer implements ModelTokenizer {
     const ids: number[] = [];
     for (const s of segments) {
       if (s.type === 'image') ids.push(this.imageId());
-      else if (s.type === 'content') ids.push(...this.encodeText(s.text));
+      else if (s.type === 'content') for (const id of this.encodeText(s.text)) ids.push(id);
       else {
         let rest = s.text;
         while (rest) {
