@@ -78,8 +78,10 @@ describe('exactly-once tool effects', () => {
     ).rejects.toThrow('disk full');
     expect(refundLines(effects)).toHaveLength(0);
     const { turns } = await agent.sessions.load('cust-1');
-    // Nothing ran, so the failed turn keeps no messages; its audit is kept.
-    expect(turns[0]).toMatchObject({ status: 'error', messages: [] });
+    // A failed resume keeps its messages (they were shown as pending); the call says it never ran.
+    expect(turns[0]).toMatchObject({ status: 'error' });
+    expect(turns[0]!.audit.filter((e) => e.kind === 'tool-call')).toMatchObject([{ tool: 'refund', status: 'not-run' }]);
+    expect(turns[0]!.messages.at(-1)).toMatchObject({ role: 'tool', content: expect.stringContaining('was not run') });
   });
 
   it('recovering a state whose call started but never recorded a result asks the tool, and does not run it again', async () => {

@@ -45,9 +45,9 @@ export class TurnEndings {
   }
 
   /**
-   * The turn failed. Its audit is always kept. Its messages are kept only when a tool was
-   * executed in it (`keepMessages`): the effect happened, so the conversation records it;
-   * otherwise the turn did not happen as far as the conversation goes.
+   * The turn failed. Its audit is always kept. Its messages are kept (`keepMessages`) when a
+   * tool was executed in it (the effect happened, so the conversation records it) or when it
+   * continued a paused run; otherwise the turn did not happen as far as the conversation goes.
    */
   async failed(error: Error, keepMessages: boolean): Promise<void> {
     const { state } = this.scope;

@@ -46,9 +46,11 @@ export class Turn implements TurnScope {
     } catch (error) {
       endSpan(span, error);
       const err = error instanceof Error ? error : new Error(String(error));
-      const executed = this.toolStep.anyExecuted;
-      if (executed) this.toolStep.abandon();
-      await this.endings.failed(err, executed).catch(() => {});
+      // A tool ran (its effect is real), or the turn was continued after a pause (its messages
+      // were already shown as pending): the stored turn keeps its messages, each call answered.
+      const keep = this.toolStep.anyExecuted || this.run.resumed;
+      if (keep) this.toolStep.abandon();
+      await this.endings.failed(err, keep).catch(() => {});
       throw err;
     }
   }

@@ -59,7 +59,8 @@ export interface TurnRecord {
   audit: AuditEntry[];
   /**
    * Why a turn with status 'error' failed (the error's code and message). An error turn keeps
-   * its messages when a tool was executed in it, so the record of the effect is never lost.
+   * its messages when a tool was executed in it (so the record of the effect is never lost) or
+   * when it continued a paused run.
    */
   error?: { code: string; message: string };
 }
