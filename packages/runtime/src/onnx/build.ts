@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelSpec, type ModelSpec } from './config.js';
 import { SafetensorsIndex } from '../weights/index.js';
@@ -9,6 +9,7 @@ import { buildDecoderGraph } from './text-graph.js';
 import { addGreedyLoop, LoopIO } from './decode-loop.js';
 import { buildVisionGraph } from './vision-graph.js';
 import { OnnxError } from './errors.js';
+import { acquireBuildLock, removeAbandonedTempFiles, uniqueTempPath, type BuildLockOptions } from './build-lock.js';
 
 export const MANIFEST_FILE = 'lookout-onnx.json';
 export const DATA_FILE = 'weights.onnx.data';
@@ -33,6 +34,14 @@ export interface BuildOptions {
   compute?: 'f32' | 'f16';
   /** Add the in-graph greedy decode loop (several tokens per run; default true). */
   greedyLoop?: boolean;
+  /**
+   * Use a finished build with the same settings already in outDir instead of building again
+   * (default false: build anew). A build that had to wait for another build of the same outDir
+   * always uses that one's result when its settings match.
+   */
+  reuseExisting?: boolean;
+  /** How a build waits for another build of the same outDir (see build-lock.ts). */
+  lock?: BuildLockOptions;
 }
 
 /** What a build wrote; saved as lookout-onnx.json next to the graphs. */
@@ -62,6 +71,8 @@ export interface BuildResult {
   manifest: BuildManifest;
   bytesWritten: number;
   tensors: number;
+  /** True when nothing was built: a finished build with these settings was there (see reuseExisting). */
+  reused?: boolean;
 }
 
 const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
@@ -84,10 +95,64 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
   const outDir = options.outDir ?? join(modelDir, `onnx-${dtype}`);
   mkdirSync(outDir, { recursive: true });
 
+  // One build of outDir at a time, across processes: replicas started together on an unbuilt
+  // model wait for the first one's build and use it.
+  let lock: Awaited<ReturnType<typeof acquireBuildLock>>;
+  try {
+    lock = await acquireBuildLock(outDir, options.lock);
+  } catch (error) {
+    await src.close();
+    throw error;
+  }
+  try {
+    const wanted = { dtype, fused, greedyLoop, hiddenStates: options.hiddenStates === true, computeType };
+    if (options.reuseExisting || lock.waited) {
+      const existing = readFinishedBuild(outDir, wanted);
+      if (existing) {
+        await src.close();
+        return { outDir, manifest: existing, bytesWritten: statSync(join(outDir, existing.data)).size, tensors: src.tensors.length, reused: true };
+      }
+    }
+    removeAbandonedTempFiles(outDir);
+    return await buildLocked(outDir, spec, src, options, wanted);
+  } finally {
+    lock.release();
+  }
+}
+
+interface BuildSettings {
+  dtype: BuildDtype;
+  fused: boolean;
+  greedyLoop: boolean;
+  hiddenStates: boolean;
+  computeType: FloatElem;
+}
+
+/** The manifest of a finished build in `outDir` made with `wanted`, or undefined. */
+function readFinishedBuild(outDir: string, wanted: BuildSettings): BuildManifest | undefined {
+  let manifest: BuildManifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(outDir, MANIFEST_FILE), 'utf8')) as BuildManifest;
+  } catch {
+    return undefined;
+  }
+  const same =
+    manifest.format === 1 &&
+    manifest.dtype === wanted.dtype &&
+    manifest.fused === wanted.fused &&
+    manifest.greedyLoop === wanted.greedyLoop &&
+    manifest.hiddenStates === wanted.hiddenStates &&
+    (manifest.computeType ?? 'float32') === wanted.computeType;
+  const files = [manifest.decoder, manifest.data, ...(manifest.vision ? [manifest.vision] : [])];
+  return same && files.every((f) => typeof f === 'string' && existsSync(join(outDir, f))) ? manifest : undefined;
+}
+
+async function buildLocked(outDir: string, spec: ModelSpec, src: SafetensorsIndex, options: BuildOptions, wanted: BuildSettings): Promise<BuildResult> {
+  const { dtype, fused, greedyLoop, computeType } = wanted;
   // An interrupted build must not look finished: drop the old manifest first, write the data
-  // under a temporary name, and write the manifest last.
+  // under a temporary name of this build's own, and write the manifest last.
   rmSync(join(outDir, MANIFEST_FILE), { force: true });
-  const partial = join(outDir, `${DATA_FILE}.partial`);
+  const partial = uniqueTempPath(join(outDir, DATA_FILE), 'partial');
   const data = new ExternalDataWriter(partial, DATA_FILE);
   let finished = false;
   const total = src.tensors.length;
@@ -135,7 +200,14 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
   }
 }
 
+/** Writes under a name of this build's own, then renames: readers see the old file or the new one, whole. */
 function writeAtomic(path: string, bytes: Uint8Array): void {
-  writeFileSync(`${path}.tmp`, bytes);
-  renameSync(`${path}.tmp`, path);
+  const tmp = uniqueTempPath(path, 'tmp');
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
 }

@@ -10,7 +10,8 @@ export type OnnxErrorCode =
   | 'ONNX_SESSION_DISPOSED'
   | 'ONNX_ABORTED'
   | 'ONNX_BAD_CASE'
-  | 'ONNX_CONTEXT_EXCEEDED';
+  | 'ONNX_CONTEXT_EXCEEDED'
+  | 'ONNX_BUILD_LOCKED';
 
 export class OnnxError extends Error {
   readonly code: OnnxErrorCode;

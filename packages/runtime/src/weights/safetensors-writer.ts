@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { SafetensorsError } from './errors.js';
 import {
@@ -66,25 +67,27 @@ export class SafetensorsWriter {
     slots: Map<string, Slot>,
     /** Total file size once complete. */
     readonly fileSize: number,
+    partialPath: string,
   ) {
     this.handle = handle;
     this.slots = slots;
-    this.partialPath = partialPathOf(path);
+    this.partialPath = partialPath;
   }
 
   static async create(path: string, tensors: readonly TensorDeclaration[], options: SafetensorsWriterOptions = {}): Promise<SafetensorsWriter> {
     const { header, slots, fileSize } = layout(path, tensors, options.metadata ?? { format: 'pt' });
-    const handle = await open(partialPathOf(path), 'w');
+    const partialPath = partialPathOf(path);
+    const handle = await open(partialPath, 'wx');
     try {
       await handle.write(header, 0, header.length, 0);
       // Size the file up front so zero-length tensors and unwritten gaps are real bytes.
       await handle.truncate(fileSize);
     } catch (err) {
       await handle.close();
-      await rm(partialPathOf(path), { force: true });
+      await rm(partialPath, { force: true });
       throw err;
     }
-    return new SafetensorsWriter(path, handle, slots, fileSize);
+    return new SafetensorsWriter(path, handle, slots, fileSize, partialPath);
   }
 
   /**
@@ -161,8 +164,9 @@ export async function writeSafetensors(
   await writer.close();
 }
 
+/** A name of this writer's own: two writers of one file (two processes) never share a partial file. */
 function partialPathOf(path: string): string {
-  return `${path}.partial`;
+  return `${path}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
 }
 
 /** Builds the padded header bytes and each tensor's slot. */

@@ -125,7 +125,8 @@ async function ensureBuilt(dir: string, dtype: BuildDtype, options: OnnxModelLoa
   if (options.build === 'never')
     throw new ModelNotBuiltError(`${dir} has no ONNX build for dtype ${dtype}; ${howTo}, or load with build: 'auto'.`);
   try {
-    await buildModel(dir, { dtype, onProgress: options.onBuildProgress });
+    // reuseExisting: another process (a replica started at the same time) may have built it meanwhile.
+    await buildModel(dir, { dtype, onProgress: options.onBuildProgress, reuseExisting: true });
   } catch (error) {
     throw new ModelNotBuiltError(`Building the ONNX graphs for ${dir} (dtype ${dtype}) failed: ${(error as Error).message}. Fix the checkpoint and ${howTo}.`, { cause: error });
   }
