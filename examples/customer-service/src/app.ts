@@ -7,6 +7,7 @@ import { createShopAgent } from './agent.js';
 import { DEFAULT_SESSION_LIMITS, ShopDb, type SessionLimits } from './db.js';
 import { shopGuards, type ShopGuardOptions } from './guards.js';
 import type { PhotoLimits } from './images.js';
+import type { RecoveryReport } from './runs.js';
 import { ShopServer } from './server.js';
 import { resolveStaffAccount, type StaffCredentials, type StaffSessionLimits } from './staff-auth.js';
 import { DEFAULT_POLICY, type RefundPolicy } from './tools.js';
@@ -26,6 +27,8 @@ export interface ShopAppOptions {
   outputChunkChars?: number;
   /** Checked reply text kept back until the next check passed. Default 48 (see createShopAgent). */
   outputHoldbackChars?: number;
+  /** Where unexpected server errors are logged. Default: console.error. */
+  logError?: (message: string, error: unknown) => void;
   banner?: string[];
   warn?: boolean;
   /** Staff sign-in; without a password one is generated on first start, stored hashed (see ShopApp.staff). */
@@ -45,6 +48,8 @@ export interface ShopApp {
   /** The staff user name, and the generated password on the start that created it (print it once). */
   staff: { username: string; generatedPassword?: string };
   agent: ReturnType<typeof createShopAgent>;
+  /** Finishes the runs a stopped process left unfinished (call before listening). */
+  recover(): Promise<RecoveryReport>;
   close(): Promise<void>;
 }
 
@@ -75,6 +80,7 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     sessionLimits: { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits },
     staffSessionLimits: options.staffSessionLimits,
     photoLimits: options.photoLimits,
+    ...(options.logError ? { logError: options.logError } : {}),
   });
   // Conversations from before the verdict index: their verdicts are read from the audit log once.
   server.backfillVerdicts().catch((error) => console.error('customer-service: indexing earlier verdicts failed:', error));
@@ -83,6 +89,7 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     db,
     staff: { username: staff.username, generatedPassword: staff.generatedPassword },
     agent,
+    recover: () => server.runs.recoverAll(),
     close: async () => {
       await server.close();
       db.close();

@@ -56,6 +56,8 @@ export interface PendingApprovalRow {
   note: string | null;
   createdAt: string;
   decidedAt: string | null;
+  /** The resumed run after a decision: running, done (stored), failed (stored as an error). */
+  runStatus: 'running' | 'done' | 'failed' | null;
 }
 
 const SCHEMA = `
@@ -65,7 +67,8 @@ CREATE TABLE IF NOT EXISTS orders (
   placed_at TEXT NOT NULL, delivered_at TEXT, items TEXT NOT NULL, total REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS refund_requests (
   id INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL REFERENCES orders(id), customer_id TEXT NOT NULL,
-  amount REAL NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL);
+  amount REAL NOT NULL, reason TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+  idempotency_key TEXT);
 CREATE TABLE IF NOT EXISTS handovers (
   id INTEGER PRIMARY KEY AUTOINCREMENT, customer_id TEXT NOT NULL, session_id TEXT NOT NULL, summary TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (
@@ -89,8 +92,18 @@ CREATE TABLE IF NOT EXISTS refused_messages (
 CREATE INDEX IF NOT EXISTS refused_messages_session ON refused_messages (session_key, id);
 CREATE TABLE IF NOT EXISTS approvals (
   id TEXT PRIMARY KEY, session_id TEXT NOT NULL, customer_id TEXT NOT NULL, tool TEXT NOT NULL, arguments TEXT NOT NULL,
-  state TEXT NOT NULL, status TEXT NOT NULL, note TEXT, created_at TEXT NOT NULL, decided_at TEXT);
+  state TEXT NOT NULL, status TEXT NOT NULL, note TEXT, created_at TEXT NOT NULL, decided_at TEXT,
+  run_status TEXT);
+CREATE TABLE IF NOT EXISTS run_checkpoints (
+  run_id TEXT PRIMARY KEY, session_key TEXT NOT NULL, customer_id TEXT NOT NULL, approval_id TEXT,
+  state TEXT NOT NULL, updated_at TEXT NOT NULL);
 `;
+
+/** Columns added after the first release: added to older databases at start-up. */
+const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [
+  ['refund_requests', 'idempotency_key', 'TEXT'],
+  ['approvals', 'run_status', 'TEXT'],
+];
 
 const now = () => new Date().toISOString();
 
@@ -159,6 +172,7 @@ interface ApprovalRow {
   note: string | null;
   created_at: string;
   decided_at: string | null;
+  run_status: PendingApprovalRow['runStatus'];
   conversation_id?: string | null;
 }
 
@@ -174,6 +188,7 @@ const toApproval = (r: ApprovalRow): PendingApprovalRow => ({
   note: r.note,
   createdAt: r.created_at,
   decidedAt: r.decided_at,
+  runStatus: r.run_status ?? null,
 });
 
 /** Every query the example needs, each scoped to what its caller may see. */
@@ -188,6 +203,9 @@ export class ShopDb {
     this.db.pragma('foreign_keys = ON');
     this.migrateLegacySessions();
     this.db.exec(SCHEMA);
+    this.addColumns();
+    // One refund per tool call: a repeated call (retry, recovery) finds the first one.
+    this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS refund_requests_key ON refund_requests (idempotency_key)');
     const { n } = this.db.prepare('SELECT count(*) AS n FROM customers').get() as { n: number };
     if (n === 0) this.db.transaction(() => seedShop(this))();
   }
@@ -208,6 +226,13 @@ export class ShopDb {
 
   addCustomer(c: Customer): void {
     this.db.prepare('INSERT INTO customers (id, name, email) VALUES (?, ?, ?)').run(c.id, c.name, c.email);
+  }
+
+  private addColumns(): void {
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const columns = this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+      if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
   }
 
   /**
@@ -421,12 +446,28 @@ export class ShopDb {
 
   // ------------------------------------------------------------------ refunds and hand-overs
 
-  addRefundRequest(r: Omit<RefundRequest, 'id' | 'createdAt'>): RefundRequest {
-    const createdAt = now();
-    const info = this.db
-      .prepare('INSERT INTO refund_requests (order_id, customer_id, amount, reason, status, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(r.orderId, r.customerId, r.amount, r.reason, r.status, createdAt);
-    return { ...r, id: Number(info.lastInsertRowid), createdAt };
+  /**
+   * Records a refund request. With an idempotency key (the tool call's), a second request with
+   * the same key returns the first one instead of paying again.
+   */
+  addRefundRequest(r: Omit<RefundRequest, 'id' | 'createdAt'>, idempotencyKey?: string): RefundRequest {
+    return this.db.transaction(() => {
+      if (idempotencyKey) {
+        const existing = this.refundByKey(idempotencyKey);
+        if (existing) return existing;
+      }
+      const createdAt = now();
+      const info = this.db
+        .prepare('INSERT INTO refund_requests (order_id, customer_id, amount, reason, status, created_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(r.orderId, r.customerId, r.amount, r.reason, r.status, createdAt, idempotencyKey ?? null);
+      return { ...r, id: Number(info.lastInsertRowid), createdAt };
+    })();
+  }
+
+  refundByKey(idempotencyKey: string): RefundRequest | undefined {
+    return this.db
+      .prepare('SELECT id, order_id AS orderId, customer_id AS customerId, amount, reason, status, created_at AS createdAt FROM refund_requests WHERE idempotency_key = ?')
+      .get(idempotencyKey) as RefundRequest | undefined;
   }
 
   refundRequestsOf(customerId: string): RefundRequest[] {
@@ -487,16 +528,50 @@ export class ShopDb {
     return row && toApproval(row);
   }
 
-  /** Marks a pending approval decided; false when it was not pending (decided twice, unknown id). */
+  /**
+   * Marks a pending approval decided and its run as running; false when it was not pending
+   * (decided twice, unknown id). A decision is final: it is never put back to pending.
+   */
   decideApproval(id: string, status: 'approved' | 'rejected', note: string | null): boolean {
     const info = this.db
-      .prepare("UPDATE approvals SET status = ?, note = ?, decided_at = ? WHERE id = ? AND status = 'pending'")
+      .prepare("UPDATE approvals SET status = ?, note = ?, decided_at = ?, run_status = 'running' WHERE id = ? AND status = 'pending'")
       .run(status, note, now(), id);
     return info.changes === 1;
   }
 
-  /** Puts a decision back to pending when resuming the run failed, so staff can try again. */
-  reopenApproval(id: string): void {
-    this.db.prepare("UPDATE approvals SET status = 'pending', note = NULL, decided_at = NULL WHERE id = ?").run(id);
+  /** The resumed run ended: 'done' (its turn is stored) or 'failed' (stored as an error turn). */
+  finishApprovalRun(id: string, outcome: 'done' | 'failed'): void {
+    this.db.prepare('UPDATE approvals SET run_status = ? WHERE id = ?').run(outcome, id);
+  }
+
+  /** Decided approvals whose run never finished (the process stopped while it ran). */
+  runningApprovals(): PendingApprovalRow[] {
+    return (this.db.prepare("SELECT * FROM approvals WHERE run_status = 'running' ORDER BY decided_at").all() as ApprovalRow[]).map(toApproval);
+  }
+
+  // ------------------------------------------------------------------ run checkpoints
+
+  /** The latest state of a run around a tool execution (see the agent's `checkpoint` option). */
+  saveCheckpoint(c: { runId: string; sessionKey: string; customerId: string; approvalId?: string; state: string }): void {
+    this.db
+      .prepare(
+        'INSERT INTO run_checkpoints (run_id, session_key, customer_id, approval_id, state, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
+      )
+      .run(c.runId, c.sessionKey, c.customerId, c.approvalId ?? null, c.state, now());
+  }
+
+  checkpoints(): Array<{ runId: string; sessionKey: string; customerId: string; approvalId: string | null; state: string }> {
+    return this.db
+      .prepare('SELECT run_id AS runId, session_key AS sessionKey, customer_id AS customerId, approval_id AS approvalId, state FROM run_checkpoints ORDER BY updated_at')
+      .all() as Array<{ runId: string; sessionKey: string; customerId: string; approvalId: string | null; state: string }>;
+  }
+
+  checkpointOfApproval(approvalId: string): string | undefined {
+    const row = this.db.prepare('SELECT state FROM run_checkpoints WHERE approval_id = ?').get(approvalId) as { state: string } | undefined;
+    return row?.state;
+  }
+
+  deleteCheckpoint(runId: string): void {
+    this.db.prepare('DELETE FROM run_checkpoints WHERE run_id = ?').run(runId);
   }
 }

@@ -41,6 +41,11 @@ async function main(): Promise<number> {
     trustProxy: config.trustProxy,
     sessionLimits: { idleMs: config.sessionIdleDays * 24 * 60 * 60 * 1000, maxSessions: config.maxSessions },
   });
+  // Runs a stopped process left half-done (a refund paid, its reply not yet stored) finish first.
+  const recovered = await app.recover();
+  if (recovered.recovered + recovered.alreadyStored + recovered.failed > 0) {
+    log(`Interrupted runs finished: ${recovered.recovered} recovered, ${recovered.alreadyStored} already stored, ${recovered.failed} failed again.`);
+  }
   const url = await app.server.listen(config.port, config.host);
 
   const rule = '='.repeat(100);

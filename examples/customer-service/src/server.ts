@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { Agent, AgentEvent, AgentResult, RunState, VerdictAuditEntry } from '@lookout/core';
 import { PiiGuard } from '@lookout/guards';
 import { politeRefusal } from './agent.js';
+import { DurableRuns } from './runs.js';
 import { DEFAULT_SESSION_LIMITS, type BrowserSession, type SessionLimits, type ShopDb } from './db.js';
 import { MESSAGE_LIMITS } from './guards.js';
 import { cookies, HttpError, readForm, readJson, redirect, sendAsset, sendHtml, sendJson, setCookie, SseWriter } from './http.js';
@@ -68,9 +69,12 @@ export class ShopServer {
   private readonly staffLimits: StaffSessionLimits;
   private readonly photoLimits: PhotoLimits;
   private readonly throttle = new SignInThrottle();
+  /** Checkpoints, staff decisions and start-up recovery of interrupted runs. */
+  readonly runs: DurableRuns;
   private hosts: HostAllowList | undefined;
 
   constructor(private readonly options: ShopServerOptions) {
+    this.runs = new DurableRuns(options.agent, options.db, (m, e) => this.logError(m, e));
     this.maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024;
     this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits };
     this.staffLimits = { ...DEFAULT_STAFF_SESSION_LIMITS, ...options.staffSessionLimits };
@@ -276,6 +280,7 @@ export class ShopServer {
     if (this.busy.has(c.sessionKey)) throw new HttpError(409, 'turn-in-progress', 'Please wait for the current reply to finish.');
     this.busy.add(c.sessionKey);
     let sse: SseWriter | undefined;
+    let runId: string | undefined;
     const controller = new AbortController();
     try {
       // Photos are decoded within limits before the answer starts: a bad one gets a 4xx, not a broken stream.
@@ -291,21 +296,22 @@ export class ShopServer {
         if (!res.writableFinished) controller.abort(new Error('client went away'));
       });
       const context: ShopContext = { customerId: c.id, sessionId: c.sessionKey };
-      const stream = this.options.agent.stream(parts, { sessionId: c.sessionKey, context, signal: controller.signal });
+      // Tool executions are checkpointed, so a crash mid-turn is finished at the next start.
+      const checkpoint = this.runs.checkpointFor(c.sessionKey, c.id);
+      const stream = this.options.agent.stream(parts, { sessionId: c.sessionKey, context, signal: controller.signal, checkpoint });
       let result: AgentResult | undefined;
-      for await (const event of stream) {
-        forward(sse, event);
-        if (event.type === 'turn-end') result = event.result;
+      try {
+        for await (const event of stream) {
+          forward(sse, event);
+          if (event.type === 'turn-start') runId = event.runId;
+          if (event.type === 'turn-end') result = event.result;
+        }
+      } finally {
+        // Stored, failed (stored as an error) or queued for staff: the checkpoint is no longer needed.
+        if (runId) this.runs.forget(runId);
       }
-      if (result?.status === 'awaiting-approval' && result.state && result.pendingApproval) {
-        this.options.db.addApproval({
-          id: randomUUID(),
-          sessionId: c.sessionKey,
-          customerId: c.id,
-          tool: result.pendingApproval.name,
-          arguments: result.pendingApproval.arguments,
-          state: JSON.stringify(result.state),
-        });
+      if (result?.status === 'awaiting-approval' && result.pendingApproval) {
+        this.runs.queueApproval(result, c.sessionKey, c.id);
         sse.send('approval', { message: approvalMessage(result.pendingApproval.arguments) });
       }
     } catch (error) {
@@ -346,6 +352,7 @@ export class ShopServer {
         note: a.note,
         createdAt: a.createdAt,
         decidedAt: a.decidedAt,
+        runStatus: a.runStatus,
         conversation: showMessages(pausedMessages(a.state)),
       })),
       handovers: db.handovers().map((h) => ({ ...h, customer: names.get(h.customerId) ?? h.customerId })),
@@ -366,19 +373,15 @@ export class ShopServer {
     }
     this.busy.add(approval.sessionId);
     try {
-      const context: ShopContext = { customerId: approval.customerId, sessionId: approval.sessionId };
-      const state = JSON.parse(approval.state) as RunState;
-      const result =
-        b.decision === 'approve'
-          ? await agent.resume(state, { approve: true, context })
-          : await agent.resume(state, { reject: note ?? 'a member of staff declined the refund', context });
-      if (result.status === 'awaiting-approval' && result.state && result.pendingApproval) {
-        db.addApproval({ id: randomUUID(), sessionId: approval.sessionId, customerId: approval.customerId, tool: result.pendingApproval.name, arguments: result.pendingApproval.arguments, state: JSON.stringify(result.state) });
-      }
+      // The decision is final from here on: a failure below never puts it back to pending.
+      const result = await this.runs.decide(db.approval(id)!);
       return { status: result.status, text: result.text };
     } catch (error) {
-      db.reopenApproval(id);
-      throw error;
+      this.logError(`continuing the run of approval ${id} failed`, error);
+      return {
+        status: 'failed',
+        text: 'The decision is recorded, but the reply to the customer failed; they were shown an apology. Nothing will be run again.',
+      };
     } finally {
       this.busy.delete(approval.sessionId);
     }

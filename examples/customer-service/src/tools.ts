@@ -92,15 +92,32 @@ export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): An
     // refuses it, so the model sees why straight away.
     needsApproval: ({ orderId, amount }, ctx: Ctx) => amount > policy.approvalLimit && refundRefusal(db, policy, ctx.context.customerId, orderId, amount) === undefined,
     execute: ({ orderId, amount, reason }, ctx: Ctx) => {
+      const earlier = db.refundByKey(ctx.idempotencyKey);
+      if (earlier) return opened(earlier);
       const order = db.orderOf(ctx.context.customerId, orderId);
       if (!order) return NOT_FOUND(orderId);
       const check = eligibility(order.status, order.deliveredAt, policy.windowDays);
       if (!check.eligible) return { opened: false, reason: check.why };
       const left = Math.round((order.total - db.refundedAmount(order.id)) * 100) / 100;
       if (amount > left) return { opened: false, reason: `At most ${left} ${policy.currency} of order ${orderId} can still be refunded.` };
-      const request = db.addRefundRequest({ orderId, customerId: ctx.context.customerId, amount, reason, status: 'approved' });
-      return { opened: true, refundId: request.id, orderId, amount, currency: policy.currency, status: request.status };
+      // Keyed by the tool call: a repeated call (a retry, a recovery) finds this refund, never a second one.
+      const request = db.addRefundRequest({ orderId, customerId: ctx.context.customerId, amount, reason, status: 'approved' }, ctx.idempotencyKey);
+      return opened(request);
     },
+    // After a crash: the refund exists when a row carries this call's key.
+    recover: (_args, ctx: Ctx) => {
+      const request = db.refundByKey(ctx.idempotencyKey);
+      return request && request.customerId === ctx.context.customerId ? { output: opened(request) } : null;
+    },
+  });
+
+  const opened = (r: { id: number; orderId: string; amount: number; status: string }) => ({
+    opened: true as const,
+    refundId: r.id,
+    orderId: r.orderId,
+    amount: r.amount,
+    currency: policy.currency,
+    status: r.status,
   });
 
   const handOver = defineTool({

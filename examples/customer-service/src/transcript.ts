@@ -16,6 +16,9 @@ export interface ShownMessage {
   refused?: boolean;
 }
 
+export const FAILED_TURN_APOLOGY =
+  'Sorry, something went wrong while we were finishing this reply. Anything already done (such as a refund) stays done and will not be repeated; please write again if you need more.';
+
 const SHOWN_IMAGE = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/;
 const TOOL_LABELS: Record<string, string> = {
   lookup_order: 'looked up an order',
@@ -58,6 +61,11 @@ export function showTurns(turns: TurnRecord[], refusal: (info: BlockInfo) => str
   const shown: ShownMessage[] = [];
   for (const turn of turns) {
     const messages = showMessages(turn.messages);
+    if (turn.status === 'error') {
+      // A reply that failed half-way: what happened stays visible, with an apology.
+      shown.push(...messages, { role: 'notice', text: FAILED_TURN_APOLOGY, images: [] });
+      continue;
+    }
     if (turn.status !== 'blocked') {
       shown.push(...messages);
       continue;

@@ -27,7 +27,7 @@ export interface SseEvent {
 
 /** A signed-in browser session, as the chat page would use it. */
 export class ShopClient {
-  private constructor(
+  constructor(
     readonly base: string,
     readonly cookie: string,
   ) {}

@@ -6,7 +6,9 @@ import { ShopDb } from '../src/db.js';
 import { shopTools, DEFAULT_POLICY } from '../src/tools.js';
 import { ShopClient, StaffClient, startShop, tempDataDir } from './helpers.js';
 
-const ctx = (customerId: string) => ({ signal: new AbortController().signal, context: { customerId, sessionId: 's_test' }, toolCallId: 't1', idempotencyKey: 't1' });
+// Each call is a new tool call, with its own idempotency key (a repeated key is the same call).
+let calls = 0;
+const ctx = (customerId: string, idempotencyKey = `run:t${++calls}`) => ({ signal: new AbortController().signal, context: { customerId, sessionId: 's_test' }, toolCallId: 't1', idempotencyKey });
 
 describe('shop tools authorise from the signed-in customer', () => {
   const dirs: string[] = [];

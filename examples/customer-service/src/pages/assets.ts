@@ -127,7 +127,7 @@ async function decide(id, decision) {
   const note = document.getElementById('note-' + id).value;
   const res = await fetch('/api/approvals/' + encodeURIComponent(id), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision, note }) });
   const body = await res.json();
-  $('#result').textContent = res.ok ? 'Run resumed (' + body.status + '). The customer now sees: ' + body.text : body.error.message;
+  $('#result').textContent = !res.ok ? body.error.message : body.status === 'failed' ? body.text : 'Run resumed (' + body.status + '). The customer now sees: ' + body.text;
   load();
 }
 
@@ -148,7 +148,7 @@ async function load() {
     '<button class="danger" data-decision="reject" data-id="' + esc(a.id) + '">Reject</button></div>').join('') : '<p class="muted">Nothing waiting.</p>';
   const decided = data.approvals.filter((a) => a.status !== 'pending');
   $('#decided').innerHTML = decided.length ? '<table><tr><th>Decided</th><th>Customer</th><th>Request</th><th>Decision</th><th>Note</th></tr>' + decided.map((a) =>
-    '<tr><td>' + esc(a.decidedAt && a.decidedAt.slice(0, 19).replace('T', ' ')) + '</td><td>' + esc(a.customer) + '</td><td><code>' + esc(JSON.stringify(a.arguments)) + '</code></td><td>' + esc(a.status) + '</td><td>' + esc(a.note) + '</td></tr>').join('') + '</table>' : '<p class="muted">None yet.</p>';
+    '<tr><td>' + esc(a.decidedAt && a.decidedAt.slice(0, 19).replace('T', ' ')) + '</td><td>' + esc(a.customer) + '</td><td><code>' + esc(JSON.stringify(a.arguments)) + '</code></td><td>' + esc(a.status + (a.runStatus === 'failed' ? ' (reply failed)' : a.runStatus === 'running' ? ' (running)' : '')) + '</td><td>' + esc(a.note) + '</td></tr>').join('') + '</table>' : '<p class="muted">None yet.</p>';
   $('#handovers').innerHTML = data.handovers.length ? '<table><tr><th>Ticket</th><th>Time</th><th>Customer</th><th>Summary</th></tr>' + data.handovers.map((h) =>
     '<tr><td>#' + h.id + '</td><td>' + esc(h.createdAt.slice(0, 19).replace('T', ' ')) + '</td><td>' + esc(h.customer) + '</td><td>' + esc(h.summary) + '</td></tr>').join('') + '</table>' : '<p class="muted">None.</p>';
 }
