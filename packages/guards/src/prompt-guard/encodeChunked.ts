@@ -19,7 +19,8 @@ export function encodeChunked(tokenizer: Tokenizer, text: string, chunkChars = 4
       if (cut > start + 1) end = cut;
       else if (isHighSurrogate(text.charCodeAt(end - 1))) end--;
     }
-    ids.push(...tokenizer.encode(text.slice(start, end), { add_special_tokens: false }).ids);
+    // A loop, not a spread: a spread of a long array into push() overflows the call stack.
+    for (const id of tokenizer.encode(text.slice(start, end), { add_special_tokens: false }).ids) ids.push(id);
     start = end;
   }
   return ids;
