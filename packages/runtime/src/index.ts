@@ -11,6 +11,7 @@ export * from './onnx/index.js';
 export * from './generation/index.js';
 export * from './served/index.js';
 export * from './testing/index.js';
+export * from './gguf/index.js';
 // Names defined in two subsystems: the package exports one of each explicitly.
 export { MLLAMA_IMAGE_TOKEN_ID } from './tokenizer/index.js';
 export { argmax } from './generation/index.js';
