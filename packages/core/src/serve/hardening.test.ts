@@ -213,3 +213,38 @@ describe('lookout serve: error messages', () => {
     expect(redactPaths('the png image is corrupt (pngload_buffer: end of stream)')).toBe('the png image is corrupt (pngload_buffer: end of stream)');
   });
 });
+
+describe('lookout serve --base-url: the engine behind refuses the input', () => {
+  it("answers the engine's 400 as a 400 with its message (no retries, no engine URL), not a 500", async () => {
+    const { createServer } = await import('node:http');
+    const { OpenAICompatibleModel } = await import('@lookout/runtime');
+    let calls = 0;
+    const engine = createServer((_req, res) => {
+      calls += 1;
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'image input is not supported by this model', type: 'invalid_request_error' } }));
+    });
+    await new Promise<void>((r) => engine.listen(0, '127.0.0.1', r));
+    const engineUrl = `http://127.0.0.1:${(engine.address() as { port: number }).port}/v1`;
+    const served = new LookoutServer({ model: new OpenAICompatibleModel({ baseUrl: engineUrl, model: 'm' }), modelName: 'proxy' });
+    const proxyUrl = await served.listen(0);
+    try {
+      for (const stream of [false, true]) {
+        const res = await fetch(`${proxyUrl}/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'proxy', stream, messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        const body = (await res.json()) as { error: { message: string; code: string } };
+        expect(res.status).toBe(400);
+        expect(body.error.code).toBe('invalid_request');
+        expect(body.error.message).toContain('image input is not supported by this model');
+        expect(body.error.message).not.toContain(engineUrl);
+      }
+      expect(calls).toBe(2);
+    } finally {
+      await served.close();
+      await new Promise((r) => engine.close(r));
+    }
+  });
+});

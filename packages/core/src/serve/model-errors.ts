@@ -52,6 +52,8 @@ export function toServeError(err: unknown, context: ModelErrorContext = { chat: 
   if (err instanceof ServeError) return err;
   const runtimeCode = err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : '';
   const message = redactPaths(err instanceof Error ? err.message : String(err));
+  const upstream = upstreamRefusal(err);
+  if (upstream) return upstream;
   const known = CLIENT_ERRORS[runtimeCode];
   if (!known) return new ServeError(500, runtimeCode || 'model_error', `model failed: ${message}`);
   const param = known.param === 'messages' && !context.chat ? 'prompt' : known.param;
@@ -59,6 +61,32 @@ export function toServeError(err: unknown, context: ModelErrorContext = { chat: 
   const headers: Record<string, string> = known.status === 429 ? { 'retry-after': String(context.retryAfterSeconds ?? 1) } : {};
   // The runtime's own code stays in the message: it says exactly which check failed.
   return new ServeError(known.status, known.code, `${message} (${runtimeCode})`, headers, param);
+}
+
+/**
+ * `serve --base-url`: the engine behind refused the request as the client's fault (4xx). The
+ * client gets the same status class with the engine's own explanation, never the engine's URL.
+ */
+function upstreamRefusal(err: unknown): ServeError | undefined {
+  const e = err as { code?: unknown; status?: unknown; bodyExcerpt?: unknown } | null;
+  if (!e || typeof e.code !== 'string' || !e.code.startsWith('served.http_') || typeof e.status !== 'number') return undefined;
+  if (e.status < 400 || e.status >= 500 || e.status === 401 || e.status === 403) return undefined;
+  const detail = typeof e.bodyExcerpt === 'string' ? upstreamMessage(e.bodyExcerpt) : '';
+  const status = e.status === 429 ? 429 : 400;
+  const code = e.status === 429 ? 'rate_limit_exceeded' : 'invalid_request';
+  return new ServeError(status, code, redactPaths(`The model engine refused the request (HTTP ${e.status})${detail ? `: ${detail}` : '.'}`));
+}
+
+/** The engine's error message when its body is OpenAI's error shape, else the start of the body. */
+function upstreamMessage(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { error?: { message?: unknown } | string; message?: unknown };
+    const message = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message);
+    if (typeof message === 'string') return message.slice(0, 300);
+  } catch {
+    // not JSON: fall through
+  }
+  return body.slice(0, 300);
 }
 
 /** OpenAI's wording, when the error says how long the prompt was and how much the model holds. */
