@@ -71,6 +71,8 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
 
   it('chats with a photo, streams, blocks, goes through staff approval and shows the verdict', async () => {
     const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
+    // Generous waits: on a loaded 2-core machine a page poll and a resumed run can take a while.
+    context.setDefaultTimeout(60_000);
     const violations: string[] = [];
     context.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
@@ -121,7 +123,7 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
     await staff.waitForSelector('#result:has-text("Run resumed (completed)")');
 
     // The chat page polls while the refund waits, and shows the resumed run's reply.
-    await chat.waitForSelector('.msg.bot:has-text("Good news")', { timeout: 15_000 });
+    await chat.waitForSelector('.msg.bot:has-text("Good news")');
     // The refreshed transcript still shows the withheld message and its refusal, never the text.
     expect(await chat.locator('.msg.bot.blocked').count()).toBe(1);
     expect(await chat.locator('#messages').textContent()).not.toContain('scam');
