@@ -8,6 +8,8 @@ export type AgentErrorCode =
   | 'agent-listener-failed'
   | 'session-invalid-id'
   | 'session-io'
+  | 'session-conflict'
+  | 'session-invalid-version'
   | 'scripted-model-exhausted'
   | 'scripted-model-error';
 
@@ -62,8 +64,32 @@ export class InvalidAgentInput extends AgentError {
 }
 
 export class SessionError extends AgentError {
-  constructor(code: 'session-invalid-id' | 'session-io', message: string, options?: { cause?: unknown }) {
+  constructor(code: 'session-invalid-id' | 'session-io' | 'session-conflict' | 'session-invalid-version', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'SessionError';
+  }
+}
+
+/**
+ * Another writer appended to the session after this one loaded it: the turn was appended against
+ * a version the session no longer has. Nothing of the turn was written; load the session again
+ * (its newer turns included) and retry.
+ */
+export class SessionConflictError extends SessionError {
+  constructor(
+    readonly sessionId: string,
+    readonly expectedVersion: number,
+    /** The version the store holds now, where the store can tell. */
+    readonly actualVersion?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'session-conflict',
+      `Session "${sessionId}" changed while this turn ran: it was appended against version ${expectedVersion}, but the session is at ${
+        actualVersion === undefined ? 'a newer version' : `version ${actualVersion}`
+      }. Nothing of the turn was stored; load the session again and retry.`,
+      options,
+    );
+    this.name = 'SessionConflictError';
   }
 }

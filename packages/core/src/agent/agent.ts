@@ -85,25 +85,25 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
 
   /** Runs one turn and resolves with its result (events go out on this emitter). */
   async run(input: AgentInput, options: RunOptions<C> = {}): Promise<AgentResult> {
-    const state = await this.newState(input, options.sessionId);
-    return this.turn(state, options, false, (e) => this.publish(e));
+    const [state, version] = await this.newState(input, options.sessionId);
+    return this.turn(state, version, options, false, (e) => this.publish(e));
   }
 
   /** Runs one turn, yielding its events; the generator's return value is the result. */
   stream(input: AgentInput, options: RunOptions<C> = {}): AsyncGenerator<AgentEvent, AgentResult> {
-    return this.streamed(options, (opts, emit) => this.newState(input, options.sessionId).then((s) => this.turn(s, opts, false, emit)));
+    return this.streamed(options, (opts, emit) => this.newState(input, options.sessionId).then(([s, version]) => this.turn(s, version, opts, false, emit)));
   }
 
   /** Continues a run paused for approval; `state` may have gone through JSON. */
   async resume(state: RunState, options: ResumeOptions<C>): Promise<AgentResult> {
     const checked = this.applyDecision(state, options);
-    await this.refuseEnded(checked);
-    return this.turn(checked, options, true, (e) => this.publish(e));
+    const version = await this.refuseEnded(checked);
+    return this.turn(checked, version, options, true, (e) => this.publish(e));
   }
 
   resumeStream(state: RunState, options: ResumeOptions<C>): AsyncGenerator<AgentEvent, AgentResult> {
     const checked = this.applyDecision(state, options);
-    return this.streamed(options, (opts, emit) => this.refuseEnded(checked).then(() => this.turn(checked, opts, true, emit)));
+    return this.streamed(options, (opts, emit) => this.refuseEnded(checked).then((version) => this.turn(checked, version, opts, true, emit)));
   }
 
   /**
@@ -116,18 +116,20 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
    */
   async recover(state: RunState, options: Omit<RunOptions<C>, 'sessionId'> = {}): Promise<AgentResult> {
     const checked = this.checkRecoverable(state);
-    await this.refuseEnded(checked);
-    return this.turn(checked, options, true, (e) => this.publish(e));
+    const version = await this.refuseEnded(checked);
+    return this.turn(checked, version, options, true, (e) => this.publish(e));
   }
 
   /**
    * A run whose turn is already in its session ended (completed, blocked or failed); continuing
-   * it again would repeat its tool calls. The session store is the record of that.
+   * it again would repeat its tool calls. The session store is the record of that. Resolves
+   * with the session's version now: the continued turn is appended against it.
    */
-  private async refuseEnded(state: RunState): Promise<void> {
-    const { turns } = await this.sessions.load(state.sessionId);
+  private async refuseEnded(state: RunState): Promise<number> {
+    const { turns, version } = await this.sessions.load(state.sessionId);
     const ended = turns.find((t) => t.turnId === state.turnId);
     if (ended) throw new InvalidRunState(`run ${state.runId} already ended (status "${ended.status}"); a run is continued at most once.`);
+    return version;
   }
 
   /** The conversation stored for a session (completed turns only). */
@@ -140,11 +142,11 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     return sessionAudit(await this.sessions.load(sessionId));
   }
 
-  private turn(state: RunState, options: RunOptions<C>, resumed: boolean, emit: (e: AgentEvent) => void): Promise<AgentResult> {
+  private turn(state: RunState, sessionVersion: number, options: RunOptions<C>, resumed: boolean, emit: (e: AgentEvent) => void): Promise<AgentResult> {
     const runner = new ToolRunner(this.tools, { retryBudget: this.toolRetryBudget, invalidCalls: state.invalidToolCalls });
     return new Turn(
       this.settings,
-      { runner, context: options.context, signal: options.signal, resumed, emit, ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}) },
+      { runner, context: options.context, signal: options.signal, resumed, sessionVersion, emit, ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}) },
       state,
     ).execute();
   }
@@ -205,14 +207,16 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     }
   }
 
-  private async newState(input: AgentInput, sessionId: string = randomUUID()): Promise<RunState> {
+  /** A fresh run state and the session version it was built on (its turn is appended against it). */
+  private async newState(input: AgentInput, sessionId: string = randomUUID()): Promise<[RunState, number]> {
     const message = toUserMessage(input);
     const { model } = this.settings;
     if (!model.capabilities.images && Array.isArray(message.content) && message.content.some((p) => p.type === 'image')) {
       throw new InvalidAgentInput(`Model "${model.id}" does not take images; send text only or use a vision model.`);
     }
-    const history = sessionMessages(await this.sessions.load(sessionId));
-    return {
+    const snapshot = await this.sessions.load(sessionId);
+    const history = sessionMessages(snapshot);
+    const state: RunState = {
       version: 1,
       runId: randomUUID(),
       turnId: randomUUID(),
@@ -227,6 +231,7 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
       audit: [],
       usage: { inputTokens: 0, outputTokens: 0 },
     };
+    return [state, snapshot.version];
   }
 
   private checkRecoverable(state: RunState): RunState {

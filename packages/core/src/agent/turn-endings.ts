@@ -1,4 +1,5 @@
 import type { ChatMessage } from '@lookout/runtime';
+import { SessionConflictError } from '../errors.js';
 import { toStorableMessages } from '../sessions/storable.js';
 import type { TurnRecord, TurnStatus } from '../sessions/types.js';
 import type { TurnScope } from './turn-scope.js';
@@ -48,12 +49,17 @@ export class TurnEndings {
    * The turn failed. Its audit is always kept. Its messages are kept (`keepMessages`) when a
    * tool was executed in it (the effect happened, so the conversation records it) or when it
    * continued a paused run; otherwise the turn did not happen as far as the conversation goes.
+   *
+   * Lost to another writer of the session (SessionConflictError): a turn that keeps its
+   * messages is still stored, after the winner's turn, so the record of its effect survives;
+   * any other turn stores nothing, and the caller retries on the newer conversation.
    */
   async failed(error: Error, keepMessages: boolean): Promise<void> {
     const { state } = this.scope;
     this.scope.emit({ type: 'error', error });
+    if (error instanceof SessionConflictError && !keepMessages) return;
     const { code } = error as Error & { code?: unknown };
-    await this.store('error', keepMessages ? state.conversation.slice(state.turnStart) : [], { code: typeof code === 'string' ? code : 'error', message: error.message });
+    await this.store('error', keepMessages ? state.conversation.slice(state.turnStart) : [], { code: typeof code === 'string' ? code : 'error', message: error.message }, keepMessages);
   }
 
   /** The run state as plain JSON (images as data: URLs). */
@@ -76,7 +82,12 @@ export class TurnEndings {
     };
   }
 
-  private async store(status: TurnStatus, messages: ChatMessage[], error?: TurnRecord['error']): Promise<void> {
+  /**
+   * Appends the turn against the session version it was built on. With `rebase` (a turn whose
+   * effects must stay on record) a conflict appends it after the newer turns instead, unless the
+   * turn is already there.
+   */
+  private async store(status: TurnStatus, messages: ChatMessage[], error?: TurnRecord['error'], rebase = false): Promise<void> {
     const { state, settings } = this.scope;
     const record: TurnRecord = {
       turnId: state.turnId,
@@ -88,6 +99,17 @@ export class TurnEndings {
       audit: state.audit,
       ...(error ? { error } : {}),
     };
-    await settings.sessions.appendTurn(state.sessionId, record);
+    let expectedVersion = this.scope.run.sessionVersion;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await settings.sessions.appendTurn(state.sessionId, record, expectedVersion === undefined ? undefined : { expectedVersion });
+        return;
+      } catch (cause) {
+        if (!rebase || !(cause instanceof SessionConflictError) || attempt >= 5) throw cause;
+        const latest = await settings.sessions.load(state.sessionId);
+        if (latest.turns.some((t) => t.turnId === state.turnId)) return;
+        expectedVersion = latest.version;
+      }
+    }
   }
 }

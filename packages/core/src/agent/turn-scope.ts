@@ -33,6 +33,8 @@ export interface TurnRun {
   signal?: AbortSignal;
   /** True when continuing a paused or checkpointed run: no turn-start input check, pending calls first. */
   resumed: boolean;
+  /** The session version the turn was built on; its record is appended against it (one writer per session). */
+  sessionVersion?: number;
   emit: (event: AgentEvent) => void;
   /** Durable record of the run state around tool executions (RunOptions.checkpoint). */
   checkpoint?: (state: RunState) => void | Promise<void>;

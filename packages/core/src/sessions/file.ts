@@ -1,7 +1,11 @@
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
-import { SessionError } from '../errors.js';
-import type { SessionSnapshot, SessionStore, TurnRecord } from './types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SessionConflictError, SessionError } from '../errors.js';
+import type { AppendTurnOptions, SessionSnapshot, SessionStore, TurnRecord } from './types.js';
+import { checkExpectedVersion } from './version.js';
 
 const SESSION_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
@@ -9,12 +13,20 @@ const SESSION_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
  * One append-only JSONL file per session (`<dir>/<sessionId>.jsonl`), one line per finished
  * turn, fsynced before appendTurn resolves. A line torn by a crash is skipped on read, and the
  * next append starts on a fresh line, so every completed turn stays readable.
+ *
+ * The session's version is its number of readable turns. An append holds the session's lock
+ * file (`<sessionId>.jsonl.lock`, created with O_EXCL, holding the writer's pid and host) while
+ * it compares the version and writes, so processes sharing the directory keep one writer per
+ * session. A lock left by a process that died is taken over.
  */
 export class FileSessionStore implements SessionStore {
   // Appends to the same file are serialised so lines never interleave within this process.
   private readonly queues = new Map<string, Promise<void>>();
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly lockOptions: { timeoutMs?: number; staleMs?: number } = {},
+  ) {}
 
   fileFor(sessionId: string): string {
     if (!SESSION_ID.test(sessionId) || sessionId.includes('..')) {
@@ -33,28 +45,22 @@ export class FileSessionStore implements SessionStore {
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sessionId, turns: [], skippedLines: 0 };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { sessionId, turns: [], skippedLines: 0, version: 0 };
       throw new SessionError('session-io', `Cannot read session file ${file}: ${(error as Error).message}`, { cause: error });
     }
-    const turns: TurnRecord[] = [];
-    let skippedLines = 0;
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        const record = JSON.parse(line) as TurnRecord;
-        if (record && typeof record.turnId === 'string' && Array.isArray(record.messages)) turns.push(record);
-        else skippedLines += 1;
-      } catch {
-        skippedLines += 1;
-      }
-    }
-    return { sessionId, turns, skippedLines };
+    return { sessionId, ...parseTurns(text) };
   }
 
-  appendTurn(sessionId: string, turn: TurnRecord): Promise<void> {
-    const file = this.fileFor(sessionId);
+  appendTurn(sessionId: string, turn: TurnRecord, options: AppendTurnOptions = {}): Promise<void> {
+    let file: string;
+    try {
+      file = this.fileFor(sessionId);
+      checkExpectedVersion(options.expectedVersion);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const previous = this.queues.get(sessionId) ?? Promise.resolve();
-    const next = previous.then(() => this.write(file, JSON.stringify(turn)));
+    const next = previous.then(() => this.locked(file, () => this.write(file, sessionId, JSON.stringify(turn), options.expectedVersion)));
     const settled = next.catch(() => {});
     this.queues.set(sessionId, settled);
     void settled.then(() => {
@@ -63,11 +69,81 @@ export class FileSessionStore implements SessionStore {
     return next;
   }
 
-  private async write(file: string, line: string): Promise<void> {
+  /** Runs `fn` holding the session's lock file, shared with every process using this directory. */
+  private async locked<T>(file: string, fn: () => Promise<T>): Promise<T> {
+    const lock = `${file}.lock`;
+    const timeoutMs = this.lockOptions.timeoutMs ?? 10_000;
+    const deadline = Date.now() + timeoutMs;
+    const owner = JSON.stringify({ pid: process.pid, host: hostname(), nonce: randomUUID() });
+    let delay = 1;
+    try {
+      await mkdir(this.dir, { recursive: true });
+      while (true) {
+        try {
+          const handle = await open(lock, 'wx');
+          try {
+            await handle.writeFile(owner);
+          } finally {
+            await handle.close();
+          }
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        if (await this.removeIfStale(lock)) continue;
+        if (Date.now() > deadline) {
+          throw new SessionError('session-io', `Session file ${file} stayed locked by another writer for ${timeoutMs} ms (${lock}); remove the lock file if no process is writing.`);
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, 50);
+      }
+    } catch (error) {
+      if (error instanceof SessionError) throw error;
+      throw new SessionError('session-io', `Cannot lock session file ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      return await fn();
+    } finally {
+      await unlink(lock).catch(() => {});
+    }
+  }
+
+  /**
+   * A lock whose holder died (same host, pid gone) or that is older than staleMs without a live
+   * holder on this host is moved aside; if what was moved turns out to be a fresh lock taken in
+   * between, it is put back.
+   */
+  private async removeIfStale(lock: string): Promise<boolean> {
+    let content: string;
+    let ageMs: number;
+    try {
+      content = await readFile(lock, 'utf8');
+      ageMs = Date.now() - (await stat(lock)).mtimeMs;
+    } catch {
+      return true; // gone already: try again at once
+    }
+    if (!isStale(content, ageMs, this.lockOptions.staleMs ?? 30_000)) return false;
+    const aside = `${lock}.stale-${process.pid}-${randomUUID()}`;
+    try {
+      await rename(lock, aside);
+    } catch {
+      return true;
+    }
+    const moved = await readFile(aside, 'utf8').catch(() => content);
+    if (moved !== content) await link(aside, lock).catch(() => {});
+    await unlink(aside).catch(() => {});
+    return true;
+  }
+
+  private async write(file: string, sessionId: string, line: string, expectedVersion: number | undefined): Promise<void> {
     try {
       await mkdir(this.dir, { recursive: true });
       const handle = await open(file, 'a+');
       try {
+        if (expectedVersion !== undefined) {
+          const { version } = parseTurns(await handle.readFile('utf8'));
+          if (version !== expectedVersion) throw new SessionConflictError(sessionId, expectedVersion, version);
+        }
         const { size } = await handle.stat();
         let prefix = '';
         if (size > 0) {
@@ -104,5 +180,41 @@ export class FileSessionStore implements SessionStore {
     } finally {
       await handle.close();
     }
+  }
+}
+
+function parseTurns(text: string): Omit<SessionSnapshot, 'sessionId'> {
+  const turns: TurnRecord[] = [];
+  let skippedLines = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const record = JSON.parse(line) as TurnRecord;
+      if (record && typeof record.turnId === 'string' && Array.isArray(record.messages)) turns.push(record);
+      else skippedLines += 1;
+    } catch {
+      skippedLines += 1;
+    }
+  }
+  return { turns, skippedLines, version: turns.length };
+}
+
+function isStale(content: string, ageMs: number, staleMs: number): boolean {
+  let holder: { pid?: unknown; host?: unknown } | undefined;
+  try {
+    holder = JSON.parse(content) as { pid?: unknown; host?: unknown };
+  } catch {
+    holder = undefined; // a holder that died between creating and writing the lock
+  }
+  if (holder && typeof holder.pid === 'number' && holder.host === hostname()) return !alive(holder.pid);
+  return ageMs > staleMs;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

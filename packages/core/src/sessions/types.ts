@@ -68,14 +68,32 @@ export interface TurnRecord {
 export interface SessionSnapshot {
   sessionId: string;
   turns: TurnRecord[];
+  /**
+   * The session's version: the number of turns stored (0 for a new session). Append the next
+   * turn with `{ expectedVersion: version }` and it is written only if nobody appended since.
+   */
+  version: number;
   /** Lines that could not be read back (a write torn by a crash); they are skipped. */
   skippedLines: number;
 }
 
-/** Where sessions live. Implementations must keep every appended turn readable after a crash. */
+export interface AppendTurnOptions {
+  /**
+   * Append only if the session is still at this version (the `version` of the snapshot the turn
+   * was built on); otherwise nothing is written and appendTurn rejects with
+   * SessionConflictError (`session-conflict`). Left out, the turn is appended unconditionally.
+   */
+  expectedVersion?: number;
+}
+
+/**
+ * Where sessions live. Implementations must keep every appended turn readable after a crash,
+ * write a turn whole or not at all, and keep one writer per session: of two appends against the
+ * same expectedVersion, exactly one succeeds and the other gets SessionConflictError.
+ */
 export interface SessionStore {
   load(sessionId: string): Promise<SessionSnapshot>;
-  appendTurn(sessionId: string, turn: TurnRecord): Promise<void>;
+  appendTurn(sessionId: string, turn: TurnRecord, options?: AppendTurnOptions): Promise<void>;
 }
 
 /** The conversation a session continues with: messages of its turns, in order. */
