@@ -4,15 +4,20 @@ import path from 'node:path';
 import { FileSessionStore } from '@lookout/core';
 import type { LanguageModel, SamplingSettings } from '@lookout/runtime';
 import { createShopAgent } from './agent.js';
-import { DEFAULT_SESSION_LIMITS, ShopDb, type SessionLimits } from './db.js';
+import { DEFAULT_SESSION_LIMITS, ShopDb } from './db.js';
 import { shopGuards, type ShopGuardOptions } from './guards.js';
-import type { PhotoLimits } from './images.js';
 import type { RecoveryReport } from './runs.js';
-import { ShopServer } from './server.js';
-import { resolveStaffAccount, type StaffCredentials, type StaffSessionLimits } from './staff-auth.js';
+import { ShopServer, type ShopServerOptions } from './server.js';
+import { resolveStaffAccount, type StaffCredentials } from './staff-auth.js';
 import { DEFAULT_POLICY, type RefundPolicy } from './tools.js';
 
-export interface ShopAppOptions {
+/** The web server's own settings, handed through unchanged (see ShopServerOptions). */
+type ServerSettings = Pick<
+  ShopServerOptions,
+  'banner' | 'warn' | 'allowedHosts' | 'secureCookies' | 'trustProxy' | 'sessionLimits' | 'staffSessionLimits' | 'photoLimits' | 'logError'
+>;
+
+export interface ShopAppOptions extends ServerSettings {
   model: LanguageModel;
   /** Holds shop.sqlite and sessions/ (one JSONL transcript per browser session). */
   dataDir: string;
@@ -27,19 +32,8 @@ export interface ShopAppOptions {
   outputChunkChars?: number;
   /** Checked reply text kept back until the next check passed. Default 48 (see createShopAgent). */
   outputHoldbackChars?: number;
-  /** Where unexpected server errors are logged. Default: console.error. */
-  logError?: (message: string, error: unknown) => void;
-  banner?: string[];
-  warn?: boolean;
   /** Staff sign-in; without a password one is generated on first start, stored hashed (see ShopApp.staff). */
   staff?: StaffCredentials;
-  /** Host header values answered; default: the bound host and port (plus localhost names on loopback). */
-  allowedHosts?: string[];
-  secureCookies?: boolean;
-  trustProxy?: boolean;
-  sessionLimits?: Partial<SessionLimits>;
-  staffSessionLimits?: Partial<StaffSessionLimits>;
-  photoLimits?: PhotoLimits;
 }
 
 export interface ShopApp {
