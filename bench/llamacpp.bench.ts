@@ -1,0 +1,213 @@
+// Lookout against llama.cpp (node-llama-cpp, CPU) on the same weights: one checkpoint from the
+// tiny-checkpoint writer (default: the Llama 3.2 1B shape, random weights), built as Lookout's
+// ONNX (fp32, int4) and written as GGUF (F32, Q8_0, Q4_0) by the runtime's GGUF writer. Each
+// engine runs in its own child process (so peak RSS is its own), interleaved, with the same
+// thread count, batch 1, the same prompt ids and greedy decoding:
+//   prefill tokens/s, decode tokens/s and ms/token, peak RSS, load time; ratios Lookout / llama.cpp.
+// Options (after `--`): --size 1b|small, --prompt N (512), --tokens N (128), --threads N (2),
+// --rounds N (1), --chunk N (16, Lookout's tokens per in-graph decode run), --dir D (work
+// directory; the checkpoint there is reused), --json (print one JSON object instead of rows).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, statSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildModel } from '../packages/runtime/src/onnx/index.js';
+import { writeLlamaGguf, type GgmlType } from '../packages/runtime/src/gguf/index.js';
+import { writeTinyCheckpoint, type TinyCheckpointOptions } from '../packages/runtime/src/tiny/index.js';
+import type { ChildJob, ChildResult } from './llamacpp/child.js';
+import type { Bench } from './report.js';
+
+const SIZES: Record<string, Omit<TinyCheckpointOptions, 'arch'>> = {
+  // Llama 3.2 1B: hidden 2048, 16 layers, 32/8 heads (head_dim 64), MLP 8192, tied embeddings.
+  '1b': { hidden: 2048, layers: 16, heads: 32, kvHeads: 8, intermediate: 8192, tieWordEmbeddings: true },
+  // A quick run: the same vocabulary, a quarter of the width, 4 layers.
+  small: { hidden: 512, layers: 4, heads: 8, kvHeads: 2, intermediate: 2048, tieWordEmbeddings: true },
+};
+
+class BenchOptionError extends Error {
+  readonly code = 'BENCH_BAD_OPTION';
+}
+
+function options() {
+  const { values } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    strict: false,
+    options: {
+      size: { type: 'string', default: '1b' },
+      prompt: { type: 'string', default: '512' },
+      tokens: { type: 'string', default: '128' },
+      threads: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '1' },
+      chunk: { type: 'string', default: '16' },
+      dir: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const size = String(values.size);
+  if (!SIZES[size]) throw new BenchOptionError(`--size must be one of ${Object.keys(SIZES).join(', ')}; got "${size}"`);
+  const int = (name: string, min: number) => {
+    const v = Number(values[name]);
+    if (!Number.isInteger(v) || v < min) throw new BenchOptionError(`--${name} must be an integer >= ${min}; got "${values[name]}"`);
+    return v;
+  };
+  return {
+    size,
+    prompt: int('prompt', 1),
+    tokens: int('tokens', 2),
+    threads: int('threads', 1),
+    rounds: int('rounds', 1),
+    chunk: int('chunk', 1),
+    dir: typeof values.dir === 'string' ? values.dir : path.join(tmpdir(), `lookout-bench-llamacpp-${size}`),
+    json: values.json === true,
+  };
+}
+
+const log = (s: string) => process.stderr.write(`  ${s}\n`);
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+}
+
+/** Prompt ids: a fixed pseudo-random walk over ordinary (non-special) tokens after <|begin_of_text|>. */
+function promptIds(n: number): number[] {
+  const ids = [128000];
+  let x = 12345;
+  while (ids.length < n) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    ids.push(x % 128000);
+  }
+  return ids;
+}
+
+function runChild(job: ChildJob): Promise<ChildResult> {
+  const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'llamacpp', 'child.ts');
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${job.engine} on ${job.path} exited with ${code}: ${err.slice(-2000)}`));
+      else resolve(JSON.parse(line) as ChildResult);
+    });
+  });
+}
+
+interface Tally {
+  prefillTps: number;
+  decodeTps: number;
+  msPerToken: number;
+  peakRssMB: number;
+  loadMs: number;
+  tokenIds: number[];
+}
+
+const bench: Bench = async (report) => {
+  const o = options();
+  mkdirSync(o.dir, { recursive: true });
+  const model = path.join(o.dir, 'checkpoint');
+  const sizes = { arch: 'llama' as const, seed: 1, ...SIZES[o.size] };
+  const marker = path.join(model, 'bench-sizes.json');
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== JSON.stringify(sizes)) {
+    rmSync(model, { recursive: true, force: true });
+    let t = performance.now();
+    log(`writing the ${o.size} checkpoint (f32) to ${model} ...`);
+    await writeTinyCheckpoint(model, sizes);
+    writeFileSync(marker, JSON.stringify(sizes));
+    log(`  ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const onnx: Record<'fp32' | 'int4', string> = { fp32: path.join(o.dir, 'onnx-fp32'), int4: path.join(o.dir, 'onnx-int4') };
+  for (const dtype of ['fp32', 'int4'] as const) {
+    const t = performance.now();
+    await buildModel(model, { dtype, outDir: onnx[dtype] });
+    log(`built ONNX ${dtype}: ${(dirBytes(onnx[dtype]) / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const gguf: Record<'F32' | 'Q8_0' | 'Q4_0', string> = { F32: '', Q8_0: '', Q4_0: '' };
+  for (const type of ['F32', 'Q8_0', 'Q4_0'] as GgmlType[] as Array<'F32' | 'Q8_0' | 'Q4_0'>) {
+    const t = performance.now();
+    gguf[type] = path.join(o.dir, `model-${type}.gguf`);
+    const { bytes } = await writeLlamaGguf(model, gguf[type], { type });
+    log(`wrote GGUF ${type}: ${(bytes / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+
+  const prompt = promptIds(o.prompt);
+  const runs: Array<{ key: string; engine: ChildJob['engine']; path: string }> = [
+    { key: 'lookout-fp32', engine: 'lookout', path: onnx.fp32 },
+    { key: 'llamacpp-F32', engine: 'llamacpp', path: gguf.F32 },
+    { key: 'lookout-int4', engine: 'lookout', path: onnx.int4 },
+    { key: 'llamacpp-Q4_0', engine: 'llamacpp', path: gguf.Q4_0 },
+    { key: 'llamacpp-Q8_0', engine: 'llamacpp', path: gguf.Q8_0 },
+  ];
+  const results = new Map<string, ChildResult[]>();
+  for (let r = 0; r < o.rounds; r++) {
+    // Interleaved; odd rounds run each pair the other way round.
+    const order = r % 2 ? [1, 0, 3, 2, 4] : [0, 1, 2, 3, 4];
+    for (const i of order) {
+      const run = runs[i];
+      const res = await runChild({ engine: run.engine, path: run.path, prompt, tokens: o.tokens, threads: o.threads, chunk: o.chunk });
+      log(`${run.key} round ${r + 1}: prefill ${res.prefillMs.toFixed(0)} ms, decode ${(res.decodeMs / res.decodeSteps).toFixed(1)} ms/token, peak RSS ${(res.peakRss / 1e6).toFixed(0)} MB, load ${res.loadMs.toFixed(0)} ms`);
+      results.set(run.key, [...(results.get(run.key) ?? []), res]);
+    }
+  }
+  // The least disturbed round of each (the machine may be shared): fastest times, RSS of the same run.
+  const tally = (key: string): Tally => {
+    const rs = results.get(key)!;
+    const prefill = Math.min(...rs.map((x) => x.prefillMs));
+    const decode = Math.min(...rs.map((x) => x.decodeMs / x.decodeSteps));
+    return {
+      prefillTps: o.prompt / (prefill / 1000),
+      decodeTps: 1000 / decode,
+      msPerToken: decode,
+      peakRssMB: Math.max(...rs.map((x) => x.peakRss)) / 1e6,
+      loadMs: Math.min(...rs.map((x) => x.loadMs)),
+      tokenIds: rs[0].tokenIds,
+    };
+  };
+  const T = Object.fromEntries(runs.map((r) => [r.key, tally(r.key)])) as Record<string, Tally>;
+  const pairs = [
+    { label: 'fp32 vs F32', ours: 'lookout-fp32', theirs: 'llamacpp-F32' },
+    { label: 'int4 vs Q4_0', ours: 'lookout-int4', theirs: 'llamacpp-Q4_0' },
+    { label: 'int4 vs Q8_0', ours: 'lookout-int4', theirs: 'llamacpp-Q8_0' },
+  ];
+  const shape = `${o.size}, ${o.prompt}-token prompt, ${o.tokens} greedy tokens, ${o.threads} threads`;
+  for (const p of pairs) {
+    const a = T[p.ours];
+    const b = T[p.theirs];
+    report({ name: `prefill tokens/s, Lookout ${p.label}`, value: a.prefillTps, unit: 'tok/s', baseline: { name: `llama.cpp ${p.theirs.split('-')[1]}`, value: b.prefillTps }, note: shape });
+    report({ name: `decode tokens/s, Lookout ${p.label}`, value: a.decodeTps, unit: 'tok/s', baseline: { name: `llama.cpp ${p.theirs.split('-')[1]}`, value: b.decodeTps }, note: `${a.msPerToken.toFixed(1)} vs ${b.msPerToken.toFixed(1)} ms/token` });
+    report({ name: `peak RSS, Lookout ${p.label}`, value: a.peakRssMB, unit: 'MB', baseline: { name: `llama.cpp ${p.theirs.split('-')[1]}`, value: b.peakRssMB }, note: 'whole child process, node included' });
+    report({ name: `load time, Lookout ${p.label}`, value: a.loadMs, unit: 'ms', baseline: { name: `llama.cpp ${p.theirs.split('-')[1]}`, value: b.loadMs } });
+  }
+  const same = (x: number[], y: number[]) => x.findIndex((v, i) => v !== y[i]);
+  const agree = same(T['lookout-fp32'].tokenIds, T['llamacpp-F32'].tokenIds);
+  log(`greedy tokens, Lookout fp32 vs llama.cpp F32: ${agree < 0 ? `all ${o.tokens} identical` : `first difference at token ${agree}`}`);
+  if (o.json) {
+    const ratio = (a: string, b: string, f: keyof Tally) => (T[a][f] as number) / (T[b][f] as number);
+    const out = {
+      size: o.size,
+      prompt: o.prompt,
+      tokens: o.tokens,
+      threads: o.threads,
+      rounds: o.rounds,
+      decodeRatioInt4: ratio('lookout-int4', 'llamacpp-Q4_0', 'decodeTps'),
+      prefillRatioInt4: ratio('lookout-int4', 'llamacpp-Q4_0', 'prefillTps'),
+      decodeRatioFp32: ratio('lookout-fp32', 'llamacpp-F32', 'decodeTps'),
+      prefillRatioFp32: ratio('lookout-fp32', 'llamacpp-F32', 'prefillTps'),
+      rssRatioFp32: ratio('lookout-fp32', 'llamacpp-F32', 'peakRssMB'),
+      rssRatioInt4: ratio('lookout-int4', 'llamacpp-Q4_0', 'peakRssMB'),
+      loadRatioFp32: ratio('lookout-fp32', 'llamacpp-F32', 'loadMs'),
+      loadRatioInt4: ratio('lookout-int4', 'llamacpp-Q4_0', 'loadMs'),
+      decodeRatioInt4VsQ8_0: ratio('lookout-int4', 'llamacpp-Q8_0', 'decodeTps'),
+      greedyFp32FirstDifference: agree,
+      engines: Object.fromEntries(Object.entries(T).map(([k, v]) => [k, { ...v, tokenIds: undefined }])),
+    };
+    console.log(JSON.stringify(out, null, 2));
+  }
+};
+
+export default bench;
