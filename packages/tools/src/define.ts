@@ -9,13 +9,18 @@ const TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 export function defineTool<I extends z.ZodObject, O extends z.ZodType = z.ZodType, C = any>(
   definition: ToolDefinition<I, O, C>,
 ): Tool<I, O, C> {
-  if (!TOOL_NAME.test(definition.name)) {
+  assertToolName(definition.name);
+  return Object.freeze({ ...definition, spec: toToolSpec(definition) });
+}
+
+/** Throws ToolDefinitionError (`tool-invalid-name`) for a name a model format cannot carry. */
+export function assertToolName(name: string): void {
+  if (!TOOL_NAME.test(name)) {
     throw new ToolDefinitionError(
       'tool-invalid-name',
-      `Tool name "${definition.name}" is not accepted: use 1-64 letters, digits, "_" or "-", starting with a letter or "_".`,
+      `Tool name "${name}" is not accepted: use 1-64 letters, digits, "_" or "-", starting with a letter or "_".`,
     );
   }
-  return Object.freeze({ ...definition, spec: toToolSpec(definition) });
 }
 
 /** JSON Schema for the model, produced by zod itself (input side: what the model must send). */

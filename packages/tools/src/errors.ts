@@ -12,7 +12,11 @@ export type ToolErrorCode =
   | 'tool-unserialisable-output'
   | 'tool-outcome-unknown'
   | 'tool-validation-budget-exceeded'
-  | 'tool-duplicate-name';
+  | 'tool-duplicate-name'
+  /** A JSON Schema tool's schema cannot be compiled. */
+  | 'tool-invalid-schema'
+  /** The service behind the tool cannot be reached (e.g. its MCP server closed the connection). */
+  | 'tool-unavailable';
 
 export class ToolError extends Error {
   constructor(
@@ -27,8 +31,8 @@ export class ToolError extends Error {
 
 /** A tool definition that cannot be used (bad name, duplicate name). */
 export class ToolDefinitionError extends ToolError {
-  constructor(code: 'tool-invalid-name' | 'tool-duplicate-name', message: string) {
-    super(code, message);
+  constructor(code: 'tool-invalid-name' | 'tool-duplicate-name' | 'tool-invalid-schema', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'ToolDefinitionError';
   }
 }

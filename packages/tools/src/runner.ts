@@ -1,8 +1,8 @@
 import { ToolDefinitionError, ToolError, ToolValidationBudgetExceeded } from './errors.js';
 import { formatIssues } from './issues.js';
-import { errorResult, type ToolResult } from './result.js';
+import { errorResult, isToolOutputWithImages, type ToolResult } from './result.js';
 import type { ToolCallProgress, ToolRunHooks, ToolRunOutcome } from './call-progress.js';
-import type { AnyTool, ToolCallRequest, ToolContext, ToolSpec } from './types.js';
+import type { AnyTool, ArgumentCheck, ToolCallRequest, ToolContext, ToolSpec } from './types.js';
 
 export interface ToolRunnerOptions {
   /** Invalid calls (bad arguments, unknown tool, unparseable call) answered before the run fails. Default 2. */
@@ -95,9 +95,9 @@ export class ToolRunner {
         );
       }
     }
-    const parsed = tool.input.safeParse(raw ?? {});
+    const parsed = checkArguments(tool, raw ?? {});
     if (!parsed.success) {
-      const lines = formatIssues(parsed.error.issues).map((l) => `- ${l}`);
+      const lines = parsed.issues.map((l) => `- ${l}`);
       return this.reject(
         call,
         'tool-invalid-arguments',
@@ -253,6 +253,9 @@ export class ToolRunner {
         return errorResult(call.id, call.name, 'tool-aborted', `Tool "${call.name}" was cancelled.`, elapsed());
       }
       const message = error instanceof Error ? error.message : String(error);
+      if (error instanceof ToolError && error.code === 'tool-unavailable') {
+        return errorResult(call.id, call.name, 'tool-unavailable', message, elapsed());
+      }
       return errorResult(call.id, call.name, 'tool-execution-failed', `Tool "${call.name}" failed: ${message}`, elapsed());
     } finally {
       clearTimeout(timer);
@@ -264,8 +267,13 @@ export class ToolRunner {
   private finish(prepared: PreparedCall, output: unknown, latencyMs: number): ToolResult {
     const { tool, call } = prepared;
     let value = output;
+    let images: string[] | undefined;
+    if (isToolOutputWithImages(output)) {
+      value = output.value;
+      images = output.images.length > 0 ? [...output.images] : undefined;
+    }
     if (tool.output) {
-      const parsed = tool.output.safeParse(output);
+      const parsed = tool.output.safeParse(value);
       if (!parsed.success) {
         const lines = formatIssues(parsed.error.issues).map((l) => `- ${l}`);
         return errorResult(
@@ -300,7 +308,7 @@ export class ToolRunner {
         latencyMs,
       );
     }
-    return { toolCallId: call.id, name: call.name, content, isError: false, output: value, latencyMs };
+    return { toolCallId: call.id, name: call.name, content, isError: false, output: value, latencyMs, ...(images ? { images } : {}) };
   }
 
   private reject(call: ToolCallRequest, code: ToolResult['code'] & string, message: string): RejectedCall {
@@ -308,4 +316,11 @@ export class ToolRunner {
     if (this.invalid > this.retryBudget) throw new ToolValidationBudgetExceeded(this.retryBudget, message);
     return { ok: false, call, result: errorResult(call.id, call.name, code, message) };
   }
+}
+
+/** Validates arguments with the tool's JSON Schema check, or its zod input schema. */
+function checkArguments(tool: AnyTool, args: unknown): ArgumentCheck {
+  if (tool.checkArguments) return tool.checkArguments(args);
+  const parsed = tool.input.safeParse(args);
+  return parsed.success ? { success: true, data: parsed.data } : { success: false, issues: formatIssues(parsed.error.issues) };
 }

@@ -58,6 +58,30 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
 export interface Tool<I extends z.ZodObject = z.ZodObject, O extends z.ZodType = z.ZodType, C = any>
   extends ToolDefinition<I, O, C> {
   readonly spec: ToolSpec;
+  /**
+   * Set on tools whose arguments are checked against a JSON Schema (`defineJsonSchemaTool`)
+   * instead of `input`: the runner validates with this, and `input` accepts any object.
+   */
+  readonly checkArguments?: (args: unknown) => ArgumentCheck;
+}
+
+/** What a JSON Schema check of a call's arguments found: the arguments, or one line per issue. */
+export type ArgumentCheck = { success: true; data: unknown } | { success: false; issues: string[] };
+
+/**
+ * A tool described by a JSON Schema rather than zod (e.g. one offered by an MCP server): the
+ * schema is what the model receives and what the arguments are validated against.
+ */
+export interface JsonSchemaToolDefinition<C = any> {
+  name: string;
+  description: string;
+  /** A JSON Schema for the arguments object (draft 2020-12 or draft-07). */
+  parameters: Record<string, unknown>;
+  execute(args: Record<string, unknown>, ctx: ToolContext<C>): Promise<unknown> | unknown;
+  timeoutMs?: number;
+  needsApproval?: ApprovalRule<Record<string, unknown>, C>;
+  maxOutputChars?: number;
+  recover?(args: Record<string, unknown>, ctx: ToolContext<C>): Promise<{ output: unknown } | null> | { output: unknown } | null;
 }
 
 // Tools of any input/output/context types, as held in a list.

@@ -142,7 +142,7 @@ export class ToolStep {
     let flagged = false;
     const decision = await this.guards.check(
       'tool-result',
-      { stage: 'tool-result', conversation, content: { text: result.content, images: [] }, tool: { name: call.name, arguments: p.args } },
+      { stage: 'tool-result', conversation, content: { text: result.content, images: result.images ?? [] }, tool: { name: call.name, arguments: p.args } },
       ctx,
       call.id,
     );
