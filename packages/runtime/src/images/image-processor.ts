@@ -4,6 +4,7 @@ import type { VisionInputs } from '../model/engine.js';
 import { loadPreprocessorConfig, MLLAMA_PROCESSOR_CONFIG, type ImageProcessorConfig } from './config.js';
 import type { ImageLimits } from './limits.js';
 import { prepareVisionInputs, processImage, type ProcessedImage } from './processor.js';
+import { ProcessedImageCache } from './processed-cache.js';
 import type { ImageSource } from './source.js';
 import { ImageWorker } from './worker/image-worker.js';
 
@@ -15,6 +16,12 @@ export interface ImageProcessorOptions {
   imageTokenId?: number;
   /** Resize/normalise on a worker thread so the event loop stays free (call close() when done). */
   offThread?: boolean;
+  /**
+   * Processed images kept by the hash of their bytes, so the same photo is decoded once per
+   * conversation, not once per model step. Default: a cache of up to 256 MiB of pixel data;
+   * `false` turns it off.
+   */
+  cache?: ProcessedImageCache | false;
 }
 
 /**
@@ -25,7 +32,13 @@ export class ImageProcessor {
   constructor(
     readonly config: ImageProcessorConfig = MLLAMA_PROCESSOR_CONFIG,
     readonly options: ImageProcessorOptions = {},
-  ) {}
+  ) {
+    this.cache = options.cache === false ? undefined : (options.cache ?? new ProcessedImageCache());
+    // A shared cache may serve processors with other settings: those are part of the key.
+    this.cacheScope = JSON.stringify([config, options.limits ?? null]);
+  }
+
+  private readonly cacheScope: string;
 
   /**
    * Reads `preprocessor_config.json` from a model directory. Without one, the Llama 3.2 Vision
@@ -39,14 +52,25 @@ export class ImageProcessor {
   }
 
   private worker: ImageWorker | undefined;
+  /** The processed-image cache in use (undefined when turned off). */
+  readonly cache: ProcessedImageCache | undefined;
 
-  process(input: ImageSource, call: { signal?: AbortSignal } = {}): Promise<ProcessedImage> {
+  async process(input: ImageSource, call: { signal?: AbortSignal } = {}): Promise<ProcessedImage> {
+    const hash = this.cache && ProcessedImageCache.keyOf(input);
+    const key = hash === undefined ? undefined : `${this.cacheScope}:${hash}`;
+    const cached = key !== undefined ? this.cache!.get(key) : undefined;
+    if (cached) return cached;
     const options = { config: this.config, limits: this.options.limits, fetch: this.options.fetch, signal: call.signal };
-    if (this.options.offThread) return (this.worker ??= new ImageWorker()).process(input, options);
-    return processImage(input, options);
+    const processed = this.options.offThread ? await (this.worker ??= new ImageWorker()).process(input, options) : await processImage(input, options);
+    if (key !== undefined) this.cache!.set(key, processed);
+    return processed;
   }
 
-  async prepare(images: ReadonlyArray<ImageSource | ProcessedImage>, inputIds: ArrayLike<number>, call: { signal?: AbortSignal } = {}): Promise<VisionInputs> {
+  async prepare(
+    images: ReadonlyArray<ImageSource | ProcessedImage>,
+    inputIds: ArrayLike<number>,
+    call: { signal?: AbortSignal; imageTokenId?: number } = {},
+  ): Promise<VisionInputs> {
     // Process here (possibly off-thread); prepareVisionInputs then only packs and builds the mask.
     const processed: ProcessedImage[] = [];
     for (const image of images) processed.push(isProcessed(image) ? image : await this.process(image, call));
@@ -54,7 +78,7 @@ export class ImageProcessor {
       config: this.config,
       limits: this.options.limits,
       fetch: this.options.fetch,
-      imageTokenId: this.options.imageTokenId,
+      imageTokenId: call.imageTokenId ?? this.options.imageTokenId,
       signal: call.signal,
     });
   }

@@ -29,6 +29,7 @@ export {
   type PrepareVisionOptions,
 } from './processor.js';
 export { ImageProcessor, type ImageProcessorOptions } from './image-processor.js';
+export { ProcessedImageCache } from './processed-cache.js';
 export { ImageWorker } from './worker/image-worker.js';
 export {
   verifyImageReference,

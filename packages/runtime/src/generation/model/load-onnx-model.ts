@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ForwardEngine } from '../../model/engine.js';
-import { loadPreprocessorConfig, MLLAMA_PROCESSOR_CONFIG, prepareVisionInputs, type ImageProcessorConfig } from '../../images/index.js';
+import { ImageProcessor, ProcessedImageCache, loadPreprocessorConfig, MLLAMA_PROCESSOR_CONFIG, type ImageProcessorConfig } from '../../images/index.js';
 import { buildModel, OnnxEngine, readModelSpec, resolveBuildDir, type BuildDtype, type BuildProgress, type ModelSpec } from '../../onnx/index.js';
 import { LlamaTokenizer } from '../../tokenizer/index.js';
 import { InvalidGenerationRequestError, ModelNotBuiltError } from '../errors.js';
@@ -47,6 +47,12 @@ export interface OnnxModelLoadOptions {
   decodeChunk?: number;
   /** "Today Date" written into chat prompts (default: now). */
   date?: Date | string;
+  /**
+   * Processed images kept by the hash of their bytes (default: a 256 MiB cache per model;
+   * `false` turns it off). Pass one cache to several models with the same image settings (the
+   * chat model and Llama Guard vision) and a photo is decoded once for both.
+   */
+  imageCache?: ProcessedImageCache | false;
 }
 
 export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoadOptions = {}): Promise<OnnxModelParts> {
@@ -83,12 +89,14 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
 
   const hasVision = spec.vision !== undefined;
   const imageConfig = hasVision ? await processorConfig(dir, spec) : undefined;
+  const imageProcessor = imageConfig ? new ImageProcessor(imageConfig, { offThread: options.worker !== false, ...(options.imageCache !== undefined ? { cache: options.imageCache } : {}) }) : undefined;
   return {
     id: `${hasVision ? 'mllama' : 'llama'}:${dir}`,
     engine,
     tokenizer,
     chat: llamaChatProtocol({ date: options.date }),
-    prepareVision: imageConfig ? (images, inputIds, imageTokenId) => prepareVisionInputs(images, inputIds, { imageTokenId, config: imageConfig }) : undefined,
+    // One image path: decoded and resized off the event loop, once per distinct photo.
+    prepareVision: imageProcessor ? (images, inputIds, imageTokenId) => imageProcessor.prepare(images, inputIds, { imageTokenId }) : undefined,
     eosIds,
     maxQueue: options.maxQueue,
     defaultMaxTokens: options.defaultMaxTokens,

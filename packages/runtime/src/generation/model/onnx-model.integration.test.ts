@@ -1,11 +1,12 @@
 // OnnxModel over the real ONNX engine in a worker thread, on the shared tiny reference
 // checkpoints: graphs are built on first load, and greedy decoding must reproduce the tokens
 // Hugging Face transformers generated for the same weights and prompt.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelEvent } from '../../model/types.js';
+import type { ChatMessage, ModelEvent } from '../../model/types.js';
+import { ProcessedImageCache } from '../../images/index.js';
 import { buildModel, OnnxEngine } from '../../onnx/index.js';
 import { writeTinyCheckpoint } from '../../tiny/index.js';
 import { LlamaTokenizer } from '../../tokenizer/index.js';
@@ -118,6 +119,39 @@ describe.skipIf(!hasReference)('OnnxModel on tiny-a (image input)', () => {
       expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'length', usage: { outputTokens: 3 } });
     } finally {
       await model.dispose();
+    }
+  });
+});
+
+describe.skipIf(!hasReference)('OnnxModel images are processed once', () => {
+  it('the steps of a conversation that resend a photo reuse its processed tiles, with the same result', async () => {
+    const imageCache = new ProcessedImageCache();
+    const dir = newDir('tiny-a');
+    const cached = await OnnxModel.load(dir, { intraOpThreads: 1, imageCache });
+    const uncached = await OnnxModel.load(dir, { intraOpThreads: 1, imageCache: false });
+    try {
+      const photo = new Uint8Array(readFileSync(path.join(REFERENCE_ROOT, '../image_processor/images/img0_300x200_rgb.png')));
+      const user = { role: 'user' as const, content: [{ type: 'image' as const, image: photo }, { type: 'text' as const, text: 'What is this?' }] };
+      const reply = async (model: OnnxModel, messages: ChatMessage[]) => {
+        let text = '';
+        for await (const e of model.stream({ messages, sampling: { maxTokens: 3 } })) if (e.type === 'text-delta') text += e.text;
+        return text;
+      };
+      // Three steps of one turn: each request carries the whole conversation, photo included.
+      const conversation: ChatMessage[] = [user];
+      const texts: string[] = [];
+      for (let step = 0; step < 3; step++) {
+        const text = await reply(cached, conversation);
+        texts.push(text, await reply(uncached, conversation));
+        conversation.push({ role: 'assistant', content: text }, { role: 'user', content: 'And then?' });
+      }
+      expect(imageCache.misses).toBe(1);
+      expect(imageCache.hits).toBe(2);
+      // Cached tiles give exactly what fresh processing gives.
+      for (let i = 0; i < texts.length; i += 2) expect(texts[i]).toBe(texts[i + 1]);
+    } finally {
+      await cached.dispose();
+      await uncached.dispose();
     }
   });
 });
