@@ -1,7 +1,7 @@
 // Image processor throughput: a 4-tile image (1500x1000 PNG -> 2x2 canvas, resized to 1120x746)
 // through processImage, against a bare sharp decode + resize of the same bytes to the same size.
 import { createRequire } from 'node:module';
-import { processImage, processRgbPixels, decodeImage, resolveLimits, toRgb } from '../packages/runtime/src/images/index.js';
+import { ImageProcessor, processImage, processRgbPixels, decodeImage, resolveLimits, toRgb } from '../packages/runtime/src/images/index.js';
 import type { Bench } from './report.js';
 
 // sharp is a dependency of @lookout/runtime, not of the workspace root.
@@ -60,6 +60,36 @@ const bench: Bench = async (report) => {
     value: tsPipeline,
     unit: 'images/s',
     baseline: { name: 'sharp resize of the same raw pixels', value: sharpResize },
+  });
+
+  // A 3-step tool turn with one photo: every model step sends the whole conversation, so the
+  // vision inputs are prepared three times. With the cache the photo is decoded and resized once.
+  const inputIds = [128256, 1, 2, 3];
+  const turn = (processor: ImageProcessor) => async () => {
+    for (let step = 0; step < 3; step++) await processor.prepare([png], inputIds);
+  };
+  const uncached = new ImageProcessor(undefined, { cache: false });
+  const cached = () => new ImageProcessor(undefined, {});
+  const fresh = await rate(turn(uncached));
+  // A new cache per turn: the first step processes the photo, the two after it reuse the tiles.
+  const once = await rate(() => turn(cached())());
+  report({
+    name: `vision inputs for a 3-step tool turn with one ${W}x${H} photo, processed-image cache`,
+    value: once * 3,
+    unit: 'steps/s',
+    baseline: { name: 'every step decodes and resizes the photo again', value: fresh * 3 },
+    note: 'ImageProcessor.prepare per model step (what OnnxModel does), cache fresh each turn',
+  });
+  const warm = cached();
+  await warm.prepare([png], inputIds);
+  const later = await rate(() => warm.prepare([png], inputIds));
+  const first = await rate(() => uncached.prepare([png], inputIds));
+  report({
+    name: 'one later step of the turn (photo already processed)',
+    value: later,
+    unit: 'steps/s',
+    baseline: { name: 'a step that processes the photo', value: first },
+    note: 'what is left per step: hashing the bytes, packing the tiles, the cross-attention mask',
   });
 };
 
