@@ -1,0 +1,280 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool as McpToolInfo } from '@modelcontextprotocol/sdk/types.js';
+import { defineJsonSchemaTool, ToolDefinitionError, ToolError, type AnyTool, type ToolContext } from '@lookout/tools';
+import { convertResult, type McpCallResult } from './content.js';
+import { McpAdapterError } from './errors.js';
+
+/** A server started as a child process and spoken to over stdio. */
+export interface McpStdioServer {
+  command: string;
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  /** What happens to the server's stderr. Default 'inherit'. */
+  stderr?: 'inherit' | 'ignore' | 'pipe';
+}
+
+/** A server reached over streamable HTTP. */
+export interface McpHttpServer {
+  url: string | URL;
+  /** Sent with every request (e.g. an Authorization header). */
+  headers?: Record<string, string>;
+}
+
+/** A connected (or connectable) client, a transport, or how to reach the server. */
+export type McpServerSource = Client | Transport | McpStdioServer | McpHttpServer;
+
+/** A server tool as described to `needsApproval`. */
+export interface McpToolDescription {
+  server: string;
+  name: string;
+  annotations?: McpToolInfo['annotations'];
+}
+
+export interface McpToolsOptions {
+  /** The server's name in tool names and the audit. Default: the name the server reports. */
+  name?: string;
+  /**
+   * Put in front of every tool name (`<prefix>__<tool>`), so the audit and the model see which
+   * server a tool comes from and two servers' tools cannot collide. Default: `name`; `false` for
+   * the server's own tool names.
+   */
+  prefix?: string | false;
+  /** Only these server tools (their server names) are offered. */
+  allow?: string[];
+  /** These server tools are never offered; wins over `allow`. */
+  deny?: string[];
+  /**
+   * Which calls wait for a human decision (see the agent's approval flow): all (`true`), the
+   * listed server tools, or a rule over the tool and its arguments. Default: none.
+   */
+  needsApproval?: boolean | string[] | ((tool: McpToolDescription, args: Record<string, unknown>) => boolean | Promise<boolean>);
+  /** Per-call timeout in ms; the call is cancelled on the server (MCP cancellation). Default 30 000. */
+  timeoutMs?: number;
+  /** Longest result text handed back to the model (characters). */
+  maxOutputChars?: number;
+  /** Images in results: passed to the tool-result guards as data: URLs (default), or dropped. */
+  images?: 'guard' | 'drop';
+  /** Longest wait for the connection and each tool listing, in ms. Default 30 000. */
+  connectTimeoutMs?: number;
+  /** Called after the tool list changed on the server and `tools` was updated. */
+  onToolsChanged?: (tools: McpTool[]) => void;
+  /** Called when a refresh after a change notification failed (the previous list stays). */
+  onError?: (error: unknown) => void;
+}
+
+/** A Lookout tool backed by an MCP server's tool. */
+export type McpTool = AnyTool & { readonly mcp: { server: string; tool: string } };
+
+export interface McpToolset {
+  /** The server's name as used in tool names and the audit. */
+  readonly server: string;
+  /**
+   * The server's tools as Lookout tools. The array is updated in place when the server
+   * announces a changed list, so an agent given this very array uses the new list from its
+   * next run; a copy (`[...native, ...toolset.tools]`) keeps the list it was made from.
+   */
+  readonly tools: McpTool[];
+  /** Server tools that could not be offered, and why (bad name, bad schema, filtered out). */
+  readonly skipped: ReadonlyArray<{ name: string; reason: string }>;
+  readonly client: Client;
+  /** Lists the server's tools again and updates `tools`. */
+  refresh(): Promise<McpTool[]>;
+  /** Stops listening for changes; closes the connection when `mcpTools` opened it. */
+  close(): Promise<void>;
+}
+
+const CLIENT_INFO = { name: 'lookout', version: '0.1.0' };
+
+/**
+ * Connects to an MCP server and offers its tools as Lookout tools for `new Agent({ tools })`.
+ * Arguments are validated against each tool's JSON Schema before the call (ajv), and every call
+ * and result passes the agent's tool-call and tool-result guards like any native tool's.
+ */
+export async function mcpTools(source: McpServerSource, options: McpToolsOptions = {}): Promise<McpToolset> {
+  checkOptions(options);
+  const { client, owned } = await connect(source, options.connectTimeoutMs ?? 30_000);
+  const server = options.name ?? client.getServerVersion()?.name ?? 'mcp';
+  const prefix = options.prefix === false ? '' : sanitize(options.prefix ?? server);
+  const tools: McpTool[] = [];
+  const skipped: Array<{ name: string; reason: string }> = [];
+  let closed = false;
+
+  const load = async (): Promise<McpTool[]> => {
+    let listed: McpToolInfo[];
+    try {
+      listed = await listAll(client, options.connectTimeoutMs ?? 30_000);
+    } catch (error) {
+      throw new McpAdapterError('mcp-list-failed', `Listing the tools of MCP server "${server}" failed: ${(error as Error).message}`, { cause: error });
+    }
+    const next: McpTool[] = [];
+    const nextSkipped: Array<{ name: string; reason: string }> = [];
+    for (const info of listed) {
+      if (options.deny?.includes(info.name)) {
+        nextSkipped.push({ name: info.name, reason: 'on the deny list' });
+        continue;
+      }
+      if (options.allow && !options.allow.includes(info.name)) {
+        nextSkipped.push({ name: info.name, reason: 'not on the allow list' });
+        continue;
+      }
+      try {
+        next.push(toLookoutTool(client, server, prefix, info, options));
+      } catch (error) {
+        if (!(error instanceof ToolDefinitionError)) throw error;
+        nextSkipped.push({ name: info.name, reason: error.message });
+      }
+    }
+    tools.splice(0, tools.length, ...next);
+    skipped.splice(0, skipped.length, ...nextSkipped);
+    return tools;
+  };
+
+  let refreshing: Promise<McpTool[]> = Promise.resolve(tools);
+  const refresh = () => {
+    refreshing = refreshing.catch(() => tools).then(load);
+    return refreshing;
+  };
+
+  try {
+    await load();
+  } catch (error) {
+    if (owned) await client.close().catch(() => {});
+    throw error;
+  }
+
+  client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+    if (closed) return;
+    try {
+      await refresh();
+      options.onToolsChanged?.(tools);
+    } catch (error) {
+      options.onError?.(error);
+    }
+  });
+
+  return {
+    server,
+    tools,
+    skipped,
+    client,
+    refresh,
+    async close() {
+      closed = true;
+      client.removeNotificationHandler(ToolListChangedNotificationSchema.shape.method.value);
+      if (owned) await client.close();
+    },
+  };
+}
+
+function checkOptions(options: McpToolsOptions): void {
+  const bad = (what: string) => {
+    throw new McpAdapterError('mcp-invalid-options', `mcpTools: ${what}.`);
+  };
+  if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) bad(`timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
+  if (options.connectTimeoutMs !== undefined && !(options.connectTimeoutMs > 0)) bad(`connectTimeoutMs must be a positive number of milliseconds, got ${options.connectTimeoutMs}`);
+  if (options.images !== undefined && options.images !== 'guard' && options.images !== 'drop') bad(`images must be 'guard' or 'drop', got ${JSON.stringify(options.images)}`);
+  for (const key of ['allow', 'deny'] as const) {
+    const list = options[key];
+    if (list !== undefined && (!Array.isArray(list) || list.some((n) => typeof n !== 'string'))) bad(`${key} must be an array of tool names`);
+  }
+}
+
+async function connect(source: McpServerSource, timeout: number): Promise<{ client: Client; owned: boolean }> {
+  if (source instanceof Client) {
+    if (!source.transport) {
+      throw new McpAdapterError('mcp-invalid-options', 'mcpTools: the MCP client is not connected; call client.connect(transport) first, or pass the transport.');
+    }
+    return { client: source, owned: false };
+  }
+  let transport: Transport;
+  if (isTransport(source)) transport = source;
+  else if ('command' in source && typeof source.command === 'string') {
+    transport = new StdioClientTransport({ command: source.command, args: source.args, env: source.env, cwd: source.cwd, stderr: source.stderr ?? 'inherit' });
+  } else if ('url' in source && source.url) {
+    let url: URL;
+    try {
+      url = new URL(source.url);
+    } catch {
+      throw new McpAdapterError('mcp-invalid-options', `mcpTools: "${String(source.url)}" is not a URL; an http(s) URL of the server's MCP endpoint is accepted.`);
+    }
+    transport = new StreamableHTTPClientTransport(url, source.headers ? { requestInit: { headers: source.headers } } : undefined);
+  } else {
+    throw new McpAdapterError('mcp-invalid-options', 'mcpTools: the server is not accepted; pass a connected Client, a Transport, { command, args } (stdio) or { url } (streamable HTTP).');
+  }
+  const client = new Client(CLIENT_INFO, { capabilities: {} });
+  try {
+    await client.connect(transport, { timeout });
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw new McpAdapterError('mcp-connect-failed', `Connecting to the MCP server failed: ${(error as Error).message}`, { cause: error });
+  }
+  return { client, owned: true };
+}
+
+function isTransport(value: unknown): value is Transport {
+  const t = value as Transport;
+  return typeof t?.start === 'function' && typeof t.send === 'function' && typeof t.close === 'function';
+}
+
+async function listAll(client: Client, timeout: number): Promise<McpToolInfo[]> {
+  const all: McpToolInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : undefined, { timeout });
+    all.push(...page.tools);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return all;
+}
+
+/** A name the Llama tool format accepts: letters, digits, "_" and "-". */
+function sanitize(name: string): string {
+  const clean = name.replace(/[^A-Za-z0-9_-]+/g, '_');
+  return /^[A-Za-z_]/.test(clean) ? clean : `_${clean}`;
+}
+
+function toLookoutTool(client: Client, server: string, prefix: string, info: McpToolInfo, options: McpToolsOptions): McpTool {
+  const name = prefix ? `${prefix}__${sanitize(info.name)}` : info.name;
+  const description: McpToolDescription = { server, name: info.name, ...(info.annotations ? { annotations: info.annotations } : {}) };
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const rule = options.needsApproval;
+  const needsApproval =
+    rule === undefined || typeof rule === 'boolean'
+      ? rule
+      : Array.isArray(rule)
+        ? rule.includes(info.name)
+        : (args: Record<string, unknown>) => rule(description, args);
+
+  const execute = async (args: Record<string, unknown>, ctx: ToolContext) => {
+    let result: McpCallResult;
+    try {
+      // The runner aborts ctx.signal on its timeout; the SDK then sends notifications/cancelled.
+      // Its own timer is set later so the runner's timeout is the one that answers.
+      result = (await client.callTool({ name: info.name, arguments: args }, undefined, { signal: ctx.signal, timeout: timeoutMs + 1_000 })) as McpCallResult;
+    } catch (error) {
+      if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+      if ((error instanceof McpError && error.code === ErrorCode.ConnectionClosed) || (error instanceof Error && error.message === 'Not connected')) {
+        throw new ToolError('tool-unavailable', `Tool "${name}" is unavailable: MCP server "${server}" closed the connection${error.message === 'Not connected' ? '' : ' during the call'}.`, { cause: error });
+      }
+      throw error;
+    }
+    const converted = convertResult(result, options.images ?? 'guard');
+    if (result.isError) throw new Error(converted.text || 'the server reported an error without a message');
+    return converted.output;
+  };
+
+  const tool = defineJsonSchemaTool({
+    name,
+    description: info.description ?? info.title ?? info.name,
+    parameters: info.inputSchema as Record<string, unknown>,
+    execute,
+    timeoutMs,
+    ...(needsApproval !== undefined ? { needsApproval } : {}),
+    ...(options.maxOutputChars !== undefined ? { maxOutputChars: options.maxOutputChars } : {}),
+  });
+  return Object.freeze({ ...tool, mcp: { server, tool: info.name } });
+}
