@@ -11,3 +11,4 @@ export {
 } from './tools.js';
 export { convertResult, type McpCallResult } from './content.js';
 export { McpAdapterError, type McpErrorCode } from './errors.js';
+export { createGuardServer, injectionHeuristics, type GuardServerOptions } from './guard-server.js';
