@@ -9,6 +9,7 @@ export * from './chat/index.js';
 export * from './images/index.js';
 export * from './onnx/index.js';
 export * from './generation/index.js';
+export * from './constraints/index.js';
 export * from './served/index.js';
 export * from './testing/index.js';
 export * from './gguf/index.js';

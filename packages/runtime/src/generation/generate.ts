@@ -8,6 +8,8 @@ import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import { DEFAULT_DECODE_CHUNK } from './chunked-decode.js';
 import { decodeTokens, isSamplingEngine, newTally, type DecodePlan } from './decode-loop.js';
+import { decodeConstrained } from './constrained-decode.js';
+import type { TokenConstraint } from '../constraints/token-constraint.js';
 import { ContextLengthExceededError, InvalidGenerationRequestError } from './errors.js';
 import type { IdLogprob } from './sampling/logprobs.js';
 import { randomSeed } from './sampling/prng.js';
@@ -68,6 +70,13 @@ export interface GenerateOptions {
   decodeChunk?: number;
   /** Decode special tokens as text or drop them (default false: keep them, parsers may need them). */
   skipSpecial?: boolean;
+  /**
+   * Only tokens this constraint allows are chosen (constraints/: JSON Schema, JSON object, forced
+   * tool call). One forward run per token, on this thread (decodeChunk and decodeInEngine do
+   * not apply); the finish reason is 'eos' once the value is complete, 'length' when the budget
+   * ran out before.
+   */
+  constraint?: TokenConstraint;
 }
 
 export interface GenerationResult {
@@ -109,7 +118,11 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
   const stops = new StopStringMatcher([...(sampling.stop ?? []), ...(options.stop ?? [])].filter((s) => s.length > 0));
   const tally = newTally();
   const useEngineLoop = options.decodeInEngine !== false && isSamplingEngine(engine);
-  const tokens = useEngineLoop ? engine.decode(plan, tally, { signal, transferInputs: options.transferInputs }) : decodeTokens(engine, plan, tally, signal);
+  const tokens = options.constraint
+    ? decodeConstrained(engine, plan, options.constraint, tally, signal)
+    : useEngineLoop
+      ? engine.decode(plan, tally, { signal, transferInputs: options.transferInputs })
+      : decodeTokens(engine, plan, tally, signal);
 
   const result: GenerationResult = {
     tokenIds: [],

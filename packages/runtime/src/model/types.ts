@@ -74,7 +74,18 @@ export interface ModelRequest {
   sampling?: SamplingSettings;
   /** Ask for per-token log-probabilities with this many alternatives per step (0 = chosen only). */
   topLogprobs?: number;
+  /** Constrain the reply to JSON: any object, or values of a JSON Schema (docs/structured-output.md). */
+  responseFormat?: ResponseFormat;
+  /** 'auto' (default): the model may call a tool; 'none': tools are not offered; 'required' / {name}: the reply is a call. */
+  toolChoice?: ToolChoice;
 }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name?: string; schema: Record<string, unknown> | boolean; strict?: boolean };
+
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
 export interface TokenLogprob {
   token: string;

@@ -27,6 +27,10 @@ import { generate, type GenerationFinishReason } from '../generate.js';
 import { EventChannel } from './event-channel.js';
 import type { ChatProtocol, ModelTokenizer, OutputEvent, VisionPreparer } from './model-parts.js';
 import { loadOnnxModelParts, type OnnxModelLoadOptions } from './load-onnx-model.js';
+import { compileConstraint, isConstrained, offeredTools } from '../../constraints/request-grammar.js';
+import type { CompiledGrammar } from '../../constraints/token-constraint.js';
+import { ConstraintError } from '../../constraints/errors.js';
+import { isVocabularySource } from '../../constraints/vocabulary.js';
 
 export interface OnnxModelParts {
   id: string;
@@ -61,6 +65,8 @@ class OnnxPreparedRequest implements PreparedRequest {
     readonly inputIds: number[],
     readonly vision: VisionInputs | undefined,
     readonly contextLength: number | undefined,
+    /** The response format / forced tool call as a grammar (absent: free decoding). */
+    readonly grammar: CompiledGrammar | undefined,
   ) {}
 
   get promptTokens(): number {
@@ -162,7 +168,9 @@ export class OnnxModel implements LanguageModel {
 
   private async prepareInputs(request: ModelRequest, signal?: AbortSignal): Promise<OnnxPreparedRequest> {
     const { tokenizer, chat } = this.parts;
-    const tools = request.tools ?? [];
+    // toolChoice 'none': the tools are not offered at all.
+    const tools = offeredTools(request);
+    const grammar = this.compileGrammar(request, tools);
     validateSampling(request.sampling);
     const maxTokens = request.sampling?.maxTokens;
     if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1))
@@ -178,12 +186,22 @@ export class OnnxModel implements LanguageModel {
     if (contextLength !== undefined && inputIds.length >= contextLength) throw new ContextLengthExceededError(inputIds.length, contextLength);
     if (signal?.aborted) throw new GenerationAbortedError();
     const vision = images.length > 0 ? await this.parts.prepareVision!(images, inputIds, tokenizer.imageId()) : undefined;
-    return new OnnxPreparedRequest(this, request, tools, inputIds, vision, contextLength);
+    return new OnnxPreparedRequest(this, request, tools, inputIds, vision, contextLength, grammar);
+  }
+
+  /** The request's constraint, checked (typed ConstraintError) before anything runs. */
+  private compileGrammar(request: ModelRequest, tools: ToolSpec[]): CompiledGrammar | undefined {
+    const spec = { responseFormat: request.responseFormat, toolChoice: request.toolChoice, tools };
+    if (!isConstrained(spec)) return compileConstraint(spec, { vocabSize: 0, tokenBytes: () => undefined });
+    const { tokenizer } = this.parts;
+    if (!isVocabularySource(tokenizer))
+      throw new ConstraintError('CONSTRAINT_UNSUPPORTED_TOKENIZER', `${this.id}: its tokenizer cannot tell the bytes of its tokens, so replies cannot be constrained.`);
+    return compileConstraint(spec, tokenizer);
   }
 
   private async runOnEngine(prepared: OnnxPreparedRequest, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
     const { tokenizer, chat } = this.parts;
-    const { request, tools, inputIds, vision } = prepared;
+    const { request, tools, inputIds, vision, grammar } = prepared;
     const parser = tools.length > 0 ? chat.createOutputParser(tools) : undefined;
 
     let toolCalls = 0;
@@ -211,6 +229,7 @@ export class OnnxModel implements LanguageModel {
       // The vision inputs were prepared for this request alone: let the worker take them.
       transferInputs: true,
       decodeChunk: this.parts.decodeChunk,
+      constraint: grammar?.start(this.parts.eosIds),
       // Tool-call parsers may need markers such as <|python_tag|>; plain replies leave them out.
       skipSpecial: parser === undefined,
       onText: (delta) => (parser ? emit(parser.push(delta)) : channel.push({ type: 'text-delta', text: delta })),

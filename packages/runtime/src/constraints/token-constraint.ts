@@ -1,0 +1,174 @@
+/**
+ * A constraint over token ids: the automaton of a compiled grammar walked together with the
+ * vocabulary trie gives, for the current state, the set of tokens whose bytes keep the output a
+ * prefix of a valid value. Masks are cached by state key in the compiled grammar, so they are
+ * shared by every generation with the same schema and tokenizer.
+ *
+ * Termination: `dist` is the shortest completion in bytes, and every byte is a token of its own
+ * in a byte-level vocabulary, so while dist <= tokens left the value can always be finished.
+ * Close to the limit the mask keeps only tokens after which that still holds (steering).
+ */
+import { accepting, DONE, dist, feed, initialState, stateKey, type Stack } from './automaton.js';
+import { ConstraintError } from './errors.js';
+import { maxGrowth, type ValueNode } from './nodes.js';
+import type { VocabularyTrie } from './vocabulary.js';
+
+/**
+ * The tokens allowed in one state, ordered by how much each changes the shortest completion
+ * (`delta` = dist after the token - dist before): steering keeps a prefix of the list.
+ */
+export interface TokenMask {
+  ids: Int32Array;
+  /** Distinct deltas, ascending, and the end (in `ids`) of each one's run. */
+  deltas: Int32Array;
+  ends: Int32Array;
+}
+
+/** A grammar bound to a vocabulary, with its mask cache; reusable across generations. */
+export class CompiledGrammar {
+  private readonly masks = new Map<string, TokenMask>();
+  /** How far before the limit steering starts (bytes of completion a token may add). */
+  readonly steerMargin: number;
+  /** Masks computed (cache misses), for benchmarks and tests. */
+  computed = 0;
+
+  constructor(
+    readonly root: ValueNode,
+    readonly trie: VocabularyTrie,
+    readonly maxCachedMasks = 2048,
+  ) {
+    this.steerMargin = 2 * maxGrowth(root) + 8;
+  }
+
+  /** A fresh per-generation constraint. */
+  start(eosIds: readonly number[]): TokenConstraint {
+    return new TokenConstraint(this, eosIds);
+  }
+
+  /** Tokens allowed in `state` (cached by state key). */
+  mask(state: Stack): TokenMask {
+    const key = stateKey(state);
+    let mask = this.masks.get(key);
+    if (mask) {
+      // Most recently used last.
+      this.masks.delete(key);
+      this.masks.set(key, mask);
+      return mask;
+    }
+    mask = this.compute(state);
+    this.computed++;
+    this.masks.set(key, mask);
+    if (this.masks.size > this.maxCachedMasks) this.masks.delete(this.masks.keys().next().value!);
+    return mask;
+  }
+
+  private compute(state: Stack): TokenMask {
+    const { firstChild, nextSibling, byteOf, tokenAt, moreTokens } = this.trie;
+    const base = dist(state);
+    const ids: number[] = [];
+    const deltas: number[] = [];
+    const walk = (node: number, s: Stack) => {
+      for (let child = firstChild[node]; child >= 0; child = nextSibling[child]) {
+        const next = feed(s, byteOf[child]);
+        if (next === null) continue;
+        const id = tokenAt[child];
+        if (id >= 0) {
+          const delta = dist(next) - base;
+          ids.push(id);
+          deltas.push(delta);
+          const more = moreTokens.get(child);
+          if (more) for (const m of more) ids.push(m), deltas.push(delta);
+        }
+        if (next !== DONE && firstChild[child] >= 0) walk(child, next);
+      }
+    };
+    walk(0, state);
+    // Counting sort by delta (deltas are small integers).
+    let lo = 0;
+    let hi = 0;
+    for (const d of deltas) {
+      if (d < lo) lo = d;
+      if (d > hi) hi = d;
+    }
+    const counts = new Int32Array(hi - lo + 2);
+    for (const d of deltas) counts[d - lo + 1]++;
+    const distinctList: number[] = [];
+    const endList: number[] = [];
+    for (let v = 1; v < counts.length; v++) {
+      if (counts[v] > 0) {
+        distinctList.push(v - 1 + lo);
+        endList.push(counts[v - 1] + counts[v]);
+      }
+      counts[v] += counts[v - 1];
+    }
+    // counts[v] is now where delta (v + lo) starts.
+    const sorted = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) sorted[counts[deltas[i] - lo]++] = ids[i];
+    const distinct = Int32Array.from(distinctList);
+    const ends = Int32Array.from(endList);
+    return { ids: sorted, deltas: distinct, ends };
+  }
+}
+
+/** One generation's walk through a grammar. */
+export class TokenConstraint {
+  private state: Stack;
+  private readonly eos: readonly number[];
+
+  constructor(
+    readonly grammar: CompiledGrammar,
+    eosIds: readonly number[],
+  ) {
+    this.state = initialState(grammar.root);
+    this.eos = eosIds;
+  }
+
+  /** The value is complete (an end-of-sequence token may come now). */
+  get complete(): boolean {
+    return accepting(this.state);
+  }
+
+  /** Complete, and nothing can follow: the generation can end without asking the model. */
+  get finished(): boolean {
+    return this.state === DONE;
+  }
+
+  /** Shortest completion in bytes (0 when complete). */
+  get remainingBytes(): number {
+    return dist(this.state);
+  }
+
+  /**
+   * Writes into `out` the logits with every token outside the mask at -Infinity. `tokensLeft`
+   * (this one included) turns on steering when the budget gets close to the completion.
+   */
+  applyMask(logits: Float32Array, out: Float32Array, tokensLeft = Infinity): void {
+    const mask = this.grammar.mask(this.state);
+    let count = mask.ids.length;
+    const d = dist(this.state);
+    if (tokensLeft <= d + this.grammar.steerMargin) {
+      // After this token tokensLeft - 1 remain, and a completion can shrink by one byte per
+      // token: keep the tokens after which it still fits (or, past that, those that shrink it).
+      const slack = Math.max(tokensLeft - 1 - d, -1);
+      count = 0;
+      for (let i = 0; i < mask.deltas.length && mask.deltas[i] <= slack; i++) count = mask.ends[i];
+    }
+    out.fill(-Infinity);
+    const n = Math.min(logits.length, out.length);
+    const ids = mask.ids;
+    for (let i = 0; i < count; i++) {
+      const id = ids[i];
+      if (id < n) out[id] = logits[id];
+    }
+    if (accepting(this.state)) for (const id of this.eos) if (id < n) out[id] = logits[id];
+  }
+
+  /** Moves past a chosen token (not an eos id). */
+  advance(id: number): void {
+    const bytes = this.grammar.trie.bytes[id];
+    let s: Stack | null = bytes ? this.state : null;
+    if (bytes) for (const b of bytes) if (s) s = feed(s, b);
+    if (!s) throw new ConstraintError('CONSTRAINT_VIOLATED', `Token ${id} does not continue the constrained output.`);
+    this.state = s;
+  }
+}
