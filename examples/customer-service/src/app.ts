@@ -1,7 +1,8 @@
 // Assembles the bot: database, session store, guards, agent and web server. main.ts and the
 // tests build it the same way, with different models and guards.
 import path from 'node:path';
-import { FileSessionStore } from '@lookout/core';
+import { FileSessionStore, type SessionStore } from '@lookout/core';
+import { PostgresSessionStore } from '@lookout/core/postgres';
 import type { LanguageModel, SamplingSettings } from '@lookout/runtime';
 import { createShopAgent } from './agent.js';
 import { DEFAULT_SESSION_LIMITS, ShopDb } from './db.js';
@@ -34,6 +35,11 @@ export interface ShopAppOptions extends ServerSettings {
   outputHoldbackChars?: number;
   /** Staff sign-in; without a password one is generated on first start, stored hashed (see ShopApp.staff). */
   staff?: StaffCredentials;
+  /**
+   * PostgreSQL connection string: conversations and their audit log go there (shared by
+   * replicas) instead of JSONL transcripts under dataDir/sessions.
+   */
+  databaseUrl?: string;
 }
 
 export interface ShopApp {
@@ -49,7 +55,8 @@ export interface ShopApp {
 
 export function createShopApp(options: ShopAppOptions): ShopApp {
   const db = new ShopDb(path.join(options.dataDir, 'shop.sqlite'));
-  const sessions = new FileSessionStore(path.join(options.dataDir, 'sessions'));
+  const postgres = options.databaseUrl ? new PostgresSessionStore(options.databaseUrl) : undefined;
+  const sessions: SessionStore = postgres ?? new FileSessionStore(path.join(options.dataDir, 'sessions'));
   const agent = createShopAgent({
     model: options.model,
     db,
@@ -83,10 +90,15 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     db,
     staff: { username: staff.username, generatedPassword: staff.generatedPassword },
     agent,
-    recover: () => server.runs.recoverAll(),
+    recover: async () => {
+      // With PostgreSQL, reach it (and create the schema) before anything is served.
+      await postgres?.ready();
+      return server.runs.recoverAll();
+    },
     close: async () => {
       await server.close();
       db.close();
+      await postgres?.close();
     },
   };
 }

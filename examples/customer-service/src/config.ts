@@ -33,6 +33,11 @@ export interface ShopConfig {
   sessionIdleDays: number;
   /** Live customer sessions kept at most (least recently used signed out first). */
   maxSessions: number;
+  /**
+   * PostgreSQL for the conversations and their audit log (postgres://…); absent: one JSONL
+   * transcript per session under the data directory.
+   */
+  databaseUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +80,9 @@ Staff and deployment (see "Deploying the bot" in docs/examples.md):
   --trust-proxy          trust X-Forwarded-Proto/-For from the reverse proxy in front (env LOOKOUT_TRUST_PROXY=1)
   --session-idle-days <n> customer sessions unused this long are signed out (default 30)
   --max-sessions <n>     live customer sessions kept at most (default 10000)
+  --database-url <url>   PostgreSQL (postgres://user:pass@host:5432/db) for conversations and their
+                         audit log, shared by replicas (env DATABASE_URL; default: JSONL transcripts
+                         in the data dir). Customers, orders, refunds and approvals stay in SQLite.
 `;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ShopConfig | 'help' {
@@ -106,6 +114,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'trust-proxy': { type: 'boolean' },
         'session-idle-days': { type: 'string' },
         'max-sessions': { type: 'string' },
+        'database-url': { type: 'string' },
       },
     });
   } catch (error) {
@@ -173,6 +182,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const maxSessions = Number(v['max-sessions'] ?? env.LOOKOUT_MAX_SESSIONS ?? 10_000);
   if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new ConfigError(`--max-sessions must be a positive integer, got "${v['max-sessions'] ?? env.LOOKOUT_MAX_SESSIONS}"`);
 
+  const databaseUrl = v['database-url'] ?? (env.DATABASE_URL || undefined);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(databaseUrl)) {
+    throw new ConfigError('--database-url / DATABASE_URL must be a PostgreSQL connection string, postgres://user:password@host:5432/database (or postgresql://…)');
+  }
+
   return {
     port,
     host: v.host ?? env.HOST ?? '127.0.0.1',
@@ -187,5 +201,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     trustProxy: flag(v['trust-proxy'], env.LOOKOUT_TRUST_PROXY),
     sessionIdleDays: idleDays,
     maxSessions,
+    ...(databaseUrl ? { databaseUrl } : {}),
   };
 }

@@ -40,6 +40,7 @@ async function main(): Promise<number> {
     secureCookies: config.secureCookies,
     trustProxy: config.trustProxy,
     sessionLimits: { idleMs: config.sessionIdleDays * 24 * 60 * 60 * 1000, maxSessions: config.maxSessions },
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
   });
   // Runs a stopped process left half-done (a refund paid, its reply not yet stored) finish first.
   const recovered = await app.recover();
@@ -53,7 +54,13 @@ async function main(): Promise<number> {
   console.log(`\nLookout Home support bot:  ${url}`);
   console.log(`  staff (refund approvals): ${url}staff`);
   console.log(`  moderation (verdicts):    ${url}moderation`);
-  console.log(`  data (SQLite, transcripts): ${config.dataDir}`);
+  if (config.databaseUrl) {
+    const db = new URL(config.databaseUrl);
+    console.log(`  data (SQLite):            ${config.dataDir}`);
+    console.log(`  conversations and audit:  PostgreSQL ${db.hostname}:${db.port || 5432}${db.pathname}`);
+  } else {
+    console.log(`  data (SQLite, transcripts): ${config.dataDir}`);
+  }
   console.log(`  answers Host:             ${app.server.allowedHosts.join(', ')}`);
   if (app.staff.generatedPassword) {
     console.log(`\n  Staff sign-in (${url}staff/signin), generated on this first start and shown only now:`);
