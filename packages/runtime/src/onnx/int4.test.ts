@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, A } from './graph-builder.js';
 import { ExternalDataWriter } from './external-data.js';
-import { quantizeInt4, dequantizeInt4 } from './int4.js';
+import { quantizeInt4, dequantizeInt4, quantizeInt8, dequantizeInt8 } from './int4.js';
 import { bytesOf } from './weights.js';
 import { gaussian } from './test-support/checkpoints.js';
 import { maxAbsDiff } from './verify.js';
@@ -62,6 +62,39 @@ describe('int4 block quantisation for MatMulNBits', () => {
     const deq = dequantizeInt4(q, N, K, 32);
     const expected = new Float32Array(3 * N);
     for (let r = 0; r < 3; r++) for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += x[r * K + k] * deq[n * K + k];
+      expected[r * N + n] = acc;
+    }
+    expect(maxAbsDiff(out.y.data as Float32Array, expected)).toBeLessThan(1e-4);
+    await session.release();
+  });
+
+  it('8-bit blocks (an int4 build\'s lm_head with LOOKOUT_INT4_LM_HEAD=int8): MatMulNBits bits=8 computes x @ dequant(W)^T', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lookout-int8-'));
+    dirs.push(dir);
+    const N = 40;
+    const K = 64;
+    const rnd = gaussian(3);
+    const w = Float32Array.from({ length: N * K }, rnd);
+    const x = Float32Array.from({ length: 2 * K }, rnd);
+    const q = quantizeInt8(w, N, K, 32);
+    const deq = dequantizeInt8(q, N, K, 32);
+    for (let i = 0; i < w.length; i++) expect(Math.abs(deq[i] - w[i])).toBeLessThanOrEqual(q.scales[Math.floor(i / 32)] / 2 + 1e-6);
+    const data = new ExternalDataWriter(join(dir, 'w.data'), 'w.data');
+    const g = new GraphBuilder('int8', data);
+    g.input('x', 'float32', [2, K]);
+    const bw = g.initializer('w', 'uint8', [N, K / 32, 32], q.packed);
+    const s = g.initializer('s', 'float32', [N * (K / 32)], bytesOf(q.scales));
+    const zp = g.initializer('zp', 'uint8', [N * (K / 32)], q.zeroPoints);
+    g.op('MatMulNBits', ['x', bw, s, zp], { K: A.i(K), N: A.i(N), bits: A.i(8), block_size: A.i(32) }, 'y', 'com.microsoft');
+    g.output('y', 'float32', [2, N]);
+    data.close();
+    writeFileSync(join(dir, 'm.onnx'), g.toBytes());
+    const session = await ort.InferenceSession.create(join(dir, 'm.onnx'));
+    const out = await session.run({ x: new ort.Tensor('float32', x, [2, K]) });
+    const expected = new Float32Array(2 * N);
+    for (let r = 0; r < 2; r++) for (let n = 0; n < N; n++) {
       let acc = 0;
       for (let k = 0; k < K; k++) acc += x[r * K + k] * deq[n * K + k];
       expected[r * N + n] = acc;

@@ -60,3 +60,44 @@ export function dequantizeInt4(q: Int4Blocks, n: number, k: number, block: numbe
     }
   return out;
 }
+
+/**
+ * Asymmetric 8-bit block quantisation in MatMulNBits' layout for bits = 8: B [N, K/block, block]
+ * uint8, scales [N * K/block], one zero point byte per block [N * K/block]. Each block's range is
+ * widened to include 0. Dequantised: (q - zp) * scale.
+ */
+export function quantizeInt8(w: Float32Array, n: number, k: number, block: number): Int4Blocks {
+  const blocks = k / block;
+  const packed = new Uint8Array(n * k);
+  const scales = new Float32Array(n * blocks);
+  const zeroPoints = new Uint8Array(n * blocks);
+  for (let row = 0; row < n; row++)
+    for (let b = 0; b < blocks; b++) {
+      const base = row * k + b * block;
+      let lo = 0;
+      let hi = 0;
+      for (let j = 0; j < block; j++) {
+        lo = Math.min(lo, w[base + j]);
+        hi = Math.max(hi, w[base + j]);
+      }
+      const scale = Math.fround(hi > lo ? (hi - lo) / 255 : 1);
+      const zp = Math.min(255, Math.max(0, Math.round(-lo / scale)));
+      scales[row * blocks + b] = scale;
+      zeroPoints[row * blocks + b] = zp;
+      for (let j = 0; j < block; j++) packed[base + j] = Math.min(255, Math.max(0, Math.round(w[base + j] / scale) + zp));
+    }
+  return { packed, scales, zeroPoints };
+}
+
+/** The weights MatMulNBits (bits = 8) sees: (q - zp) * scale, [N, K]. */
+export function dequantizeInt8(q: Int4Blocks, n: number, k: number, block: number): Float32Array {
+  const out = new Float32Array(n * k);
+  const blocks = k / block;
+  for (let row = 0; row < n; row++)
+    for (let b = 0; b < blocks; b++) {
+      const scale = q.scales[row * blocks + b];
+      const zp = q.zeroPoints[row * blocks + b];
+      for (let j = 0; j < block; j++) out[row * k + b * block + j] = (q.packed[row * k + b * block + j] - zp) * scale;
+    }
+  return out;
+}

@@ -203,8 +203,8 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     for (let i = 0; i <= spec.numLayers; i++) g.output(g.io(DecoderIO.hidden(i)), 'float32', [1, 'sequence_length', H]);
   }
   const kept = g.op('Slice', [normed, logitsFrom, g.constI64([2 ** 62]), g.constI64([1])]);
-  // lm_head: int4 builds keep it in fp16 (4-bit logits lose too much; see docs). Logits leave
-  // the graph in f32 whatever the compute type.
+  // lm_head: int4 builds store it as weights.ts's Int4Settings say (8-bit blocks with f32
+  // compute, f16 with f16 compute; see docs). Logits leave the graph in f32 whatever the compute type.
   g.toF32(await w.linear(g, kept, spec.lmHead, undefined, { atMost: 'fp16' }), g.io(DecoderIO.logits));
   g.output(g.io(DecoderIO.logits), 'float32', [1, 'logits_length', spec.vocabSize]);
 }

@@ -3,10 +3,47 @@ import type { GraphBuilder, Elem } from './graph-builder.js';
 import { A } from './graph-builder.js';
 import type { ExternalDataWriter } from './external-data.js';
 import { f32Rows, encode, PIECE_BYTES } from './tensor-stream.js';
-import { quantizeInt4 } from './int4.js';
+import { quantizeInt4, quantizeInt8 } from './int4.js';
 import { OnnxError } from './errors.js';
 
 export type BuildDtype = 'fp32' | 'fp16' | 'int4';
+
+/**
+ * How an int4 build stores lm_head and what its MatMulNBits compute in.
+ * - `lmHead`: 'f16' (a Gemm on the f16 matrix, which onnxruntime's CPU provider widens to f32
+ *   at load), or MatMulNBits with 8-bit or 4-bit blocks of 32 ('int8', 'int4').
+ * - `accuracyLevel`: MatMulNBits' accuracy_level: 0 (compute in the input's type) or 4 (the
+ *   CPU kernels quantise the activations to int8 per block of 32 and use integer dot products).
+ * Defaults (docs/run-llama-vision.md has the measurements): with f32 compute (the CPU build)
+ * an 8-bit lm_head and accuracy level 4; with f16 compute (the CUDA build) an f16 lm_head and
+ * level 0. LOOKOUT_INT4_LM_HEAD (f16|int8|int4) and LOOKOUT_INT4_ACCURACY_LEVEL (0|4) override
+ * them for a build. An 8-bit lm_head needs level 4 to be fast: onnxruntime 1.30's CPU kernel
+ * for 8-bit blocks at level 0 was 30x slower than the f16 Gemm.
+ */
+export interface Int4Settings {
+  lmHead: 'f16' | 'int8' | 'int4';
+  accuracyLevel: 0 | 4;
+}
+
+export const INT4_DEFAULTS: Record<'f32' | 'f16', Int4Settings> = {
+  f32: { lmHead: 'int8', accuracyLevel: 4 },
+  f16: { lmHead: 'f16', accuracyLevel: 0 },
+};
+
+export function int4Settings(compute: 'f32' | 'f16', env: NodeJS.ProcessEnv = process.env): Int4Settings {
+  const s = { ...INT4_DEFAULTS[compute] };
+  const lm = env.LOOKOUT_INT4_LM_HEAD;
+  if (lm !== undefined && lm !== '') {
+    if (lm !== 'f16' && lm !== 'int8' && lm !== 'int4') throw new OnnxError('ONNX_BAD_CONFIG', `LOOKOUT_INT4_LM_HEAD must be f16, int8 or int4; got "${lm}"`);
+    s.lmHead = lm;
+  }
+  const acc = env.LOOKOUT_INT4_ACCURACY_LEVEL;
+  if (acc !== undefined && acc !== '') {
+    if (acc !== '0' && acc !== '4') throw new OnnxError('ONNX_BAD_CONFIG', `LOOKOUT_INT4_ACCURACY_LEVEL must be 0 or 4; got "${acc}"`);
+    s.accuracyLevel = Number(acc) as 0 | 4;
+  }
+  return s;
+}
 
 export interface BuildProgress {
   tensorsDone: number;
@@ -31,6 +68,8 @@ export class WeightWriter {
   private perGraph = new WeakMap<GraphBuilder, Set<string>>();
   tensorsDone = 0;
   bytesRead = 0;
+  /** Per compute type, read when the first graph of that type asks (env checked once per build). */
+  private int4ByCompute = new Map<'f32' | 'f16', Int4Settings>();
 
   constructor(
     private readonly src: TensorSource,
@@ -128,19 +167,26 @@ export class WeightWriter {
    */
   async linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { atMost?: 'fp16' } = {}): Promise<string> {
     const [out, inF] = this.shape(name);
-    // `atMost: 'fp16'` keeps a sensitive matrix (lm_head) in half precision in int4 builds.
-    const dtype = opts.atMost === 'fp16' && this.dtype === 'int4' ? 'fp16' : this.dtype;
+    const compute = g.floatElem === 'float16' ? 'f16' : 'f32';
+    let int4 = this.int4ByCompute.get(compute);
+    if (!int4) this.int4ByCompute.set(compute, (int4 = int4Settings(compute)));
+    // `atMost: 'fp16'` marks lm_head: in int4 builds it follows `int4.lmHead`.
+    let kind: 'fp32' | 'fp16' | 'int4' | 'int8' = this.dtype;
+    if (opts.atMost === 'fp16' && this.dtype === 'int4') kind = int4.lmHead === 'f16' ? 'fp16' : int4.lmHead;
     let y: string;
-    if (dtype === 'int4' && inF % 32 === 0) {
+    if ((kind === 'int4' || kind === 'int8') && inF % 32 === 0) {
+      const bits = kind === 'int4' ? 4 : 8;
+      const key = `${name}.q${bits}`;
       // Scales are in the compute type (MatMulNBits takes them as T, like its input).
-      const packed = await this.use(g, `${name}.q4`, () => this.quantize(name, g.floatElem));
+      const packed = await this.use(g, key, () => this.quantize(name, g.floatElem, bits));
       const written = async () => {
         throw new OnnxError('ONNX_BAD_TENSOR', `quantisation parameters of "${name}" were not written`);
       };
-      const scales = await this.use(g, `${name}.q4.scales`, written);
-      const zeroPoints = await this.use(g, `${name}.q4.zero_points`, written);
-      y = g.op('MatMulNBits', [x, packed, scales, zeroPoints], { K: A.i(inF), N: A.i(out), bits: A.i(4), block_size: A.i(32) }, undefined, 'com.microsoft');
-    } else if (dtype === 'fp16' || dtype === 'int4') {
+      const scales = await this.use(g, `${key}.scales`, written);
+      const zeroPoints = await this.use(g, `${key}.zero_points`, written);
+      const attrs = { K: A.i(inF), N: A.i(out), bits: A.i(bits), block_size: A.i(32), ...(int4.accuracyLevel ? { accuracy_level: A.i(int4.accuracyLevel) } : {}) };
+      y = g.op('MatMulNBits', [x, packed, scales, zeroPoints], attrs, undefined, 'com.microsoft');
+    } else if (kind !== 'fp32') {
       const w = await this.use(g, `${name}.f16`, () => this.stream(name, 'float16'));
       const usable = g.floatElem === 'float16' ? w : this.derived(g, `${name}.f16.as_f32`, (root) => root.op('Cast', [w], { to: A.i(1) }, `${name}.f16.as_f32`));
       y = gemmTransB(g, x, usable, out, inF);
@@ -153,17 +199,17 @@ export class WeightWriter {
   }
 
   /** Quantises row blocks as they stream; scales follow the packed weights in the data file. */
-  private async quantize(name: string, scaleElem: 'float32' | 'float16'): Promise<Written> {
+  private async quantize(name: string, scaleElem: 'float32' | 'float16', bits: 4 | 8 = 4): Promise<Written> {
     const [out, inF] = this.shape(name);
     const blocks = inF / 32;
-    const zpBytes = Math.ceil(blocks / 2);
+    const zpBytes = bits === 4 ? Math.ceil(blocks / 2) : blocks;
     const scales = new Float32Array(out * blocks);
     const zeroPoints = new Uint8Array(out * zpBytes);
     let row = 0;
     this.data.begin();
     for await (const rows of f32Rows(this.src, name, inF)) {
       const n = rows.length / inF;
-      const q = quantizeInt4(rows, n, inF, 32);
+      const q = bits === 4 ? quantizeInt4(rows, n, inF, 32) : quantizeInt8(rows, n, inF, 32);
       this.data.piece(q.packed);
       scales.set(q.scales, row * blocks);
       zeroPoints.set(q.zeroPoints, row * zpBytes);
@@ -174,11 +220,11 @@ export class WeightWriter {
     // Scales and zero points are small (1/8 and 1/64 of the f32 weight); they follow the blocks.
     this.data.begin();
     this.data.piece(encode(scales, scaleElem));
-    this.written.set(`${name}.q4.scales`, { elem: scaleElem, dims: [out * blocks], at: this.data.end() });
+    this.written.set(`${name}.q${bits}.scales`, { elem: scaleElem, dims: [out * blocks], at: this.data.end() });
     this.data.begin();
     this.data.piece(zeroPoints);
-    this.written.set(`${name}.q4.zero_points`, { elem: 'uint8', dims: [out * zpBytes], at: this.data.end() });
-    return { elem: 'uint8', dims: [out, blocks, 16], at };
+    this.written.set(`${name}.q${bits}.zero_points`, { elem: 'uint8', dims: [out * zpBytes], at: this.data.end() });
+    return { elem: 'uint8', dims: [out, blocks, 32 * bits / 8], at };
   }
 }
 
