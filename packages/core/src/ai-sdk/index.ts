@@ -1,0 +1,3 @@
+// AI SDK adapter: import from "@lookout/core/ai-sdk".
+export { guardMiddleware, type AiSdkGuardOptions, type AiSdkVerdictEvent } from './guard-middleware.js';
+export { AiSdkGuardError, type AiSdkErrorCode } from './errors.js';
