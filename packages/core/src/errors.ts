@@ -81,13 +81,14 @@ export class SessionConflictError extends SessionError {
     readonly expectedVersion: number,
     /** The version the store holds now, where the store can tell. */
     readonly actualVersion?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; message?: string },
   ) {
     super(
       'session-conflict',
-      `Session "${sessionId}" changed while this turn ran: it was appended against version ${expectedVersion}, but the session is at ${
-        actualVersion === undefined ? 'a newer version' : `version ${actualVersion}`
-      }. Nothing of the turn was stored; load the session again and retry.`,
+      options?.message ??
+        `Session "${sessionId}" changed while this turn ran: it was appended against version ${expectedVersion}, but the session is at ${
+          actualVersion === undefined ? 'a newer version' : `version ${actualVersion}`
+        }. Nothing of the turn was stored; load the session again and retry.`,
       options,
     );
     this.name = 'SessionConflictError';

@@ -177,6 +177,13 @@ describe('PostgresSessionStore', () => {
     expect(await sql(`SELECT * FROM lookout_audit WHERE session_id = 'terminated'`)).toEqual([]);
   }, 60_000);
 
+  it('refuses to store the same turn twice in a session', async () => {
+    const store = sessions();
+    await store.appendTurn('twice', turn('same'));
+    await expect(store.appendTurn('twice', turn('same'))).rejects.toMatchObject({ code: 'session-conflict', message: expect.stringContaining('already stored') });
+    expect((await store.load('twice')).version).toBe(1);
+  });
+
   it('stores each image once (by sha256) and gives it back as the same data: URL', async () => {
     const store = sessions();
     const image = `data:image/png;base64,${Buffer.from('a tiny png stand-in').toString('base64')}`;

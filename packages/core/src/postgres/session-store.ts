@@ -91,7 +91,13 @@ export class PostgresSessionStore implements SessionStore {
         }
         if (sqlState(error) === UNIQUE_VIOLATION) {
           if (options.expectedVersion === undefined && attempt < 10 && !isTurnOnce(error)) continue;
-          throw new SessionConflictError(sessionId, options.expectedVersion ?? -1, await this.version(sessionId).catch(() => undefined), { cause: error });
+          const actual = await this.version(sessionId).catch(() => undefined);
+          throw new SessionConflictError(sessionId, options.expectedVersion ?? actual ?? 0, actual, {
+            cause: error,
+            ...(isTurnOnce(error)
+              ? { message: `Turn "${turn.turnId}" is already stored in session "${sessionId}"; a turn is written once. Nothing was stored again.` }
+              : {}),
+          });
         }
         throw ioError(`Cannot append a turn to session "${sessionId}" in PostgreSQL`, error);
       }
