@@ -122,7 +122,12 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
         continue;
       }
       try {
-        next.push(toLookoutTool(client, server, prefix, info, options));
+        const tool = toLookoutTool(client, server, prefix, info, options);
+        if (next.some((t) => t.name === tool.name)) {
+          nextSkipped.push({ name: info.name, reason: `its name "${tool.name}" is taken by another tool of the server` });
+          continue;
+        }
+        next.push(tool);
       } catch (error) {
         if (!(error instanceof ToolDefinitionError)) throw error;
         nextSkipped.push({ name: info.name, reason: error.message });
@@ -238,7 +243,7 @@ function sanitize(name: string): string {
 }
 
 function toLookoutTool(client: Client, server: string, prefix: string, info: McpToolInfo, options: McpToolsOptions): McpTool {
-  const name = prefix ? `${prefix}__${sanitize(info.name)}` : info.name;
+  const name = prefix ? `${prefix}__${sanitize(info.name)}` : sanitize(info.name);
   const description: McpToolDescription = { server, name: info.name, ...(info.annotations ? { annotations: info.annotations } : {}) };
   const timeoutMs = options.timeoutMs ?? 30_000;
   const rule = options.needsApproval;
