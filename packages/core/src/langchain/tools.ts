@@ -46,6 +46,7 @@ export function toLangChainTool(tool: AnyTool) {
       const result = prepared.ok ? await runner.execute(prepared, { context: config?.configurable?.context, signal: config?.signal }) : prepared.result;
       return result.content;
     },
-    { name: tool.name, description: tool.description, schema: tool.input },
+    // A JSON Schema tool (e.g. from an MCP server) hands LangChain its schema; the runner validates.
+    { name: tool.name, description: tool.description, schema: tool.checkArguments ? (tool.spec.parameters as never) : tool.input },
   );
 }
