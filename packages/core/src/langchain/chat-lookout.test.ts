@@ -154,7 +154,8 @@ describe('ChatLookout', () => {
 
   it('has a model profile saying it takes images and tools', () => {
     const chat = new ChatLookout({ model: new ScriptedModel({ steps: [] }), maxInputTokens: 131072 });
-    expect(chat.profile).toMatchObject({ imageInputs: true, imageUrlInputs: true, toolCalling: true, structuredOutput: true, maxInputTokens: 131072 });
+    // A model that does not constrain its decoding claims neither forced tools nor native structured output.
+    expect(chat.profile).toMatchObject({ imageInputs: true, imageUrlInputs: true, toolCalling: true, toolChoice: false, structuredOutput: false, maxInputTokens: 131072 });
     const textOnly = new ChatLookout({ model: new ScriptedModel({ steps: [], capabilities: { images: false } }) });
     expect(textOnly.profile.imageInputs).toBe(false);
   });

@@ -6,23 +6,39 @@ import { AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import { RunnableLambda, type Runnable } from '@langchain/core/runnables';
 import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
-import type { FinishReason, LanguageModel, ModelEvent, ModelRequest, SamplingSettings, TokenLogprob, ToolSpec, Usage } from '@lookout/runtime';
+import type { FinishReason, LanguageModel, ModelEvent, ModelRequest, ResponseFormat, SamplingSettings, TokenLogprob, ToolChoice, ToolSpec, Usage } from '@lookout/runtime';
+import { assembleStructuredOutputPipeline, createContentParser, createFunctionCallingParser } from '@langchain/core/language_models/structured_output';
+import { toJsonSchema } from '@langchain/core/utils/json_schema';
+import { isSerializableSchema } from '@langchain/core/utils/standard_schema';
+import { isInteropZodSchema } from '@langchain/core/utils/types';
 import { toLookoutMessages } from './messages.js';
 import { StructuredOutputError } from './errors.js';
 
 export interface ChatLookoutCallOptions extends BaseChatModelCallOptions {
   /** Tools for this call, as bindTools puts them: Lookout ToolSpecs. */
   tools?: ToolSpec[];
+  /**
+   * Whether the reply must be a tool call: 'auto' (default), 'none' (tools not offered),
+   * 'required'/'any' (some tool), a tool's name or OpenAI's { type: 'function', function: { name } }.
+   * Forcing needs a model that constrains its decoding (capabilities.structuredOutput).
+   */
+  tool_choice?: LangChainToolChoice;
+  /** JSON output, constrained at decode time: OpenAI's response_format shapes. */
+  response_format?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: { name?: string; schema: Record<string, unknown>; strict?: boolean } };
   /** Per-call sampling on top of the model's defaults. */
   sampling?: SamplingSettings;
   /** Ask for per-token log-probabilities (in each chunk's generationInfo.logprobs). */
   topLogprobs?: number;
 }
 
+export type LangChainToolChoice = 'auto' | 'none' | 'required' | 'any' | string | { type: 'function'; function: { name: string } };
+
 export interface ChatLookoutFields extends BaseChatModelParams {
   /** Any Lookout LanguageModel: OnnxModel (in-process), OpenAICompatibleModel (served), a test double. */
   model: LanguageModel;
   sampling?: SamplingSettings;
+  /** Stop sequences for every call (a call's own `stop` adds to them). */
+  stop?: string[];
   /** Largest prompt the model takes, for the model profile. Llama 3.2 Vision: 131072. */
   maxInputTokens?: number;
 }
@@ -37,6 +53,7 @@ const finishReasons: Record<FinishReason, string> = { stop: 'stop', length: 'len
 export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessageChunk> {
   readonly model: LanguageModel;
   readonly sampling?: SamplingSettings;
+  readonly stop?: string[];
   private readonly maxInputTokens?: number;
 
   static lc_name(): string {
@@ -47,6 +64,7 @@ export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessage
     super(fields);
     this.model = fields.model;
     this.sampling = fields.sampling;
+    this.stop = fields.stop;
     this.maxInputTokens = fields.maxInputTokens;
   }
 
@@ -54,16 +72,20 @@ export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessage
     return 'lookout';
   }
 
-  /** What LangChain (and createAgent) may rely on: images in, tools, structured output through tools. */
+  /**
+   * What LangChain (and createAgent) may rely on. Forced tool calls and native structured output
+   * are claimed only for models that constrain their decoding (the in-process runtime, or a served
+   * engine that honours response_format / tool_choice).
+   */
   get profile(): ModelProfile {
     const caps = this.model.capabilities;
+    const constrained = caps.structuredOutput === true;
     return {
       imageInputs: caps.images,
       imageUrlInputs: caps.images,
       toolCalling: caps.tools,
-      // Llama's tool calling has no "must call this tool" switch.
-      toolChoice: false,
-      structuredOutput: caps.tools,
+      toolChoice: caps.tools && constrained,
+      structuredOutput: constrained,
       ...(this.maxInputTokens ? { maxInputTokens: this.maxInputTokens } : {}),
     };
   }
@@ -74,22 +96,48 @@ export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessage
   }
 
   /**
-   * Structured output through a tool call (Llama has no JSON mode), and, unlike LangChain's
-   * default, the arguments are validated against a zod schema before they are returned.
+   * Structured output, validated against the schema before it is returned (a zod schema or a
+   * standard schema; a plain JSON Schema is parsed, not validated). Methods:
+   * - 'functionCalling' (default): one tool named after the schema, the call forced when the
+   *   model constrains its decoding;
+   * - 'jsonSchema': response_format json_schema, the reply is JSON valid against the schema;
+   * - 'jsonMode': response_format json_object, any JSON object.
+   * `includeRaw` gives { raw, parsed } (parsed null when parsing failed).
    */
   // The base class declares several overloads; one implementation serves them all.
   withStructuredOutput(schema: any, config?: any): any {
-    const base = super.withStructuredOutput(schema, config) as Runnable;
-    const zod = schema as { safeParse?: (v: unknown) => { success: boolean; data?: unknown; error?: { issues: Array<{ path: PropertyKey[]; message: string }> } } };
-    if (config?.includeRaw || typeof zod.safeParse !== 'function') return base;
-    return base.pipe(
-      RunnableLambda.from((value: unknown) => {
-        const result = zod.safeParse!(value);
-        if (result.success) return result.data;
-        const issues = result.error!.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
-        throw new StructuredOutputError(`the model's structured output does not match the schema: ${issues}`, value);
-      }),
-    );
+    const method: string = config?.method ?? 'functionCalling';
+    const includeRaw = Boolean(config?.includeRaw);
+    const jsonSchema = (isInteropZodSchema(schema) || isSerializableSchema(schema) ? toJsonSchema(schema) : schema) as Record<string, unknown>;
+    const name: string = config?.name ?? (typeof schema?.name === 'string' && !isInteropZodSchema(schema) ? schema.name : 'extract');
+    const tracing = { ls_structured_output_format: { kwargs: { method }, schema: jsonSchema as never } };
+    let llm: Runnable<BaseLanguageModelInput, AIMessageChunk>;
+    let parser: Runnable<AIMessageChunk, unknown>;
+    if (method === 'jsonSchema' || method === 'jsonMode') {
+      const response_format: ChatLookoutCallOptions['response_format'] =
+        method === 'jsonMode' ? { type: 'json_object' } : { type: 'json_schema', json_schema: { name, schema: jsonSchema, strict: true } };
+      llm = this.withConfig({ response_format, ...tracing } as Partial<ChatLookoutCallOptions>);
+      parser = createContentParser(schema) as unknown as Runnable<AIMessageChunk, unknown>;
+    } else if (method === 'functionCalling') {
+      const description = typeof jsonSchema.description === 'string' ? jsonSchema.description : 'Answer with this structure.';
+      const tool: ToolSpec = { name, description, parameters: jsonSchema };
+      llm = this.bindTools([{ spec: tool } as unknown as BindToolsInput], { tool_choice: name, ...tracing } as Partial<ChatLookoutCallOptions>);
+      parser = createFunctionCallingParser(schema, name) as unknown as Runnable<AIMessageChunk, unknown>;
+    } else {
+      throw new StructuredOutputError(`withStructuredOutput method "${method}" is not supported; use "functionCalling", "jsonSchema" or "jsonMode".`, undefined);
+    }
+    // Parser failures (bad JSON, schema violations) come out as one typed error with the raw value.
+    const checked = RunnableLambda.from(async (message: AIMessageChunk, runConfig) => {
+      let value: unknown;
+      try {
+        value = await parser.invoke(message, runConfig);
+      } catch (error) {
+        throw new StructuredOutputError(`the model's structured output does not match the schema: ${(error as Error).message}`, structuredRaw(message));
+      }
+      if (value === undefined || value === null) throw new StructuredOutputError(`the model gave no structured output (method "${method}").`, structuredRaw(message));
+      return value;
+    });
+    return assembleStructuredOutputPipeline(llm, checked as never, includeRaw, includeRaw ? 'StructuredOutputRunnable' : 'StructuredOutput');
   }
 
   invocationParams(options?: this['ParsedCallOptions']): Record<string, unknown> {
@@ -99,10 +147,15 @@ export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessage
   async *_streamResponseChunks(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): AsyncGenerator<ChatGenerationChunk> {
     const request: ModelRequest = { messages: toLookoutMessages(messages) };
     const sampling: SamplingSettings = { ...this.sampling, ...options.sampling };
-    if (options.stop?.length) sampling.stop = [...(sampling.stop ?? []), ...options.stop];
+    const stop = [...(this.stop ?? []), ...(options.stop ?? [])];
+    if (stop.length) sampling.stop = [...(sampling.stop ?? []), ...stop];
     if (Object.keys(sampling).length) request.sampling = sampling;
     if (options.tools?.length) request.tools = options.tools;
     if (options.topLogprobs !== undefined) request.topLogprobs = options.topLogprobs;
+    const toolChoice = toToolChoice(options.tool_choice, request.tools);
+    if (toolChoice) request.toolChoice = toolChoice;
+    const responseFormat = toResponseFormat(options.response_format);
+    if (responseFormat) request.responseFormat = responseFormat;
 
     let toolIndex = 0;
     const events = this.model.stream(request, { signal: options.signal })[Symbol.asyncIterator]();
@@ -159,7 +212,7 @@ export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessage
           message: new AIMessageChunk({
             content: '',
             usage_metadata: toUsageMetadata(event.usage),
-            response_metadata: { finish_reason: finishReasons[event.reason], model_name: this.model.id },
+            response_metadata: { finish_reason: finishReasons[event.reason], model_name: this.model.id, model: this.model.id, model_provider: 'lookout' },
           }),
           generationInfo: { finish_reason: finishReasons[event.reason] },
         });
@@ -177,6 +230,30 @@ export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessage
       llmOutput: { tokenUsage: message.usage_metadata },
     };
   }
+}
+
+/** What the model gave for structured output: its first tool call's arguments, else its text. */
+function structuredRaw(message: AIMessageChunk): unknown {
+  return message.tool_calls?.[0]?.args ?? message.content;
+}
+
+/** LangChain's tool_choice forms as Lookout's; 'any' is LangChain's word for 'required'. */
+function toToolChoice(choice: LangChainToolChoice | undefined, tools: ToolSpec[] | undefined): ToolChoice | undefined {
+  if (choice === undefined || choice === 'auto') return undefined;
+  if (choice === 'none') return 'none';
+  if (choice === 'required' || choice === 'any') return 'required';
+  const name = typeof choice === 'string' ? choice : choice?.function?.name;
+  if (typeof name !== 'string' || !tools?.some((t) => t.name === name)) {
+    throw new StructuredOutputError(`tool_choice names "${String(name)}", which is not among the bound tools (${(tools ?? []).map((t) => t.name).join(', ') || 'none'}).`, choice);
+  }
+  return { name };
+}
+
+function toResponseFormat(format: ChatLookoutCallOptions['response_format']): ResponseFormat | undefined {
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json_object' };
+  const { name, schema, strict } = format.json_schema;
+  return { type: 'json_schema', schema, ...(name ? { name } : {}), ...(strict !== undefined ? { strict } : {}) };
 }
 
 function toToolSpec(tool: BindToolsInput): ToolSpec {
