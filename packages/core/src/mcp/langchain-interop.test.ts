@@ -11,7 +11,7 @@ describe('JSON Schema tools in LangChain', () => {
       execute: ({ a, b }) => String((a as number) + (b as number)),
     });
     const lc = toLangChainTool(tool);
-    expect((lc.schema as { properties: object }).properties).toHaveProperty('a');
+    expect((lc.schema as unknown as { properties: object }).properties).toHaveProperty('a');
     expect(await lc.invoke({ a: 2, b: 40 })).toBe('42');
   });
 });
