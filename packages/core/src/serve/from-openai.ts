@@ -7,8 +7,9 @@ export interface RequestConversionOptions {
   allowImageUrls: boolean;
 }
 
-type TextParts = string | Array<{ type: 'text'; text: string }>;
-const joinText = (c: TextParts | null | undefined): string => (c == null ? '' : typeof c === 'string' ? c : c.map((p) => p.text).join(''));
+type TextParts = string | Array<{ type: 'text'; text: string } | { type: 'refusal'; refusal: string }>;
+const joinText = (c: TextParts | null | undefined): string =>
+  c == null ? '' : typeof c === 'string' ? c : c.map((p) => (p.type === 'refusal' ? p.refusal : p.text)).join('');
 
 function samplingOf(body: ChatCompletionRequestBody | CompletionRequestBody): SamplingSettings {
   const s: SamplingSettings = {};
@@ -64,16 +65,38 @@ export function chatRequestToModelRequest(body: ChatCompletionRequestBody, optio
           }
           return { id: c.id, name: c.function.name, arguments: args };
         });
-        return { role: 'assistant', content: joinText(m.content), ...(toolCalls.length ? { toolCalls } : {}) };
+        // A refusal (a content part or the `refusal` field) is what the assistant said.
+        const content = joinText(m.content) || (m.refusal ?? '');
+        return { role: 'assistant', content, ...(toolCalls.length ? { toolCalls } : {}) };
       }
       case 'tool':
         return { role: 'tool', toolCallId: m.tool_call_id, name: m.name ?? toolNames.get(m.tool_call_id) ?? '', content: joinText(m.content) };
     }
   });
   const request: ModelRequest = { messages, sampling: samplingOf(body) };
+  // tool_choice "none": the tools are not offered at all.
   if (body.tools?.length && body.tool_choice !== 'none')
     request.tools = body.tools.map((t) => ({ name: t.function.name, description: t.function.description ?? '', parameters: t.function.parameters ?? { type: 'object', properties: {} } }));
   if (body.logprobs) request.topLogprobs = body.top_logprobs ?? 0;
+  const choice = body.tool_choice;
+  if (choice === 'required' || (typeof choice === 'object' && choice !== null)) {
+    if (!request.tools?.length) throw new ServeError(400, 'invalid_request', `tool_choice ${JSON.stringify(choice)} needs "tools" with at least one function`, {}, 'tool_choice');
+    if (typeof choice === 'object' && !request.tools.some((t) => t.name === choice.function.name))
+      throw new ServeError(400, 'invalid_request', `tool_choice names "${choice.function.name}", which is not among "tools" (${request.tools.map((t) => t.name).join(', ')})`, {}, 'tool_choice');
+    request.toolChoice = choice === 'required' ? 'required' : { name: choice.function.name };
+  } else if (choice === 'auto' && request.tools?.length) request.toolChoice = 'auto';
+  const format = body.response_format;
+  if (format?.type === 'json_object') request.responseFormat = { type: 'json_object' };
+  else if (format?.type === 'json_schema') {
+    if (format.json_schema.schema === undefined)
+      throw new ServeError(400, 'invalid_request', 'response_format.json_schema.schema is required: the JSON Schema the reply must follow', {}, 'response_format');
+    request.responseFormat = {
+      type: 'json_schema',
+      name: format.json_schema.name,
+      schema: format.json_schema.schema,
+      ...(format.json_schema.strict != null ? { strict: format.json_schema.strict } : {}),
+    };
+  }
   return request;
 }
 

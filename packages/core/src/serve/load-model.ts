@@ -11,6 +11,8 @@ export interface ModelSource {
   device?: 'cpu' | 'cuda';
   /** Which ONNX build of modelDir (default: the one there; see OnnxModelLoadOptions.dtype). */
   dtype?: 'fp32' | 'fp16' | 'int4';
+  /** False: the served engine takes no images (no vision projector). */
+  images?: boolean;
 }
 
 export class ModelSourceError extends Error {
@@ -31,7 +33,12 @@ export async function loadLanguageModel(source: ModelSource): Promise<LanguageMo
   if (source.modelDir && source.baseUrl) throw new ModelSourceError('give either --model-dir (in-process) or --base-url (served engine), not both');
   if (source.baseUrl) {
     const apiKey = source.apiKey ?? process.env.OPENAI_API_KEY;
-    return new OpenAICompatibleModel({ baseUrl: source.baseUrl, model: source.model ?? (await onlyServedModel(source.baseUrl, apiKey)), apiKey });
+    return new OpenAICompatibleModel({
+      baseUrl: source.baseUrl,
+      model: source.model ?? (await onlyServedModel(source.baseUrl, apiKey)),
+      apiKey,
+      ...(source.images === false ? { capabilities: { images: false } } : {}),
+    });
   }
   if (source.modelDir) {
     const runtime = (await import('@lookout/runtime')) as unknown as { OnnxModel?: Loadable };

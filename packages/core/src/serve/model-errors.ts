@@ -36,6 +36,11 @@ const CLIENT_ERRORS: Record<string, { status: number; code: string; param: strin
   CONTEXT_EXCEEDED: { status: 400, code: 'context_length_exceeded', param: 'messages' },
   ONNX_CONTEXT_EXCEEDED: { status: 400, code: 'context_length_exceeded', param: 'messages' },
   QUEUE_FULL: { status: 429, code: 'queue_full', param: null },
+  // Constrained decoding (runtime/constraints): a schema outside the supported subset, a tool
+  // choice that cannot be honoured.
+  CONSTRAINT_UNSUPPORTED_SCHEMA: { status: 400, code: 'invalid_request', param: 'response_format' },
+  CONSTRAINT_INVALID: { status: 400, code: 'invalid_request', param: null },
+  CONSTRAINT_UNSUPPORTED_TOKENIZER: { status: 400, code: 'response_format_unsupported', param: 'response_format' },
 };
 
 /** Codes of errors that are the client's to fix (status 4xx), for documentation and tests. */
@@ -56,7 +61,9 @@ export function toServeError(err: unknown, context: ModelErrorContext = { chat: 
   if (upstream) return upstream;
   const known = CLIENT_ERRORS[runtimeCode];
   if (!known) return new ServeError(500, runtimeCode || 'model_error', `model failed: ${message}`);
-  const param = known.param === 'messages' && !context.chat ? 'prompt' : known.param;
+  let param = known.param === 'messages' && !context.chat ? 'prompt' : known.param;
+  // A forced tool's parameters that the constraint cannot take: the field to fix is "tools".
+  if (runtimeCode === 'CONSTRAINT_UNSUPPORTED_SCHEMA' && message.startsWith('tools[')) param = 'tools';
   if (known.code === 'context_length_exceeded') return new ServeError(known.status, known.code, contextMessage(err, message, context.chat), {}, param);
   const headers: Record<string, string> = known.status === 429 ? { 'retry-after': String(context.retryAfterSeconds ?? 1) } : {};
   // The runtime's own code stays in the message: it says exactly which check failed.

@@ -6,6 +6,8 @@ import { z } from 'zod';
  * Lookout cannot honour (n > 1) are refused.
  */
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
+/** An assistant message's refusal (OpenAI structured outputs); read as the assistant's text. */
+const refusalPart = z.object({ type: z.literal('refusal'), refusal: z.string() });
 const imagePart = z.object({
   type: z.literal('image_url'),
   image_url: z.union([z.string(), z.object({ url: z.string(), detail: z.string().optional() })]),
@@ -22,7 +24,8 @@ const message = z.discriminatedUnion('role', [
   z.object({ role: z.literal('user'), content: z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart]))]) }),
   z.object({
     role: z.literal('assistant'),
-    content: z.union([z.string(), z.array(textPart), z.null()]).optional(),
+    content: z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, refusalPart])), z.null()]).optional(),
+    refusal: z.string().nullish(),
     tool_calls: z.array(toolCall).optional(),
   }),
   z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: z.union([z.string(), z.array(textPart)]), name: z.string().optional() }),
@@ -56,11 +59,32 @@ export const chatCompletionRequestSchema = z.looseObject({
   ...sampling,
   messages: z.array(message).min(1, 'messages must hold at least one message'),
   tools: z.array(tool).optional(),
-  tool_choice: z.union([z.literal('auto'), z.literal('none')], { message: 'tool_choice must be "auto" or "none"' }).optional(),
+  tool_choice: z
+    .union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }) })], {
+      message: 'tool_choice must be "auto", "none", "required" or {"type": "function", "function": {"name": ...}}',
+    })
+    .nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   response_format: z
-    .object({ type: z.literal('text', { message: 'only "text" is supported; for structured output give a tool and read its call' }) })
+    .discriminatedUnion(
+      'type',
+      [
+        z.object({ type: z.literal('text') }),
+        z.object({ type: z.literal('json_object') }),
+        z.object({
+          type: z.literal('json_schema'),
+          json_schema: z.object({
+            name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'json_schema.name is 1-64 characters of A-Z, a-z, 0-9, _ -'),
+            description: z.string().optional(),
+            schema: z.union([z.record(z.string(), z.unknown()), z.boolean()]).optional(),
+            strict: z.boolean().nullish(),
+          }),
+        }),
+      ],
+      { message: 'response_format.type must be "text", "json_object" or "json_schema"' },
+    )
     .nullish(),
 });
 

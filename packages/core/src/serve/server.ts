@@ -37,13 +37,18 @@ export interface LookoutServerOptions {
    * Names given here are accepted in addition to those defaults; "*" accepts any host.
    */
   allowedHosts?: string[];
+  /**
+   * False: image input is refused with 400 images_unsupported before it reaches the model (a
+   * served engine without a vision projector; `lookout serve --no-images`). Default true.
+   */
+  images?: boolean;
   /** One line per request (method, path, status, ms). */
   log?: (line: string) => void;
 }
 
 /**
  * An OpenAI-compatible HTTP server over any LanguageModel: POST /v1/chat/completions and
- * /v1/completions (streamed and not), GET /v1/models, GET /health.
+ * /v1/completions (streamed and not), GET /v1/models, GET /v1/models/{id}, GET /health.
  */
 export class LookoutServer {
   readonly modelName: string;
@@ -120,7 +125,18 @@ export class LookoutServer {
     if (path.startsWith('/v1/')) this.authorize(req);
     if (path === '/v1/models') {
       requireMethod(req, 'GET');
-      return sendJson(res, 200, { object: 'list', data: [{ id: this.modelName, object: 'model', created: this.created, owned_by: 'lookout' }] });
+      return sendJson(res, 200, { object: 'list', data: [this.modelObject()] });
+    }
+    if (path.startsWith('/v1/models/')) {
+      requireMethod(req, 'GET');
+      let id: string;
+      try {
+        id = decodeURIComponent(path.slice('/v1/models/'.length));
+      } catch {
+        id = path.slice('/v1/models/'.length);
+      }
+      if (id !== this.modelName) throw new ServeError(404, 'model_not_found', `model "${id}" is not served here; this server serves "${this.modelName}"`, {}, 'model');
+      return sendJson(res, 200, this.modelObject());
     }
     if (path === '/v1/chat/completions' || path === '/v1/completions') {
       requireMethod(req, 'POST');
@@ -129,7 +145,11 @@ export class LookoutServer {
         throw new ServeError(503, 'shutting_down', 'server is shutting down; send the request to another replica', { 'retry-after': String(this.options.retryAfterSeconds ?? 1) });
       return this.generate(req, res, path === '/v1/chat/completions');
     }
-    throw new ServeError(404, 'not_found', `no route ${req.method} ${path}; routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health`);
+    throw new ServeError(404, 'not_found', `no route ${req.method} ${path}; routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /v1/models/{id}, GET /health`);
+  }
+
+  private modelObject() {
+    return { id: this.modelName, object: 'model', created: this.created, owned_by: 'lookout' };
   }
 
   private authorize(req: IncomingMessage): void {
@@ -228,7 +248,13 @@ export class LookoutServer {
   private checkCapabilities(request: ModelRequest, chat: boolean): void {
     const caps = this.options.model.capabilities;
     const hasImages = request.messages?.some((m) => m.role === 'user' && typeof m.content !== 'string' && m.content.some((p) => p.type === 'image'));
-    if (hasImages && !caps.images) throw new ServeError(400, 'images_unsupported', `model "${this.modelName}" does not take images; send text only`);
+    if (hasImages && this.options.images === false)
+      throw new ServeError(400, 'images_unsupported', `model "${this.modelName}" is served without image input (--no-images); send text only`, {}, 'messages');
+    if (hasImages && !caps.images) throw new ServeError(400, 'images_unsupported', `model "${this.modelName}" does not take images; send text only`, {}, 'messages');
+    const forcedTool = request.toolChoice === 'required' || typeof request.toolChoice === 'object';
+    const format = request.responseFormat?.type;
+    if ((forcedTool || format === 'json_object' || format === 'json_schema') && !caps.structuredOutput)
+      throw new ServeError(400, 'response_format_unsupported', `model "${this.modelName}" cannot constrain its output; leave out response_format and use tool_choice "auto"`, {}, forcedTool ? 'tool_choice' : 'response_format');
     if (request.tools?.length && !caps.tools) throw new ServeError(400, 'tools_unsupported', `model "${this.modelName}" does not support tools; leave out "tools"`);
     if (request.topLogprobs !== undefined && !caps.logprobs)
       throw new ServeError(400, 'logprobs_unsupported', `model "${this.modelName}" cannot return log-probabilities; leave out "logprobs"`);

@@ -140,6 +140,8 @@ export interface ModelCapabilities {
   logprobs: boolean;
   /** True when `prompt` (raw segments) requests are accepted. */
   rawPrompt: boolean;
+  /** True when `responseFormat` and a forced `toolChoice` are honoured (absent: they are not). */
+  structuredOutput?: boolean;
 }
 
 export interface LanguageModel {

@@ -91,7 +91,8 @@ export class OpenAICompatibleModel implements LanguageModel {
     this.options = options;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.id = `openai:${options.model}@${this.baseUrl}`;
-    this.capabilities = { images: true, tools: true, logprobs: true, rawPrompt: true, ...options.capabilities };
+    // Structured output is the engine's to enforce: response_format and tool_choice are forwarded.
+    this.capabilities = { images: true, tools: true, logprobs: true, rawPrompt: true, structuredOutput: true, ...options.capabilities };
     this.retryPolicy = { ...defaultRetryPolicy, ...options.retry };
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.escapesSpecialTokens = options.escapeSpecialTokens ?? true;

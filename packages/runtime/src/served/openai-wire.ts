@@ -41,6 +41,11 @@ export interface OpenAIChatRequest {
   stop?: string | string[];
   logprobs?: boolean;
   top_logprobs?: number;
+  tool_choice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+  response_format?:
+    | { type: 'text' }
+    | { type: 'json_object' }
+    | { type: 'json_schema'; json_schema: { name: string; schema: Record<string, unknown> | boolean; strict?: boolean } };
 }
 
 export interface OpenAIChatLogprob {

@@ -114,6 +114,14 @@ export async function toChatRequest(
     body.logprobs = true;
     body.top_logprobs = request.topLogprobs;
   }
+  // Structured output: the engine enforces it; both go over in OpenAI's shape.
+  const choice = request.toolChoice;
+  if (choice !== undefined && request.tools?.length)
+    body.tool_choice = typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+  const format = request.responseFormat;
+  if (format?.type === 'json_schema')
+    body.response_format = { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema, ...(format.strict !== undefined ? { strict: format.strict } : {}) } };
+  else if (format) body.response_format = { type: format.type };
   if (stream) {
     body.stream = true;
     if (streamUsage) body.stream_options = { include_usage: true };

@@ -8,7 +8,9 @@ import { isLoopbackAddress } from '../../serve/request-checks.js';
 const usage = `Usage: lookout serve (--model-dir <dir> | --base-url <url> --model <name>) [options]
 
 Serves a model over the OpenAI chat-completions API:
-  POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health
+  POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /v1/models/{id}, GET /health
+  (chat: response_format json_object / json_schema and tool_choice required / a named function
+  are enforced at decode time by the in-process model, forwarded to a --base-url engine)
 
 Model (one of):
   --model-dir <dir>       Llama 3.2 Vision directory, run in-process on onnxruntime
@@ -17,6 +19,8 @@ Model (one of):
   --base-url <url>        front another OpenAI-compatible engine (e.g. http://gpu-1:8000/v1)
   --model <name>          model name on that engine (optional when it serves only one)
   --api-key <key>         bearer token for that engine (default $OPENAI_API_KEY)
+  --no-images             the model takes no images (an engine without a vision projector):
+                          image input gets 400 images_unsupported instead of reaching it
 
 Server:
   --name <name>           model name clients send and /v1/models lists (default: the model id)
@@ -53,6 +57,7 @@ const serve: CliCommand = {
       'max-queued': { type: 'string' },
       'max-body-mb': { type: 'string' },
       'allow-image-urls': { type: 'boolean' },
+      'no-images': { type: 'boolean' },
       'require-key': { type: 'string' },
       'shutdown-timeout': { type: 'string' },
       'keep-alive': { type: 'string' },
@@ -76,7 +81,8 @@ const serve: CliCommand = {
       .map((k) => k.trim())
       .filter(Boolean);
 
-    const model = await loadLanguageModel(source);
+    const images = values['no-images'] ? false : undefined;
+    const model = await loadLanguageModel({ ...source, ...(images === false ? { images } : {}) });
     const server = new LookoutServer({
       model,
       modelName: values.name ?? values.model ?? model.id,
@@ -84,6 +90,7 @@ const serve: CliCommand = {
       maxQueued,
       maxBodyBytes: maxBodyMb * 1024 * 1024,
       allowImageUrls: values['allow-image-urls'] ?? false,
+      ...(images === false ? { images } : {}),
       apiKeys,
       allowedHosts,
       shutdownTimeoutMs: shutdownSeconds * 1000,

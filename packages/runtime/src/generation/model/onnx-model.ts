@@ -87,7 +87,7 @@ export class OnnxModel implements LanguageModel {
   constructor(private readonly parts: OnnxModelParts) {
     this.id = parts.id;
     this.currentEngine = parts.engine;
-    this.capabilities = { images: parts.prepareVision !== undefined, tools: true, logprobs: true, rawPrompt: true };
+    this.capabilities = { images: parts.prepareVision !== undefined, tools: true, logprobs: true, rawPrompt: true, structuredOutput: true };
     this.queue = new RequestQueue(parts.maxQueue ?? 16);
   }
 
