@@ -133,9 +133,15 @@ describe('lookout serve request handling', () => {
       [await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: 'x' }], temperature: 9 }), 400, /^temperature:/],
       [await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: 'x' }], n: 2 }), 400, /only n = 1/],
       [
+        await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'xml' } }),
+        400,
+        /^response_format\.type: response_format\.type must be "text", "json_object" or "json_schema"/,
+      ],
+      // This scripted model cannot constrain its output (capabilities without structuredOutput).
+      [
         await post(url, { model: 'llama-vision', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } }),
         400,
-        /^response_format\.type: only "text" is supported/,
+        /cannot constrain its output/,
       ],
       [await post(url, { model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }), 404, /serves "llama-vision"/],
       [
