@@ -6,6 +6,7 @@ export type AgentErrorCode =
   | 'agent-invalid-state'
   | 'agent-invalid-input'
   | 'agent-listener-failed'
+  | 'agent-invalid-output'
   | 'session-invalid-id'
   | 'session-io'
   | 'session-conflict'
@@ -37,6 +38,18 @@ export class ModelStepFailed extends AgentError {
   constructor(modelId: string, cause: unknown) {
     super('agent-model-failed', `Model "${modelId}" failed during a step: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'ModelStepFailed';
+  }
+}
+
+/** The final answer failed the run's output schema more often than outputRetryBudget allows. */
+export class OutputValidationFailed extends AgentError {
+  constructor(
+    readonly budget: number,
+    readonly issues: string,
+    readonly text: string,
+  ) {
+    super('agent-invalid-output', `The model's final answer did not match the output schema after ${budget} ${budget === 1 ? 'retry' : 'retries'}: ${issues}`);
+    this.name = 'OutputValidationFailed';
   }
 }
 

@@ -6,6 +6,7 @@ import type { StageDecision } from '../guarding/run-stage.js';
 import { endSpan, startSpan } from '../tracing/spans.js';
 import type { GuardStage } from './guard-stage.js';
 import { OutputModerator } from './output-moderator.js';
+import { outputFormat } from './output-schema.js';
 import type { TurnScope } from './turn-scope.js';
 import type { BlockInfo, PendingCall } from './types.js';
 
@@ -84,6 +85,11 @@ export class ModelStep {
         messages: this.requestMessages(),
         ...(scope.run.runner.specs.length ? { tools: scope.run.runner.specs } : {}),
         ...(settings.sampling ? { sampling: settings.sampling } : {}),
+        // A reply constrained to JSON cannot be a tool call: with tools offered the output schema
+        // is checked after the answer instead.
+        ...(scope.run.output && settings.model.capabilities.structuredOutput && !scope.run.runner.specs.length
+          ? { responseFormat: outputFormat(scope.run.output) }
+          : {}),
       };
       for await (const event of settings.model.stream(request, { signal: controller.signal })) {
         if (controller.signal.aborted) break;

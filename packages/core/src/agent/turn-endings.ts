@@ -26,12 +26,13 @@ export class TurnEndings {
     return result;
   }
 
-  async completed(): Promise<AgentResult> {
+  /** `output`: the answer parsed and validated against the run's output schema, when it has one. */
+  async completed(output?: unknown): Promise<AgentResult> {
     const { state } = this.scope;
     const messages = state.conversation.slice(state.turnStart);
     await this.store('completed', messages);
     const last = messages[messages.length - 1];
-    const result: AgentResult = { ...this.resultBase(), status: 'completed', text: last?.role === 'assistant' ? last.content : '' };
+    const result: AgentResult = { ...this.resultBase(), status: 'completed', text: last?.role === 'assistant' ? last.content : '', ...(output !== undefined ? { output } : {}) };
     this.scope.emit({ type: 'turn-end', result });
     return result;
   }

@@ -1,6 +1,6 @@
 import type { Stage } from '@lookout/guards';
 import type { LanguageModel, SamplingSettings } from '@lookout/runtime';
-import type { ToolRunner } from '@lookout/tools';
+import type { ToolRunner, z } from '@lookout/tools';
 import type { ResolvedGuard } from '../guarding/config.js';
 import type { AuditEntry, SessionStore } from '../sessions/types.js';
 import type { AgentEvent } from './events.js';
@@ -24,6 +24,8 @@ export interface TurnSettings {
   refusal: (info: BlockInfo) => string;
   toolResultNotice: (info: BlockInfo & { tool: string }) => string;
   sessions: SessionStore;
+  /** Final answers failing the output schema re-asked per run. */
+  outputRetryBudget: number;
 }
 
 /** What one call of run/resume/recover hands the turn. */
@@ -36,6 +38,8 @@ export interface TurnRun {
   /** The session version the turn was built on; its record is appended against it (one writer per session). */
   sessionVersion?: number;
   emit: (event: AgentEvent) => void;
+  /** The run's output schema (RunOptions.output). */
+  output?: z.ZodType;
   /** Durable record of the run state around tool executions (RunOptions.checkpoint). */
   checkpoint?: (state: RunState) => void | Promise<void>;
 }

@@ -1,5 +1,7 @@
 import type { Context } from '@opentelemetry/api';
-import { MaxStepsExceeded } from '../errors.js';
+import type { z } from '@lookout/tools';
+import { MaxStepsExceeded, OutputValidationFailed } from '../errors.js';
+import { checkOutput, outputCorrection } from './output-schema.js';
 import type { AuditEntry } from '../sessions/types.js';
 import { endSpan, startSpan } from '../tracing/spans.js';
 import { GuardStage } from './guard-stage.js';
@@ -68,8 +70,29 @@ export class Turn implements TurnScope {
       // A restart follows a redacted input; the redacted text is not checked again.
       checkInput = false;
       if (outcome.kind === 'blocked') return this.endings.blocked(outcome.info);
-      if (outcome.kind === 'answered') return this.endings.completed();
+      if (outcome.kind === 'answered') {
+        const output = this.run.output;
+        if (!output) return this.endings.completed();
+        const checked = this.checkAnswer(output);
+        if (checked.ok) return this.endings.completed(checked.value);
+      }
     }
+  }
+
+  /**
+   * The final answer against the run's output schema: valid, or re-asked (the model is told the
+   * issues) while the budget lasts, then OutputValidationFailed.
+   */
+  private checkAnswer(schema: z.ZodType): { ok: true; value: unknown } | { ok: false } {
+    const { state, settings } = this;
+    const last = state.conversation[state.conversation.length - 1];
+    const text = last?.role === 'assistant' ? last.content : '';
+    const checked = checkOutput(text, schema);
+    if (checked.ok) return checked;
+    state.invalidOutputs = (state.invalidOutputs ?? 0) + 1;
+    if (state.invalidOutputs > settings.outputRetryBudget) throw new OutputValidationFailed(settings.outputRetryBudget, checked.issues, text);
+    state.conversation.push({ role: 'user', content: outputCorrection(checked.issues, schema) });
+    return { ok: false };
   }
 
   audit(entry: AuditEntry): void {

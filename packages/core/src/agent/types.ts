@@ -1,6 +1,6 @@
 import type { Stage, Verdict } from '@lookout/guards';
 import type { ChatMessage, ContentPart, LanguageModel, SamplingSettings, ToolCall, Usage } from '@lookout/runtime';
-import type { AnyTool, ToolCallProgress, ToolErrorCode } from '@lookout/tools';
+import type { AnyTool, ToolCallProgress, ToolErrorCode, z } from '@lookout/tools';
 import type { GuardAction, StageGuards } from '../guarding/config.js';
 import type { AuditEntry, SessionStore, ToolCallStatus } from '../sessions/types.js';
 
@@ -51,6 +51,12 @@ export interface AgentOptions {
   maxParallelToolCalls?: number;
   /** Invalid tool calls answered per run before it fails with ToolValidationBudgetExceeded. Default 2. */
   toolRetryBudget?: number;
+  /**
+   * With an `output` schema on the run: final answers that fail it are sent back to the model
+   * (with the schema's issues) this many times before the run fails with OutputValidationFailed.
+   * Default 2.
+   */
+  outputRetryBudget?: number;
   /** Default: a MemorySessionStore owned by this agent. */
   sessions?: SessionStore;
   sampling?: SamplingSettings;
@@ -78,6 +84,13 @@ export interface RunOptions<C = unknown> {
    * any started call twice. A checkpoint that throws stops the run before the tool runs.
    */
   checkpoint?: (state: RunState) => void | Promise<void>;
+  /**
+   * A zod schema for the final answer: the model answers in JSON, the answer is parsed and
+   * validated (`result.output`, typed), and an answer that fails is re-asked within
+   * outputRetryBudget. Where the model constrains its decoding and no tools are offered, the
+   * schema also constrains the reply token by token (response_format json_schema).
+   */
+  output?: z.ZodType;
 }
 
 /** Approve the paused tool call, or reject it (a string is the reason the model is told). */
@@ -128,6 +141,8 @@ export interface RunState {
   turnStart: number;
   step: number;
   invalidToolCalls: number;
+  /** Final answers that failed the run's output schema so far. */
+  invalidOutputs?: number;
   pending: PendingCall[];
   releasedText: string;
   audit: AuditEntry[];
@@ -152,6 +167,8 @@ export interface AgentResult {
   steps: number;
   usage: Usage;
   audit: AuditEntry[];
+  /** The final answer parsed and validated against the run's `output` schema. */
+  output?: unknown;
 }
 
 export type { GuardAction };
