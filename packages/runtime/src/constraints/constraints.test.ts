@@ -9,6 +9,7 @@ import { ConstraintError, UnsupportedSchemaError } from './errors.js';
 import { compileJsonSchema } from './json-schema.js';
 import { bytesOf } from './nodes.js';
 import { compileConstraint, grammarNode } from './request-grammar.js';
+import { maskCacheBytes, setMaskCacheBudget } from './token-constraint.js';
 
 const WEATHER = {
   type: 'object',
@@ -178,5 +179,30 @@ describe('token masks over the Llama 3 vocabulary', () => {
     const allowed = [...masked.keys()].filter((i) => masked[i] > -Infinity);
     expect(allowed.every((id) => tokenizer.decode([id]).startsWith('{'))).toBe(true);
     expect(allowed.some((id) => tokenizer.isSpecial(id))).toBe(false);
+  });
+
+  it('cached masks stay within the byte budget, and evicted ones are computed again', () => {
+    const previous = setMaskCacheBudget(600 * 1024);
+    try {
+      const grammar = compileConstraint({ responseFormat: { type: 'json_schema', schema: { type: 'object', properties: { a: { type: 'string' }, b: { type: 'string' }, c: { type: 'string' } }, required: ['a', 'b', 'c'], additionalProperties: false } } }, tokenizer)!;
+      const logits = new Float32Array(tokenizer.vocabSize).fill(1);
+      const masked = new Float32Array(tokenizer.vocabSize);
+      const walk = () => {
+        const c = grammar.start([eot]);
+        for (const id of tokenizer.encode('{"a":"x","b":"y","c":"z"}', { allowSpecial: false })) {
+          c.applyMask(logits, masked);
+          expect(masked[id], tokenizer.decode([id])).toBe(1);
+          c.advance(id);
+        }
+        expect(c.finished).toBe(true);
+      };
+      walk();
+      expect(maskCacheBytes()).toBeLessThanOrEqual(600 * 1024);
+      const computed = grammar.computed;
+      walk();
+      expect(grammar.computed).toBeGreaterThan(computed);
+    } finally {
+      setMaskCacheBudget(previous);
+    }
   });
 });

@@ -24,9 +24,42 @@ export interface TokenMask {
   ends: Int32Array;
 }
 
+/**
+ * Bytes all cached masks may take together, across grammars (a mask inside a string holds
+ * ~123,000 ids, ≈ 0.5 MB): least recently used masks are dropped past it.
+ */
+let maskBudgetBytes = 256 * 1024 * 1024;
+let maskBytes = 0;
+/** Every cached mask, least recently used first. */
+const maskLru = new Map<string, { grammar: CompiledGrammar; key: string; bytes: number }>();
+let grammarIds = 0;
+
+/** Sets the byte budget of cached masks (default 256 MiB); returns the previous one. */
+export function setMaskCacheBudget(bytes: number): number {
+  const previous = maskBudgetBytes;
+  maskBudgetBytes = bytes;
+  trimMasks();
+  return previous;
+}
+
+/** Bytes held by cached masks now. */
+export function maskCacheBytes(): number {
+  return maskBytes;
+}
+
+function trimMasks(): void {
+  for (const [id, entry] of maskLru) {
+    if (maskBytes <= maskBudgetBytes) break;
+    maskLru.delete(id);
+    maskBytes -= entry.bytes;
+    entry.grammar.forget(entry.key);
+  }
+}
+
 /** A grammar bound to a vocabulary, with its mask cache; reusable across generations. */
 export class CompiledGrammar {
   private readonly masks = new Map<string, TokenMask>();
+  private readonly id = grammarIds++;
   /** How far before the limit steering starts (bytes of completion a token may add). */
   readonly steerMargin: number;
   /** Masks computed (cache misses), for benchmarks and tests. */
@@ -35,7 +68,6 @@ export class CompiledGrammar {
   constructor(
     readonly root: ValueNode,
     readonly trie: VocabularyTrie,
-    readonly maxCachedMasks = 2048,
   ) {
     this.steerMargin = 2 * maxGrowth(root) + 8;
   }
@@ -48,18 +80,35 @@ export class CompiledGrammar {
   /** Tokens allowed in `state` (cached by state key). */
   mask(state: Stack): TokenMask {
     const key = stateKey(state);
+    const lruKey = `${this.id}\u0000${key}`;
     let mask = this.masks.get(key);
     if (mask) {
       // Most recently used last.
-      this.masks.delete(key);
-      this.masks.set(key, mask);
+      const entry = maskLru.get(lruKey);
+      if (entry) {
+        maskLru.delete(lruKey);
+        maskLru.set(lruKey, entry);
+      }
       return mask;
     }
     mask = this.compute(state);
     this.computed++;
     this.masks.set(key, mask);
-    if (this.masks.size > this.maxCachedMasks) this.masks.delete(this.masks.keys().next().value!);
+    const bytes = mask.ids.byteLength + mask.deltas.byteLength + mask.ends.byteLength + key.length * 2 + 64;
+    maskLru.set(lruKey, { grammar: this, key, bytes });
+    maskBytes += bytes;
+    trimMasks();
     return mask;
+  }
+
+  /** @internal Drops a cached mask (the global budget evicted it). */
+  forget(key: string): void {
+    this.masks.delete(key);
+  }
+
+  /** Masks cached for this grammar now. */
+  get cachedMasks(): number {
+    return this.masks.size;
   }
 
   private compute(state: Stack): TokenMask {
