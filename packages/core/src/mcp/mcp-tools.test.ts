@@ -99,7 +99,7 @@ describe('mcpTools over stdio: the everything server', () => {
   let everything: McpToolset;
   beforeAll(async () => {
     everything = await mcpTools({ command: process.execPath, args: [everythingBin, 'stdio'], stderr: 'ignore' }, { name: 'everything', images: 'guard' });
-  }, 60_000);
+  });
   afterAll(() => everything?.close());
 
   it('offers the server tools under the server name, with their JSON Schemas', () => {
@@ -159,11 +159,11 @@ describe('mcpTools over stdio: the everything server', () => {
       const started = Date.now();
       await agent.run('go');
       expect(results(events)[0]).toMatchObject({ isError: true, code: 'tool-timeout' });
-      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(Date.now() - started).toBeLessThan(10_000); // the operation itself takes 20 s
     } finally {
       await slow.close();
     }
-  }, 30_000);
+  });
 });
 
 describe('a server killed mid-call', () => {
@@ -179,11 +179,11 @@ describe('a server killed mid-call', () => {
       await agent.run('go');
       expect(results(events)[0]).toMatchObject({ isError: true, code: 'tool-unavailable' });
       expect(results(events)[0].content).toContain('closed the connection');
-      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(Date.now() - started).toBeLessThan(15_000); // the operation itself takes 30 s
     } finally {
       await toolset.close().catch(() => {});
     }
-  }, 30_000);
+  });
 });
 
 describe('mcpTools over stdio: the filesystem server', () => {
@@ -193,7 +193,7 @@ describe('mcpTools over stdio: the filesystem server', () => {
     dir = await mkdtemp(join(tmpdir(), 'lookout-mcp-fs-'));
     await writeFile(join(dir, 'receipt.txt'), 'Receipt 42: one lamp, 19.99');
     files = await mcpTools({ command: process.execPath, args: [filesystemBin, dir], stderr: 'ignore' }, { name: 'files', deny: ['write_file', 'edit_file', 'move_file', 'create_directory'] });
-  }, 60_000);
+  });
   afterAll(async () => {
     await files?.close();
     await rm(dir, { recursive: true, force: true });
@@ -235,7 +235,7 @@ describe('mcpTools over streamable HTTP: the everything server', () => {
       });
       child.once('exit', (code) => reject(new Error(`the everything server exited (${code}): ${log}`)));
     });
-  }, 60_000);
+  });
   afterAll(() => {
     child?.kill();
   });

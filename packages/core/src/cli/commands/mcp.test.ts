@@ -21,7 +21,7 @@ describe('lookout mcp over stdio (rule guards, no model)', () => {
   beforeAll(async () => {
     client = new Client({ name: 'test', version: '1' });
     await client.connect(new StdioClientTransport({ ...cli([]), stderr: 'ignore' }));
-  }, 60_000);
+  });
   afterAll(() => client?.close());
 
   it('lists the three guard tools', async () => {
@@ -72,7 +72,7 @@ describe('lookout mcp --http', () => {
       });
       child.once('exit', (code) => reject(new Error(`lookout mcp exited (${code}): ${log}`)));
     });
-  }, 60_000);
+  });
   afterAll(() => {
     child?.kill('SIGTERM');
   });
