@@ -13,6 +13,7 @@ export * from './constraints/index.js';
 export * from './served/index.js';
 export * from './testing/index.js';
 export * from './gguf/index.js';
+export { AsyncQueue } from './async/async-queue.js';
 // Names defined in two subsystems: the package exports one of each explicitly.
 export { MLLAMA_IMAGE_TOKEN_ID } from './tokenizer/index.js';
 export { argmax } from './generation/index.js';

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { Stage } from '@lookout/guards';
-import type { ChatMessage } from '@lookout/runtime';
+import { AsyncQueue, type ChatMessage } from '@lookout/runtime';
 import { ToolRunner, type AnyTool, type z } from '@lookout/tools';
 import { AgentError, InvalidAgentInput, InvalidRunState } from '../errors.js';
 import { resolveGuards, type ResolvedGuard } from '../guarding/config.js';
 import { MemorySessionStore } from '../sessions/memory.js';
 import { sessionAudit, sessionMessages, type AuditEntry, type SessionStore } from '../sessions/types.js';
-import { EventQueue } from './event-queue.js';
 import type { AgentEvent, AgentEventMap } from './events.js';
 import { Turn, type TurnSettings } from './turn.js';
 import type { AgentInput, AgentOptions, AgentResult, ResumeOptions, RunOptions, RunState } from './types.js';
@@ -190,7 +189,7 @@ export class Agent<C = unknown> extends EventEmitter<AgentEventMap> {
     options: RunOptions<C>,
     start: (opts: RunOptions<C>, emit: (e: AgentEvent) => void) => Promise<AgentResult>,
   ): AsyncGenerator<AgentEvent, AgentResult> {
-    const queue = new EventQueue<AgentEvent>();
+    const queue = new AsyncQueue<AgentEvent>();
     // Leaving the loop early (break) cancels the run.
     const controller = new AbortController();
     const outer = options.signal;

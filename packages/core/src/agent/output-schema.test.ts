@@ -46,7 +46,7 @@ describe('Agent output schema', () => {
     const text = JSON.stringify(format);
     expect(text).not.toMatch(/"(minimum|maximum|maxLength|maxItems)"/);
     expect(format).toMatchObject({ type: 'json_schema', schema: { properties: { pattern: { type: 'string' }, amount: { type: 'number' }, tags: { type: 'array' } } } });
-    expect((format as { schema: { properties: { pattern: Record<string, unknown> } } }).schema.properties.pattern.pattern).toBeUndefined();
+    expect((format as unknown as { schema: { properties: { pattern: Record<string, unknown> } } }).schema.properties.pattern.pattern).toBeUndefined();
   });
 
   it('constrains decoding on a model that can: random weights answer valid JSON first time', async () => {

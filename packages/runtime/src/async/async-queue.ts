@@ -1,8 +1,9 @@
 /**
- * A push-to-pull bridge: the generation loop pushes events, the caller iterates them. Unbounded
- * on purpose: events are small and a generation is bounded by maxTokens.
+ * A push-to-pull bridge: a producer (the generation loop, the agent loop) pushes events, the
+ * consumer iterates them in order. Unbounded on purpose: events are small and their number is
+ * bounded by the producer (maxTokens, maxSteps). The one queue of this kind in Lookout.
  */
-export class EventChannel<T> implements AsyncIterable<T> {
+export class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly buffer: T[] = [];
   private waiting?: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void };
   private done = false;

@@ -24,7 +24,7 @@ import { RequestQueue, type RequestQueueStats } from '../concurrency/request-que
 import { ContextLengthExceededError, GenerationAbortedError, InvalidGenerationRequestError, InvalidModelRequestError } from '../errors.js';
 import { validateSampling } from '../sampling/sampler.js';
 import { generate, type GenerationFinishReason } from '../generate.js';
-import { EventChannel } from './event-channel.js';
+import { AsyncQueue } from '../../async/async-queue.js';
 import type { ChatProtocol, ModelTokenizer, OutputEvent, VisionPreparer } from './model-parts.js';
 import { loadOnnxModelParts, type OnnxModelLoadOptions } from './load-onnx-model.js';
 import { compileConstraint, isConstrained, offeredTools } from '../../constraints/request-grammar.js';
@@ -127,7 +127,7 @@ export class OnnxModel implements LanguageModel {
     if (outer?.aborted) controller.abort(outer.reason);
     else outer?.addEventListener('abort', onOuterAbort, { once: true });
 
-    const channel = new EventChannel<ModelEvent>();
+    const channel = new AsyncQueue<ModelEvent>();
     const done = this.queue
       .run(() => this.run(request, prepared, channel, controller.signal), controller.signal)
       .then(
@@ -152,7 +152,7 @@ export class OnnxModel implements LanguageModel {
     await this.currentEngine.dispose();
   }
 
-  private async run(request: ModelRequest, prepared: OnnxPreparedRequest | undefined, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
+  private async run(request: ModelRequest, prepared: OnnxPreparedRequest | undefined, channel: AsyncQueue<ModelEvent>, signal: AbortSignal): Promise<void> {
     if (this.engineDead && this.parts.restartEngine) {
       await this.currentEngine.dispose().catch(() => {});
       this.currentEngine = await this.parts.restartEngine();
@@ -199,7 +199,7 @@ export class OnnxModel implements LanguageModel {
     return compileConstraint(spec, tokenizer);
   }
 
-  private async runOnEngine(prepared: OnnxPreparedRequest, channel: EventChannel<ModelEvent>, signal: AbortSignal): Promise<void> {
+  private async runOnEngine(prepared: OnnxPreparedRequest, channel: AsyncQueue<ModelEvent>, signal: AbortSignal): Promise<void> {
     const { tokenizer, chat } = this.parts;
     const { request, tools, inputIds, vision, grammar } = prepared;
     const parser = tools.length > 0 ? chat.createOutputParser(tools) : undefined;

@@ -5,7 +5,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { DecodeSession, VisionInputs } from '../../model/engine.js';
 import type { DecodePlan, DecodeTally, SampledToken, SamplingEngine } from '../decode-loop.js';
-import { EventChannel } from '../model/event-channel.js';
+import { AsyncQueue } from '../../async/async-queue.js';
 import { EngineWorkerError, GenerationAbortedError } from '../errors.js';
 import type { EngineFactorySpec, FromWorker, SerializedError, ToWorker } from './protocol.js';
 import { runtimeModuleUrl, spawnEngineWorker } from './spawn.js';
@@ -14,7 +14,7 @@ type LogitsReply = Extract<FromWorker, { type: 'logits' }>;
 type DecodeDone = Extract<FromWorker, { type: 'decode-done' }>;
 
 interface RunningDecode {
-  channel: EventChannel<SampledToken>;
+  channel: AsyncQueue<SampledToken>;
   done: (reply: DecodeDone) => void;
 }
 
@@ -118,7 +118,7 @@ export class WorkerEngine implements SamplingEngine {
     if (this.exitError) throw this.exitError;
     if (this.closed) throw new EngineWorkerError('ENGINE_DISPOSED', 'The engine was disposed; load the model again.');
     const req = this.nextReq++;
-    const channel = new EventChannel<SampledToken>();
+    const channel = new AsyncQueue<SampledToken>();
     let finished = false;
     const done = new Promise<DecodeDone | undefined>((resolve) => {
       this.decodes.set(req, {
