@@ -46,7 +46,7 @@ describe('OnnxModel', () => {
     expect(textOf(events)).toBe('Hello there.');
     expect(finishOf(events)).toEqual({ type: 'finish', reason: 'stop', usage: { inputTokens: 'user: Hi'.length, outputTokens: 12 } });
     expect(engine.lastPrefill?.inputIds).toEqual(tok.encodeSegments([{ type: 'template', text: 'user: ' }, { type: 'content', text: 'Hi' }]));
-    expect(m.capabilities).toEqual({ images: false, tools: true, logprobs: true, rawPrompt: true });
+    expect(m.capabilities).toEqual({ images: false, tools: true, logprobs: true, rawPrompt: true, structuredOutput: true });
   });
 
   it('encodes raw prompt segments as given, special tokens only from template segments', async () => {
