@@ -54,39 +54,37 @@ export class VocabularyTrie {
     if (order.length === 0) throw new ConstraintError('CONSTRAINT_UNSUPPORTED_TOKENIZER', 'The tokenizer has no byte-level tokens to constrain.');
     this.singleByteTokens = single;
     const bytes = this.bytes as Uint8Array[];
-    order.sort((x, y) => compareBytes(bytes[x], bytes[y]) || x - y);
-    // Sorted insertion: a token shares its path with the previous one up to their common
-    // prefix, and its new nodes are the last children of the nodes on that path.
+    // Children are linked as sibling lists; the root's 256 are also in a table, deeper nodes
+    // have few children and are scanned.
     const firstChild = new Int32Array(total).fill(-1);
     const nextSibling = new Int32Array(total).fill(-1);
     const byteOf = new Uint8Array(total);
     const tokenAt = new Int32Array(total).fill(-1);
-    const lastChild = new Int32Array(total).fill(-1);
+    const rootChild = new Int32Array(256).fill(-1);
     let nodes = 1;
-    const path: number[] = [0];
-    let previous: Uint8Array = new Uint8Array(0);
     for (const id of order) {
       const b = bytes[id];
-      let common = 0;
-      while (common < b.length && common < previous.length && b[common] === previous[common]) common++;
-      path.length = common + 1;
-      for (let i = common; i < b.length; i++) {
-        const parent = path[i];
-        const node = nodes++;
-        byteOf[node] = b[i];
-        if (lastChild[parent] < 0) firstChild[parent] = node;
-        else nextSibling[lastChild[parent]] = node;
-        lastChild[parent] = node;
-        path.push(node);
+      let node = 0;
+      for (let i = 0; i < b.length; i++) {
+        const byte = b[i];
+        let next: number;
+        if (node === 0) next = rootChild[byte];
+        else for (next = firstChild[node]; next >= 0 && byteOf[next] !== byte; next = nextSibling[next]);
+        if (next < 0) {
+          next = nodes++;
+          byteOf[next] = byte;
+          nextSibling[next] = firstChild[node];
+          firstChild[node] = next;
+          if (node === 0) rootChild[byte] = next;
+        }
+        node = next;
       }
-      const end = path[b.length];
-      if (tokenAt[end] < 0) tokenAt[end] = id;
+      if (tokenAt[node] < 0) tokenAt[node] = id;
       else {
-        const more = this.moreTokens.get(end) ?? [];
+        const more = this.moreTokens.get(node) ?? [];
         more.push(id);
-        this.moreTokens.set(end, more);
+        this.moreTokens.set(node, more);
       }
-      previous = b;
     }
     this.nodeCount = nodes;
     this.firstChild = firstChild.subarray(0, nodes);
@@ -94,12 +92,6 @@ export class VocabularyTrie {
     this.byteOf = byteOf.subarray(0, nodes);
     this.tokenAt = tokenAt.subarray(0, nodes);
   }
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
 }
 
 const TRIES = new WeakMap<object, VocabularyTrie>();
