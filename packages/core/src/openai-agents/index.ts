@@ -1,0 +1,2 @@
+// OpenAI Agents SDK adapter: import from "@lookout/core/openai-agents".
+export { inputGuardrail, outputGuardrail, toolInputGuardrail, toolOutputGuardrail, type GuardrailOptions, type GuardrailInfo } from './guardrails.js';
