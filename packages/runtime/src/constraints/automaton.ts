@@ -509,3 +509,13 @@ function settleTagged(node: TaggedNode, alive: number[], pos: number, below: Sta
   const alt = node.alternatives[done];
   return push(new ValueFrame(alt.body), push(new ValueFrame(alt.suffix), below));
 }
+
+/** True when the state is inside a string, after no escape or partial character. */
+export function inPlainString(state: Stack): boolean {
+  return state !== DONE && state.frame === STRING_NORMAL;
+}
+
+/** A lone string's state after its opening quote (dist 1). */
+export function plainStringState(): Stack {
+  return push(STRING_NORMAL, null);
+}

@@ -9,7 +9,7 @@ import { ConstraintError, UnsupportedSchemaError } from './errors.js';
 import { compileJsonSchema } from './json-schema.js';
 import { bytesOf } from './nodes.js';
 import { compileConstraint, grammarNode } from './request-grammar.js';
-import { maskCacheBytes, setMaskCacheBudget } from './token-constraint.js';
+import { CompiledGrammar, maskCacheBytes, setMaskCacheBudget } from './token-constraint.js';
 
 const WEATHER = {
   type: 'object',
@@ -203,6 +203,33 @@ describe('token masks over the Llama 3 vocabulary', () => {
       expect(grammar.computed).toBeGreaterThan(computed);
     } finally {
       setMaskCacheBudget(previous);
+    }
+  });
+
+  it('inside strings, the table of content tokens gives exactly the trie walk\'s mask', () => {
+    const node = compileJsonSchema(WEATHER);
+    const trie = compileConstraint({ responseFormat: { type: 'json_object' } }, tokenizer)!.trie;
+    const fast = new CompiledGrammar(node, trie);
+    const walked = new CompiledGrammar(node, trie, false);
+    const allowed = (g: CompiledGrammar, c: ReturnType<CompiledGrammar['start']>) => {
+      const logits = new Float32Array(tokenizer.vocabSize).map((_, i) => i % 7);
+      const out = new Float32Array(tokenizer.vocabSize);
+      c.applyMask(logits, out);
+      return out;
+    };
+    for (const prefix of ['{"city":"', '{"city":"x","unit":"celsius","days":1,"detail":null,"tags":["a","', '{"city":"\\n é']) {
+      const a = fast.start([eot]);
+      const b = walked.start([eot]);
+      for (const id of tokenizer.encode(prefix, { allowSpecial: false })) {
+        a.advance(id);
+        b.advance(id);
+      }
+      expect(allowed(fast, a)).toEqual(allowed(walked, b));
+      const ma = fast.mask((a as unknown as { state: Stack }).state);
+      const mb = walked.mask((b as unknown as { state: Stack }).state);
+      expect([...ma.deltas]).toEqual([...mb.deltas]);
+      expect([...ma.ends]).toEqual([...mb.ends]);
+      expect(new Set(ma.ids)).toEqual(new Set(mb.ids));
     }
   });
 });

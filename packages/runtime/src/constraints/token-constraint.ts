@@ -8,7 +8,7 @@
  * in a byte-level vocabulary, so while dist <= tokens left the value can always be finished.
  * Close to the limit the mask keeps only tokens after which that still holds (steering).
  */
-import { accepting, DONE, dist, feed, initialState, stateKey, type Stack } from './automaton.js';
+import { accepting, DONE, dist, feed, inPlainString, initialState, plainStringState, stateKey, type Stack } from './automaton.js';
 import { ConstraintError } from './errors.js';
 import { maxGrowth, type ValueNode } from './nodes.js';
 import type { VocabularyTrie } from './vocabulary.js';
@@ -22,6 +22,11 @@ export interface TokenMask {
   /** Distinct deltas, ascending, and the end (in `ids`) of each one's run. */
   deltas: Int32Array;
   ends: Int32Array;
+  /**
+   * For masks that allow most of the vocabulary (inside a string): the ids NOT allowed, so that
+   * applying the mask is a copy of the logits and a few writes of -Infinity.
+   */
+  excluded?: Int32Array;
 }
 
 /**
@@ -68,6 +73,8 @@ export class CompiledGrammar {
   constructor(
     readonly root: ValueNode,
     readonly trie: VocabularyTrie,
+    /** Inside strings, take plain content tokens from a per-vocabulary table (default) or walk the trie. */
+    readonly stringTable = true,
   ) {
     this.steerMargin = 2 * maxGrowth(root) + 8;
   }
@@ -116,6 +123,24 @@ export class CompiledGrammar {
     const base = dist(state);
     const ids: number[] = [];
     const deltas: number[] = [];
+    if (this.stringTable && inPlainString(state)) {
+      // Inside a string most tokens are plain content whose effect does not depend on what the
+      // string belongs to: those come from a table; only tokens that close it are walked.
+      const table = stringTokenTable(this.trie);
+      for (let i = 0; i < table.ids.length; i++) {
+        ids.push(table.ids[i]);
+        deltas.push(table.deltas[i]);
+      }
+      for (const id of table.closing) {
+        let s: Stack | null = state;
+        for (const b of this.trie.bytes[id]!) if ((s = s && feed(s, b)) === null) break;
+        if (s) {
+          ids.push(id);
+          deltas.push(dist(s) - base);
+        }
+      }
+      return this.sortMask(ids, deltas);
+    }
     const walk = (node: number, s: Stack) => {
       for (let child = firstChild[node]; child >= 0; child = nextSibling[child]) {
         const next = feed(s, byteOf[child]);
@@ -132,6 +157,10 @@ export class CompiledGrammar {
       }
     };
     walk(0, state);
+    return this.sortMask(ids, deltas);
+  }
+
+  private sortMask(ids: number[], deltas: number[]): TokenMask {
     // Counting sort by delta (deltas are small integers).
     let lo = 0;
     let hi = 0;
@@ -155,8 +184,53 @@ export class CompiledGrammar {
     for (let i = 0; i < ids.length; i++) sorted[counts[deltas[i] - lo]++] = ids[i];
     const distinct = Int32Array.from(distinctList);
     const ends = Int32Array.from(endList);
+    const size = this.trie.bytes.length;
+    if (sorted.length > size / 2) {
+      const allowed = new Uint8Array(size);
+      for (const id of sorted) allowed[id] = 1;
+      const excluded: number[] = [];
+      for (let id = 0; id < size; id++) if (!allowed[id]) excluded.push(id);
+      return { ids: sorted, deltas: distinct, ends, excluded: Int32Array.from(excluded) };
+    }
     return { ids: sorted, deltas: distinct, ends };
   }
+}
+
+interface StringTokenTable {
+  /** Tokens that stay inside a string, and how each changes the shortest completion. */
+  ids: Int32Array;
+  deltas: Int32Array;
+  /** Tokens that close the string (their effect depends on what follows it). */
+  closing: Int32Array;
+}
+
+const STRING_TABLES = new WeakMap<VocabularyTrie, StringTokenTable>();
+
+/** Every token classified from inside a string, once per vocabulary. */
+function stringTokenTable(trie: VocabularyTrie): StringTokenTable {
+  let table = STRING_TABLES.get(trie);
+  if (table) return table;
+  const start = plainStringState();
+  const ids: number[] = [];
+  const deltas: number[] = [];
+  const closing: number[] = [];
+  trie.bytes.forEach((bytes, id) => {
+    if (!bytes) return;
+    let s: Stack | null = start;
+    for (const b of bytes) {
+      s = feed(s, b);
+      if (s === null) return;
+      if (s === DONE) {
+        closing.push(id);
+        return;
+      }
+    }
+    ids.push(id);
+    deltas.push(dist(s) - 1);
+  });
+  table = { ids: Int32Array.from(ids), deltas: Int32Array.from(deltas), closing: Int32Array.from(closing) };
+  STRING_TABLES.set(trie, table);
+  return table;
 }
 
 /** One generation's walk through a grammar. */
@@ -195,7 +269,17 @@ export class TokenConstraint {
     const mask = this.grammar.mask(this.state);
     let count = mask.ids.length;
     const d = dist(this.state);
-    if (tokensLeft <= d + this.grammar.steerMargin) {
+    const steer = tokensLeft <= d + this.grammar.steerMargin;
+    const n = Math.min(logits.length, out.length);
+    if (!steer && mask.excluded) {
+      out.set(logits.length === out.length ? logits : logits.subarray(0, n));
+      for (const id of mask.excluded) if (id < n) out[id] = -Infinity;
+      // Ids past the tokenizer's vocabulary (padding rows of the logits) are never allowed.
+      for (let id = this.grammar.trie.bytes.length; id < n; id++) out[id] = -Infinity;
+      if (accepting(this.state)) for (const id of this.eos) if (id < n) out[id] = logits[id];
+      return;
+    }
+    if (steer) {
       // After this token tokensLeft - 1 remain, and a completion can shrink by one byte per
       // token: keep the tokens after which it still fits (or, past that, those that shrink it).
       const slack = Math.max(tokensLeft - 1 - d, -1);
@@ -203,7 +287,6 @@ export class TokenConstraint {
       for (let i = 0; i < mask.deltas.length && mask.deltas[i] <= slack; i++) count = mask.ends[i];
     }
     out.fill(-Infinity);
-    const n = Math.min(logits.length, out.length);
     const ids = mask.ids;
     for (let i = 0; i < count; i++) {
       const id = ids[i];
