@@ -123,24 +123,7 @@ export class CompiledGrammar {
     const base = dist(state);
     const ids: number[] = [];
     const deltas: number[] = [];
-    if (this.stringTable && inPlainString(state)) {
-      // Inside a string most tokens are plain content whose effect does not depend on what the
-      // string belongs to: those come from a table; only tokens that close it are walked.
-      const table = stringTokenTable(this.trie);
-      for (let i = 0; i < table.ids.length; i++) {
-        ids.push(table.ids[i]);
-        deltas.push(table.deltas[i]);
-      }
-      for (const id of table.closing) {
-        let s: Stack | null = state;
-        for (const b of this.trie.bytes[id]!) if ((s = s && feed(s, b)) === null) break;
-        if (s) {
-          ids.push(id);
-          deltas.push(dist(s) - base);
-        }
-      }
-      return this.sortMask(ids, deltas);
-    }
+    if (this.stringTable && inPlainString(state)) return this.stringMask(state, base);
     const walk = (node: number, s: Stack) => {
       for (let child = firstChild[node]; child >= 0; child = nextSibling[child]) {
         const next = feed(s, byteOf[child]);
@@ -158,6 +141,43 @@ export class CompiledGrammar {
     };
     walk(0, state);
     return this.sortMask(ids, deltas);
+  }
+
+  /**
+   * Inside a string most tokens are plain content whose effect does not depend on what the
+   * string belongs to: those come from a per-vocabulary table (already ordered by delta); only
+   * the tokens that close the string are fed through the automaton.
+   */
+  private stringMask(state: Stack, base: number): TokenMask {
+    const table = stringTokenTable(this.trie);
+    const extra = new Map<number, number[]>();
+    const allowedClosing = new Set<number>();
+    for (const id of table.closing) {
+      let s: Stack | null = state;
+      for (const b of this.trie.bytes[id]!) if ((s = s && feed(s, b)) === null) break;
+      if (!s) continue;
+      const delta = dist(s) - base;
+      const list = extra.get(delta) ?? [];
+      list.push(id);
+      extra.set(delta, list);
+      allowedClosing.add(id);
+    }
+    const values = [...new Set([...table.deltas, ...extra.keys()])].sort((a, b) => a - b);
+    const ids = new Int32Array(table.ids.length + allowedClosing.size);
+    const ends = new Int32Array(values.length);
+    let at = 0;
+    values.forEach((delta, i) => {
+      const k = table.deltas.indexOf(delta);
+      if (k >= 0) {
+        const from = k === 0 ? 0 : table.ends[k - 1];
+        ids.set(table.ids.subarray(from, table.ends[k]), at);
+        at += table.ends[k] - from;
+      }
+      for (const id of extra.get(delta) ?? []) ids[at++] = id;
+      ends[i] = at;
+    });
+    const excluded = table.excluded.filter((id) => !allowedClosing.has(id));
+    return { ids, deltas: Int32Array.from(values), ends, excluded };
   }
 
   private sortMask(ids: number[], deltas: number[]): TokenMask {
@@ -197,11 +217,15 @@ export class CompiledGrammar {
 }
 
 interface StringTokenTable {
-  /** Tokens that stay inside a string, and how each changes the shortest completion. */
+  /** Tokens that stay inside a string, ordered by how each changes the shortest completion. */
   ids: Int32Array;
-  deltas: Int32Array;
+  /** Distinct deltas, ascending, and the end (in `ids`) of each one's run. */
+  deltas: number[];
+  ends: number[];
   /** Tokens that close the string (their effect depends on what follows it). */
   closing: Int32Array;
+  /** Every id not among `ids` (closing, invalid inside a string, special, past the tokenizer). */
+  excluded: Int32Array;
 }
 
 const STRING_TABLES = new WeakMap<VocabularyTrie, StringTokenTable>();
@@ -211,9 +235,9 @@ function stringTokenTable(trie: VocabularyTrie): StringTokenTable {
   let table = STRING_TABLES.get(trie);
   if (table) return table;
   const start = plainStringState();
-  const ids: number[] = [];
-  const deltas: number[] = [];
+  const byDelta = new Map<number, number[]>();
   const closing: number[] = [];
+  const inside = new Uint8Array(trie.bytes.length);
   trie.bytes.forEach((bytes, id) => {
     if (!bytes) return;
     let s: Stack | null = start;
@@ -225,10 +249,22 @@ function stringTokenTable(trie: VocabularyTrie): StringTokenTable {
         return;
       }
     }
-    ids.push(id);
-    deltas.push(dist(s) - 1);
+    const delta = dist(s) - 1;
+    const list = byDelta.get(delta) ?? [];
+    list.push(id);
+    byDelta.set(delta, list);
+    inside[id] = 1;
   });
-  table = { ids: Int32Array.from(ids), deltas: Int32Array.from(deltas), closing: Int32Array.from(closing) };
+  const deltas = [...byDelta.keys()].sort((a, b) => a - b);
+  const ids: number[] = [];
+  const ends: number[] = [];
+  for (const d of deltas) {
+    for (const id of byDelta.get(d)!) ids.push(id);
+    ends.push(ids.length);
+  }
+  const excluded: number[] = [];
+  for (let id = 0; id < inside.length; id++) if (!inside[id]) excluded.push(id);
+  table = { ids: Int32Array.from(ids), deltas, ends, closing: Int32Array.from(closing), excluded: Int32Array.from(excluded) };
   STRING_TABLES.set(trie, table);
   return table;
 }
