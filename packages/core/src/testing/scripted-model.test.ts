@@ -45,3 +45,13 @@ describe('ScriptedModel', () => {
     await expect(collect(model.stream({ messages: [] }))).rejects.toMatchObject({ code: 'scripted-model-exhausted' });
   });
 });
+
+describe('ScriptedModel usage', () => {
+  it('counts output tokens for tool-only steps too', async () => {
+    const model = new ScriptedModel({ steps: [[callTool('lookup_order', { orderId: 'A-1001' })]] });
+    let finish: unknown;
+    for await (const e of model.stream({ messages: [{ role: 'user', content: 'x' }] })) if (e.type === 'finish') finish = e;
+    expect(finish).toMatchObject({ reason: 'tool-calls', usage: { outputTokens: expect.any(Number) } });
+    expect((finish as { usage: { outputTokens: number } }).usage.outputTokens).toBeGreaterThan(0);
+  });
+});

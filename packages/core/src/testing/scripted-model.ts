@@ -91,9 +91,12 @@ export class ScriptedModel implements LanguageModel {
             break;
           case 'tool-call':
             sawToolCall = true;
+            // A call is written out by the model too: about one token per four characters of it.
+            usage.outputTokens += Math.max(1, Math.ceil(JSON.stringify({ name: item.name, parameters: item.arguments ?? {} }).length / 4));
             yield { type: 'tool-call', call: { id: item.id ?? `call_${index}_${i}`, name: item.name, arguments: item.arguments } };
             break;
           case 'tool-call-error':
+            usage.outputTokens += Math.max(1, Math.ceil(item.raw.length / 4));
             yield { type: 'tool-call-error', raw: item.raw, message: item.message };
             break;
           case 'error':
