@@ -11,6 +11,9 @@ import { UnsupportedSchemaError } from '../constraints/errors.js';
 import type { ModelEvent, ModelRequest, ToolSpec } from '../model/types.js';
 import { writeTinyCheckpoint } from '../tiny/index.js';
 import { OnnxModel } from './model/onnx-model.js';
+import { generate } from './generate.js';
+import { compileConstraint } from '../constraints/request-grammar.js';
+import { LlamaTokenizer } from '../tokenizer/index.js';
 
 const ORDER = {
   type: 'object',
@@ -143,4 +146,15 @@ describe('constrained decoding on the tiny checkpoint', () => {
     expect(error.code).toBe('CONSTRAINT_UNSUPPORTED_SCHEMA');
     expect(error.keyword).toBe('format');
   });
+
+  it('generate() under a constraint runs one step per token, whatever decodeChunk says', async () => {
+    const tokenizer = await LlamaTokenizer.fromDirectory(dir);
+    const grammar = compileConstraint({ responseFormat: { type: 'json_schema', schema: ORDER } }, tokenizer)!;
+    const eos = [tokenizer.specialIds.eot!];
+    const inputIds = tokenizer.encode('<|begin_of_text|>Order:', { allowSpecial: true });
+    const result = await generate(model.engine, tokenizer, { inputIds, eosIds: eos, maxTokens: 160, decodeChunk: 16, sampling: { temperature: 1, topK: 40, seed: 8 }, constraint: grammar.start(eos) });
+    expect(result.decodeChunks).toBe(0);
+    expect(result.finishReason).toBe('eos');
+    expect(validate(JSON.parse(result.text)), result.text).toBe(true);
+  }, 60_000);
 });
