@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OpenAICompatibleModel, writeTinyCheckpoint, type ContentPart } from '@lookout/runtime';
-import { LookoutServer } from '../packages/core/src/serve/index.js';
+import { LookoutServer } from '@lookout/core/serve';
 import { RecordingModel, collect, textEvents } from './serve-fixtures.js';
 import { lookout } from './cli-helpers.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxModel, OpenAICompatibleModel, writeTinyCheckpoint, type ModelEvent, type ModelRequest } from '@lookout/runtime';
-import { LookoutServer } from '../packages/core/src/serve/index.js';
+import { LookoutServer } from '@lookout/core/serve';
 import { collect } from './serve-fixtures.js';
 
 // The real in-process model behind `lookout serve`: whatever goes over HTTP must come back exactly

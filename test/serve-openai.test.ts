@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OpenAICompatibleModel, ServedAbortError, ServedHttpError, type ModelEvent } from '@lookout/runtime';
-import { LookoutServer, type LookoutServerOptions } from '../packages/core/src/serve/index.js';
+import { LookoutServer, type LookoutServerOptions } from '@lookout/core/serve';
 import { RecordingModel, collect, textEvents, type Script } from './serve-fixtures.js';
 
 const running: LookoutServer[] = [];
