@@ -4,7 +4,7 @@ import { readModelSpec, type ModelSpec } from './config.js';
 import { SafetensorsIndex } from '../weights/index.js';
 import { ExternalDataWriter } from './external-data.js';
 import { GraphBuilder, type FloatElem } from './graph-builder.js';
-import { WeightWriter, type BuildDtype, type BuildProgress } from './weights.js';
+import { int4Settings, WeightWriter, type BuildDtype, type BuildProgress, type Int4Settings } from './weights.js';
 import { buildDecoderGraph } from './text-graph.js';
 import { addGreedyLoop, LoopIO } from './decode-loop.js';
 import { buildVisionGraph } from './vision-graph.js';
@@ -42,6 +42,12 @@ export interface BuildOptions {
   reuseExisting?: boolean;
   /** How a build waits for another build of the same outDir (see build-lock.ts). */
   lock?: BuildLockOptions;
+  /**
+   * int4 builds: how lm_head is stored and MatMulNBits' accuracy level (see Int4Settings).
+   * Default: the compute type's defaults, overridden by LOOKOUT_INT4_LM_HEAD /
+   * LOOKOUT_INT4_ACCURACY_LEVEL. Recorded in the manifest.
+   */
+  int4?: Partial<Int4Settings>;
 }
 
 /** What a build wrote; saved as lookout-onnx.json next to the graphs. */
@@ -64,6 +70,8 @@ export interface BuildManifest {
    * manifests, which were all float32.
    */
   computeType?: FloatElem;
+  /** int4 builds: the lm_head storage and accuracy level used. Absent in older int4 manifests (f16, 0). */
+  int4?: Int4Settings;
 }
 
 export interface BuildResult {
@@ -105,7 +113,8 @@ export async function buildModel(modelDir: string, options: BuildOptions = {}): 
     throw error;
   }
   try {
-    const wanted = { dtype, fused, greedyLoop, hiddenStates: options.hiddenStates === true, computeType };
+    const int4 = dtype === 'int4' ? resolveInt4(compute, options.int4) : undefined;
+    const wanted: BuildSettings = { dtype, fused, greedyLoop, hiddenStates: options.hiddenStates === true, computeType, ...(int4 ? { int4 } : {}) };
     if (options.reuseExisting || lock.waited) {
       const existing = readFinishedBuild(outDir, wanted);
       if (existing) {
@@ -126,6 +135,19 @@ interface BuildSettings {
   greedyLoop: boolean;
   hiddenStates: boolean;
   computeType: FloatElem;
+  int4?: Int4Settings;
+}
+
+/** The int4 settings of a build: the compute type's defaults and the environment, then the options. */
+function resolveInt4(compute: 'f32' | 'f16', given: Partial<Int4Settings> | undefined): Int4Settings {
+  const settings = { ...int4Settings(compute), ...given };
+  if (settings.lmHead !== 'f16' && settings.lmHead !== 'int8' && settings.lmHead !== 'int4') {
+    throw new OnnxError('ONNX_BAD_CONFIG', `int4.lmHead must be f16, int8 or int4; got "${String(settings.lmHead)}"`);
+  }
+  if (settings.accuracyLevel !== 0 && settings.accuracyLevel !== 4) {
+    throw new OnnxError('ONNX_BAD_CONFIG', `int4.accuracyLevel must be 0 or 4; got "${String(settings.accuracyLevel)}"`);
+  }
+  return settings;
 }
 
 /** The manifest of a finished build in `outDir` made with `wanted`, or undefined. */
@@ -142,7 +164,9 @@ function readFinishedBuild(outDir: string, wanted: BuildSettings): BuildManifest
     manifest.fused === wanted.fused &&
     manifest.greedyLoop === wanted.greedyLoop &&
     manifest.hiddenStates === wanted.hiddenStates &&
-    (manifest.computeType ?? 'float32') === wanted.computeType;
+    (manifest.computeType ?? 'float32') === wanted.computeType &&
+    (wanted.int4 === undefined ||
+      ((manifest.int4?.lmHead ?? 'f16') === wanted.int4.lmHead && (manifest.int4?.accuracyLevel ?? 0) === wanted.int4.accuracyLevel));
   const files = [manifest.decoder, manifest.data, ...(manifest.vision ? [manifest.vision] : [])];
   return same && files.every((f) => typeof f === 'string' && existsSync(join(outDir, f))) ? manifest : undefined;
 }
@@ -156,7 +180,7 @@ async function buildLocked(outDir: string, spec: ModelSpec, src: SafetensorsInde
   const data = new ExternalDataWriter(partial, DATA_FILE);
   let finished = false;
   const total = src.tensors.length;
-  const weights = new WeightWriter(src, dtype, data, total, options.onProgress);
+  const weights = new WeightWriter(src, dtype, data, total, options.onProgress, wanted.int4);
   try {
     let vision: string | undefined;
     if (spec.arch === 'mllama' && spec.vision) {
@@ -187,6 +211,7 @@ async function buildLocked(outDir: string, spec: ModelSpec, src: SafetensorsInde
       greedyLoop,
       textOnlyCross: 'zero-kv-identity',
       computeType,
+      ...(wanted.int4 ? { int4: wanted.int4 } : {}),
     };
     data.close();
     renameSync(partial, join(outDir, DATA_FILE));

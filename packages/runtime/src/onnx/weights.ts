@@ -77,6 +77,8 @@ export class WeightWriter {
     private readonly data: ExternalDataWriter,
     private readonly tensorsTotal: number,
     private readonly onProgress?: (p: BuildProgress) => void,
+    /** The build's int4 settings (BuildOptions.int4); without them, per compute type from the defaults and environment. */
+    private readonly int4?: Int4Settings,
   ) {}
 
   private report(): void {
@@ -168,7 +170,7 @@ export class WeightWriter {
   async linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { atMost?: 'fp16' } = {}): Promise<string> {
     const [out, inF] = this.shape(name);
     const compute = g.floatElem === 'float16' ? 'f16' : 'f32';
-    let int4 = this.int4ByCompute.get(compute);
+    let int4 = this.int4 ?? this.int4ByCompute.get(compute);
     if (!int4) this.int4ByCompute.set(compute, (int4 = int4Settings(compute)));
     // `atMost: 'fp16'` marks lm_head: in int4 builds it follows `int4.lmHead`.
     let kind: 'fp32' | 'fp16' | 'int4' | 'int8' = this.dtype;

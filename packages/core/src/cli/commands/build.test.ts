@@ -37,7 +37,7 @@ describe('lookout build', () => {
     try {
       const c = io();
       expect(await runCli(['build', CASE, '--dtype', 'int4', '--compute', 'f16', '--out', out, '--quiet'], c.io)).toBe(0);
-      expect(c.out()).toMatch(/built mllama \(int4, f16 compute\)/);
+      expect(c.out()).toMatch(/built mllama \(int4, f16 compute, lm_head f16, accuracy level 0\)/);
       expect(JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8')).computeType).toBe('float16');
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -48,6 +48,24 @@ describe('lookout build', () => {
     const odd = io();
     expect(await runCli(['build', CASE, '--compute', 'bf16'], odd.io)).toBe(2);
     expect(odd.err()).toMatch(/--compute "bf16" is not accepted; use f32 or f16/);
+  }, 60_000);
+
+  it('takes the int4 lm_head and accuracy level as flags, and refuses them for other dtypes', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'lookout-cli-build-'));
+    try {
+      const c = io();
+      expect(await runCli(['build', CASE, '--dtype', 'int4', '--lm-head', 'int4', '--accuracy-level', '0', '--out', out, '--quiet'], c.io)).toBe(0);
+      expect(c.out()).toMatch(/built mllama \(int4, f32 compute, lm_head int4, accuracy level 0\)/);
+      expect(JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8')).int4).toEqual({ lmHead: 'int4', accuracyLevel: 0 });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    const wrong = io();
+    expect(await runCli(['build', CASE, '--dtype', 'fp32', '--lm-head', 'int8'], wrong.io)).toBe(2);
+    expect(wrong.err()).toMatch(/apply to --dtype int4 only/);
+    const odd = io();
+    expect(await runCli(['build', CASE, '--dtype', 'int4', '--accuracy-level', '2'], odd.io)).toBe(2);
+    expect(odd.err()).toMatch(/--accuracy-level "2" is not accepted; use 0 or 4/);
   }, 60_000);
 
   it('names the directory when it is not a model directory', async () => {

@@ -7,6 +7,7 @@ const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
 
 const usage = `Usage:
   lookout build <model-dir> [--dtype fp32|fp16|int4] [--compute f32|f16] [--out <dir>] [--quiet]
+                [--lm-head f16|int8|int4] [--accuracy-level 0|4]
 
 Writes ONNX graphs for a Hugging Face checkpoint directory (config.json + *.safetensors):
 Llama 3.2 Vision / Llama Guard 3 Vision (MllamaForConditionalGeneration) get vision.onnx and
@@ -14,10 +15,15 @@ decoder.onnx, Llama 3.x / Llama Guard 3 1B/8B (LlamaForCausalLM) get decoder.onn
 into one external-data file (weights.onnx.data); memory stays bounded by the largest tensor.
 
 --dtype <d>   fp32 (default; matches transformers), fp16 (f16 weights, activations and KV cache; the CUDA build),
-              int4 (MatMulNBits 4-bit blocks of 32 for linear layers; lm_head in fp16)
+              int4 (MatMulNBits 4-bit blocks of 32 for linear layers; lm_head as --lm-head says)
 --compute <c> Activations and KV cache: f16 (default for fp16) or f32 (default for fp32, int4).
               For CUDA build fp16, or int4 with --compute f16: onnxruntime's CUDA
               GroupQueryAttention runs only in f16, so f32 graphs would run it on the CPU.
+--lm-head <s> int4 builds: lm_head as f16, or MatMulNBits 8-bit or 4-bit blocks
+              (default int8 with f32 compute, f16 with f16 compute; docs/run-llama-vision.md)
+--accuracy-level <n>
+              int4 builds: MatMulNBits accuracy_level, 0 (compute in the input type) or 4
+              (int8 activations; default with f32 compute)
 --out <dir>   Output directory (default <model-dir>/onnx-<dtype>, where OnnxEngine.load looks)
 --plain       Plain ONNX ops only (no GroupQueryAttention / SimplifiedLayerNormalization)
 --quiet       No progress bar
@@ -37,7 +43,7 @@ const command: CliCommand = {
       parsed = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { dtype: { type: 'string', default: 'fp32' }, compute: { type: 'string' }, out: { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
+        options: { dtype: { type: 'string', default: 'fp32' }, compute: { type: 'string' }, out: { type: 'string' }, 'lm-head': { type: 'string' }, 'accuracy-level': { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
       });
     } catch (err) {
       throw new UsageError((err as Error).message);
@@ -49,6 +55,12 @@ const command: CliCommand = {
     const compute = values.compute;
     if (compute !== undefined && compute !== 'f32' && compute !== 'f16') throw new UsageError(`--compute "${compute}" is not accepted; use f32 or f16`);
     if (dtype === 'fp32' && compute === 'f16') throw new UsageError('--dtype fp32 --compute f16 is what --dtype fp16 builds; use --dtype fp16');
+    const lmHead = values['lm-head'];
+    if (lmHead !== undefined && lmHead !== 'f16' && lmHead !== 'int8' && lmHead !== 'int4') throw new UsageError(`--lm-head "${lmHead}" is not accepted; use f16, int8 or int4`);
+    const level = values['accuracy-level'];
+    if (level !== undefined && level !== '0' && level !== '4') throw new UsageError(`--accuracy-level "${level}" is not accepted; use 0 or 4`);
+    if ((lmHead !== undefined || level !== undefined) && dtype !== 'int4') throw new UsageError('--lm-head and --accuracy-level apply to --dtype int4 only');
+    const int4 = { ...(lmHead ? { lmHead: lmHead as 'f16' | 'int8' | 'int4' } : {}), ...(level ? { accuracyLevel: Number(level) as 0 | 4 } : {}) };
 
     const showBar = !values.quiet;
     const bar = new cliProgress.SingleBar(
@@ -67,12 +79,12 @@ const command: CliCommand = {
     };
     const t0 = performance.now();
     try {
-      const result = await buildModel(positionals[0], { dtype, compute, outDir: values.out, fused: !values.plain, onProgress });
+      const result = await buildModel(positionals[0], { dtype, compute, outDir: values.out, fused: !values.plain, onProgress, ...(Object.keys(int4).length ? { int4 } : {}) });
       if (started) bar.stop();
       const secs = (performance.now() - t0) / 1000;
       const m = result.manifest;
       io.stdout.write(
-        `built ${m.spec.arch} (${m.dtype}, ${m.computeType === 'float16' ? 'f16' : 'f32'} compute) in ${secs.toFixed(1)} s: ${[m.vision, m.decoder].filter(Boolean).join(', ')} + ${m.data} ` +
+        `built ${m.spec.arch} (${m.dtype}, ${m.computeType === 'float16' ? 'f16' : 'f32'} compute${m.int4 ? `, lm_head ${m.int4.lmHead}, accuracy level ${m.int4.accuracyLevel}` : ''}) in ${secs.toFixed(1)} s: ${[m.vision, m.decoder].filter(Boolean).join(', ')} + ${m.data} ` +
           `(${(result.bytesWritten / 1e6).toFixed(1)} MB, ${result.tensors} tensors) -> ${result.outDir}\n`,
       );
       return 0;
