@@ -334,6 +334,21 @@ describe('OpenAICompatibleModel raw prompts and JSON mode', () => {
     expect(events.at(-1)).toMatchObject({ type: 'finish', reason: 'length' });
   });
 
+  it("maps llama-server's completion logprobs (the chat form, with token ids)", async () => {
+    const c = (text: string, extra: object = {}) =>
+      JSON.stringify({ id: 'x', object: 'text_completion', created: 1, model: 'g', choices: [{ index: 0, text, finish_reason: null, ...extra }] });
+    const lp = { content: [{ id: 19193, token: 'safe', logprob: -0.2, bytes: [115, 97, 102, 101], top_logprobs: [{ id: 19193, token: 'safe', logprob: -0.2 }, { id: 39257, token: 'unsafe', logprob: -1.7 }] }] };
+    const raw = `data: ${c('safe', { logprobs: lp })}\n\ndata: ${c('', { finish_reason: 'stop' })}\n\ndata: [DONE]\n\n`;
+    const fake = await fakeServer(sseRaw(raw));
+    const model = new OpenAICompatibleModel({ baseUrl: fake.url, model: 'g' });
+    const events = await collect(model.stream({ prompt: [{ type: 'template', text: '<|begin_of_text|>' }, { type: 'content', text: 'hi' }], topLogprobs: 2 }));
+    expect(events.find((e) => e.type === 'token')).toEqual({
+      type: 'token',
+      token: { token: 'safe', id: 19193, logprob: -0.2 },
+      top: [{ token: 'safe', id: 19193, logprob: -0.2 }, { token: 'unsafe', id: 39257, logprob: -1.7 }],
+    });
+  });
+
   it('refuses image segments in a raw prompt', async () => {
     const model = new OpenAICompatibleModel({ baseUrl: 'http://127.0.0.1:9/v1', model: 'g' });
     await expect(collect(model.stream({ prompt: [{ type: 'image', image: new Uint8Array([1]) }] }))).rejects.toBeInstanceOf(ServedRequestError);

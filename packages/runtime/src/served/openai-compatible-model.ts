@@ -334,8 +334,13 @@ function tokenEvent(lp: OpenAIChatLogprob): ModelEvent {
   return { type: 'token', token: withId(lp), top: (lp.top_logprobs ?? []).map(withId) };
 }
 
+/** Completion logprobs in either form: legacy OpenAI (parallel arrays) or llama-server's (`content`). */
 function* completionTokens(choice: OpenAICompletionChoice): Generator<ModelEvent> {
   const lp = choice.logprobs;
+  if (Array.isArray(lp?.content)) {
+    for (const entry of lp.content) yield tokenEvent(entry);
+    return;
+  }
   if (!lp?.tokens) return;
   for (let i = 0; i < lp.tokens.length; i++) {
     const top = lp.top_logprobs?.[i] ?? {};

@@ -123,6 +123,8 @@ export interface OpenAICompletionChoice {
     tokens?: string[];
     token_logprobs?: Array<number | null>;
     top_logprobs?: Array<Record<string, number> | null> | null;
+    /** llama.cpp's llama-server answers completions in the chat form, with token ids. */
+    content?: OpenAIChatLogprob[] | null;
   } | null;
   finish_reason: string | null;
 }
