@@ -10,6 +10,7 @@ import type { TokenConstraint } from '../constraints/token-constraint.js';
 import type { DecodePlan, DecodeTally, SampledToken } from './decode-loop.js';
 import { tokenLogprobs } from './sampling/logprobs.js';
 import { createSampler } from './sampling/sampler.js';
+import { prefillForDecode } from './prefill.js';
 
 export async function* decodeConstrained(
   engine: ForwardEngine,
@@ -18,27 +19,13 @@ export async function* decodeConstrained(
   tally: DecodeTally,
   signal?: AbortSignal,
 ): AsyncGenerator<SampledToken> {
-  if (signal?.aborted) {
-    tally.finishReason = 'abort';
-    return;
-  }
-  const sampler = createSampler(plan.sampling);
+  // The sampler first: invalid settings fail before any forward run.
+  const sampler = signal?.aborted ? undefined : createSampler(plan.sampling);
+  const session = await prefillForDecode(engine, plan, tally, signal);
+  if (!session || !sampler) return;
   const eos = new Set(plan.eosIds);
-  let session;
   try {
-    session = await engine.prefill(plan.inputIds, plan.vision, { signal });
-  } catch (error) {
-    if (signal?.aborted) {
-      tally.finishReason = 'abort';
-      return;
-    }
-    throw error;
-  }
-  try {
-    tally.transferBytes += session.lastTransferBytes;
-    if (session.reusedPositions) tally.cachedPromptTokens = session.reusedPositions;
     let logits = session.logits;
-    if (plan.keepFirstLogits) tally.firstLogits = logits.slice();
     const masked = new Float32Array(logits.length);
     const seen = [...plan.inputIds];
     for (let produced = 0; ; ) {

@@ -10,6 +10,7 @@ import type { SamplingSettings } from '../model/types.js';
 import { tokenLogprobs, type IdLogprob } from './sampling/logprobs.js';
 import { createSampler } from './sampling/sampler.js';
 import { canDecodeInChunks, chunkedSampling, decodeInChunks } from './chunked-decode.js';
+import { prefillForDecode } from './prefill.js';
 
 export interface DecodePlan {
   inputIds: number[];
@@ -64,27 +65,13 @@ export function newTally(): DecodeTally {
 }
 
 export async function* decodeTokens(engine: ForwardEngine, plan: DecodePlan, tally: DecodeTally, signal?: AbortSignal): AsyncGenerator<SampledToken> {
-  if (signal?.aborted) {
-    tally.finishReason = 'abort';
-    return;
-  }
-  const sampler = createSampler(plan.sampling);
+  // The sampler first: invalid settings fail before any forward run.
+  const sampler = signal?.aborted ? undefined : createSampler(plan.sampling);
+  const session = await prefillForDecode(engine, plan, tally, signal);
+  if (!session || !sampler) return;
   const eos = new Set(plan.eosIds);
-  let session;
   try {
-    session = await engine.prefill(plan.inputIds, plan.vision, { signal });
-  } catch (error) {
-    if (signal?.aborted) {
-      tally.finishReason = 'abort';
-      return;
-    }
-    throw error;
-  }
-  try {
-    tally.transferBytes += session.lastTransferBytes;
-    if (session.reusedPositions) tally.cachedPromptTokens = session.reusedPositions;
     let logits = session.logits;
-    if (plan.keepFirstLogits) tally.firstLogits = logits.slice();
     const inGraph = chunkedSampling(plan);
     if (inGraph && canDecodeInChunks(session, inGraph)) {
       yield* decodeInChunks(session, plan, inGraph, tally, signal);
