@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { migrate } from './migrations.js';
 
 /** A pool the caller owns (and ends), or a connection string (the store owns its pool). */
 export type PostgresConnection = pg.Pool | string;
@@ -49,4 +50,41 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+export interface PostgresStoreOptions {
+  /** Pool size when a connection string is given. Default 10. */
+  maxConnections?: number;
+  /** Run the schema migrations on first use (default true). With false, call `migrate()` yourself. */
+  migrate?: boolean;
+}
+
+/** What every Postgres store shares: its pool (owned or the caller's) and the migrations on first use. */
+export abstract class PostgresStoreBase {
+  readonly pool: pg.Pool;
+  private readonly owned: boolean;
+  private readonly autoMigrate: boolean;
+  private migrated?: Promise<unknown>;
+
+  constructor(connection: PostgresConnection, options: PostgresStoreOptions = {}) {
+    const { pool, owned } = toPool(connection, { max: options.maxConnections });
+    this.pool = pool;
+    this.owned = owned;
+    this.autoMigrate = options.migrate ?? true;
+  }
+
+  /** Applies the schema migrations (once per store; safe across processes). */
+  ready(): Promise<unknown> {
+    if (!this.autoMigrate) return Promise.resolve();
+    this.migrated ??= migrate(this.pool).catch((error: unknown) => {
+      this.migrated = undefined;
+      throw error;
+    });
+    return this.migrated;
+  }
+
+  /** Ends the pool when the store made it from a connection string. */
+  async close(): Promise<void> {
+    if (this.owned) await this.pool.end();
+  }
 }

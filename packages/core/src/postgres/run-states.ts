@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { InvalidRunState } from '../errors.js';
 import type { AgentResult, RunState } from '../agent/types.js';
-import { toPool, type PostgresConnection } from './connection.js';
-import { migrate } from './migrations.js';
-import { ioError, type PostgresStoreOptions } from './session-store.js';
+import { PostgresStoreBase } from './connection.js';
+import { ioError } from './session-store.js';
 
 export type RunStateStatus = 'pending' | 'running' | 'ended';
 
@@ -57,27 +56,7 @@ interface Row {
  * A state moves pending → running (claim: one UPDATE ... WHERE status = 'pending', so one
  * caller wins) → ended, or back to pending when the continued run pauses for another call.
  */
-export class PostgresRunStateStore {
-  readonly pool: pg.Pool;
-  private readonly owned: boolean;
-  private readonly autoMigrate: boolean;
-  private migrated?: Promise<unknown>;
-
-  constructor(connection: PostgresConnection, options: PostgresStoreOptions = {}) {
-    const { pool, owned } = toPool(connection, { max: options.maxConnections });
-    this.pool = pool;
-    this.owned = owned;
-    this.autoMigrate = options.migrate ?? true;
-  }
-
-  ready(): Promise<unknown> {
-    if (!this.autoMigrate) return Promise.resolve();
-    this.migrated ??= migrate(this.pool).catch((error: unknown) => {
-      this.migrated = undefined;
-      throw error;
-    });
-    return this.migrated;
-  }
+export class PostgresRunStateStore extends PostgresStoreBase {
 
   /**
    * Stores a state paused for approval (`result.state` of an 'awaiting-approval' result). Saving
@@ -198,10 +177,6 @@ export class PostgresRunStateStore {
       [options.status ?? 'pending', options.sessionId ?? null],
     );
     return rows.map(fromRow);
-  }
-
-  async close(): Promise<void> {
-    if (this.owned) await this.pool.end();
   }
 }
 

@@ -3,16 +3,10 @@ import { SessionConflictError, SessionError } from '../errors.js';
 import { toStorableMessages } from '../sessions/storable.js';
 import type { AppendTurnOptions, AuditEntry, SessionSnapshot, SessionStore, TurnRecord } from '../sessions/types.js';
 import { checkExpectedVersion } from '../sessions/version.js';
-import { inTransaction, sqlState, toPool, type PostgresConnection } from './connection.js';
+import { inTransaction, PostgresStoreBase, sqlState } from './connection.js';
 import { extractImages, imageRefs, restoreImages, type ImageRow } from './images.js';
-import { migrate } from './migrations.js';
 
-export interface PostgresStoreOptions {
-  /** Pool size when a connection string is given. Default 10. */
-  maxConnections?: number;
-  /** Run the schema migrations on first use (default true). With false, call `migrate()` yourself. */
-  migrate?: boolean;
-}
+export type { PostgresStoreOptions } from './connection.js';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -25,28 +19,7 @@ const UNIQUE_VIOLATION = '23505';
  * version, the second fails the constraint and gets SessionConflictError, and nothing of it is
  * written.
  */
-export class PostgresSessionStore implements SessionStore {
-  readonly pool: pg.Pool;
-  private readonly owned: boolean;
-  private readonly autoMigrate: boolean;
-  private migrated?: Promise<unknown>;
-
-  constructor(connection: PostgresConnection, options: PostgresStoreOptions = {}) {
-    const { pool, owned } = toPool(connection, { max: options.maxConnections });
-    this.pool = pool;
-    this.owned = owned;
-    this.autoMigrate = options.migrate ?? true;
-  }
-
-  /** Applies the schema migrations (once per store; safe across processes). */
-  ready(): Promise<unknown> {
-    if (!this.autoMigrate) return Promise.resolve();
-    this.migrated ??= migrate(this.pool).catch((error: unknown) => {
-      this.migrated = undefined;
-      throw error;
-    });
-    return this.migrated;
-  }
+export class PostgresSessionStore extends PostgresStoreBase implements SessionStore {
 
   async load(sessionId: string): Promise<SessionSnapshot> {
     checkSessionId(sessionId);
@@ -112,10 +85,6 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   /** Ends the pool if this store made it from a connection string. */
-  async close(): Promise<void> {
-    if (this.owned) await this.pool.end();
-  }
-
   private async insert(client: pg.PoolClient, sessionId: string, turn: TurnRecord, images: ImageRow[], expectedVersion: number | undefined): Promise<void> {
     if (images.length > 0) {
       await client.query(
