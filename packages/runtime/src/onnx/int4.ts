@@ -21,14 +21,7 @@ export function quantizeInt4(w: Float32Array, n: number, k: number, block: numbe
   for (let row = 0; row < n; row++) {
     for (let b = 0; b < blocks; b++) {
       const base = row * k + b * block;
-      let lo = 0;
-      let hi = 0;
-      for (let j = 0; j < block; j++) {
-        lo = Math.min(lo, w[base + j]);
-        hi = Math.max(hi, w[base + j]);
-      }
-      const scale = Math.fround(hi > lo ? (hi - lo) / 15 : 1);
-      const zp = Math.min(15, Math.max(0, Math.round(-lo / scale)));
+      const { scale, zp } = blockScale(w, base, block, 15);
       scales[row * blocks + b] = scale;
       zeroPoints[row * zpBytes + (b >> 1)] |= zp << ((b & 1) * 4);
       const out = (row * blocks + b) * (block / 2);
@@ -74,14 +67,7 @@ export function quantizeInt8(w: Float32Array, n: number, k: number, block: numbe
   for (let row = 0; row < n; row++)
     for (let b = 0; b < blocks; b++) {
       const base = row * k + b * block;
-      let lo = 0;
-      let hi = 0;
-      for (let j = 0; j < block; j++) {
-        lo = Math.min(lo, w[base + j]);
-        hi = Math.max(hi, w[base + j]);
-      }
-      const scale = Math.fround(hi > lo ? (hi - lo) / 255 : 1);
-      const zp = Math.min(255, Math.max(0, Math.round(-lo / scale)));
+      const { scale, zp } = blockScale(w, base, block, 255);
       scales[row * blocks + b] = scale;
       zeroPoints[row * blocks + b] = zp;
       for (let j = 0; j < block; j++) packed[base + j] = Math.min(255, Math.max(0, Math.round(w[base + j] / scale) + zp));
@@ -100,4 +86,20 @@ export function dequantizeInt8(q: Int4Blocks, n: number, k: number, block: numbe
       for (let j = 0; j < block; j++) out[row * k + b * block + j] = (q.packed[row * k + b * block + j] - zp) * scale;
     }
   return out;
+}
+
+/**
+ * Asymmetric block quantisation's step and zero point for `block` weights from `base`: the
+ * range always includes 0 (so zeros stay exact), split into `levels` steps (15 for 4 bits, 255
+ * for 8).
+ */
+function blockScale(w: Float32Array, base: number, block: number, levels: number): { scale: number; zp: number } {
+  let lo = 0;
+  let hi = 0;
+  for (let j = 0; j < block; j++) {
+    lo = Math.min(lo, w[base + j]);
+    hi = Math.max(hi, w[base + j]);
+  }
+  const scale = Math.fround(hi > lo ? (hi - lo) / levels : 1);
+  return { scale, zp: Math.min(levels, Math.max(0, Math.round(-lo / scale))) };
 }
