@@ -1,3 +1,5 @@
+import { isInputRejection } from './retry.js';
+
 /**
  * Typed errors of served backends. Every class carries a stable `code` so callers can branch
  * without parsing messages.
@@ -18,6 +20,8 @@ export class ServedHttpError extends ServedModelError {
   readonly url: string;
   /** Whether the request was retried until the retry budget ran out. */
   readonly retried: number;
+  /** A 500 whose body says the engine refused the input (isInputRejection): not retried, the same request fails again. */
+  readonly inputRejected: boolean;
   constructor(status: number, url: string, bodyExcerpt: string, retried = 0) {
     super(
       `served.http_${status}`,
@@ -27,6 +31,7 @@ export class ServedHttpError extends ServedModelError {
     this.url = url;
     this.bodyExcerpt = bodyExcerpt;
     this.retried = retried;
+    this.inputRejected = isInputRejection(status, bodyExcerpt);
   }
 }
 

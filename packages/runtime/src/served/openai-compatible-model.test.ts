@@ -252,6 +252,45 @@ describe('OpenAICompatibleModel errors and retries', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it('does not retry a 500 whose body says the input is unsupported or invalid; retries other 500s', async () => {
+    const refusals = [
+      // llama-server without a vision projector
+      { error: { code: 500, message: 'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj', type: 'server_error' } },
+      // llama-server, a content part it does not know
+      { error: { code: 500, message: 'unsupported content[].type', type: 'server_error' } },
+      // vLLM: the request's own error type in a 500
+      { object: 'error', message: 'Expected 1 image, got 2', type: 'BadRequestError', param: null, code: 400 },
+      // Ollama, a text-only model given an image
+      { error: { message: 'this model is missing data required for image input', type: 'api_error' } },
+    ];
+    for (const body of refusals) {
+      const fake = await fakeServer((_q, _b, res) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      });
+      const model = new OpenAICompatibleModel({ baseUrl: fake.url, model: 'm', retry: { ...fastRetry, maxRetries: 3 } });
+      const err = await collect(model.stream({ messages: [{ role: 'user', content: 'x' }] })).catch((e) => e);
+      expect(err).toBeInstanceOf(ServedHttpError);
+      expect(err).toMatchObject({ status: 500, retried: 0, inputRejected: true });
+      expect(fake.requests).toHaveLength(1);
+    }
+    // Transient failures are still retried: an out-of-memory 500, a bare 500, a 503.
+    for (const [status, body] of [
+      [500, JSON.stringify({ error: { code: 500, message: 'CUDA error: out of memory', type: 'server_error' } })],
+      [500, 'Internal Server Error'],
+      [503, JSON.stringify({ error: { message: 'Loading model', type: 'unavailable_error', code: 503 } })],
+    ] as const) {
+      const fake = await fakeServer((_q, _b, res) => {
+        res.writeHead(status);
+        res.end(body);
+      });
+      const model = new OpenAICompatibleModel({ baseUrl: fake.url, model: 'm', retry: { ...fastRetry, maxRetries: 2 } });
+      const err = await collect(model.stream({ messages: [{ role: 'user', content: 'x' }] })).catch((e) => e);
+      expect(err).toMatchObject({ status, retried: 2, inputRejected: false });
+      expect(fake.requests).toHaveLength(3);
+    }
+  });
+
   it('times out waiting for headers and when the stream goes quiet', async () => {
     const silent = await fakeServer(() => undefined);
     const m1 = new OpenAICompatibleModel({ baseUrl: silent.url, model: 'm', timeoutMs: 100 });

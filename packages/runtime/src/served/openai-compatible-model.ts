@@ -25,7 +25,7 @@ import type {
   OpenAICompletionResponse,
   OpenAIToolCallDelta,
 } from './openai-wire.js';
-import { backoffDelay, defaultRetryPolicy, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
+import { backoffDelay, defaultRetryPolicy, isInputRejection, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
 import { parseSse } from './sse.js';
 import { fromOpenAIFinishReason, toChatRequest, toCompletionRequest } from './to-openai.js';
 
@@ -162,7 +162,7 @@ export class OpenAICompatibleModel implements LanguageModel {
     }
   }
 
-  /** POSTs with retries on connection failures, 408/409/429/5xx; honours Retry-After. */
+  /** POSTs with retries on connection failures, 408/409/429/5xx (not a 500 that refuses the input); honours Retry-After. */
   private async send(url: string, body: unknown, controller: AbortController, signal: AbortSignal | undefined, span: Span): Promise<Response> {
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream, application/json', ...this.options.headers };
@@ -197,7 +197,7 @@ export class OpenAICompatibleModel implements LanguageModel {
       if (response.ok) return response;
       controller.signal.removeEventListener('abort', forward);
       const excerpt = await readExcerpt(response);
-      if (!isRetryableStatus(response.status) || attempt >= this.retryPolicy.maxRetries)
+      if (!isRetryableStatus(response.status) || isInputRejection(response.status, excerpt) || attempt >= this.retryPolicy.maxRetries)
         throw new ServedHttpError(response.status, url, excerpt, attempt);
       const wait = backoffDelay(attempt, this.retryPolicy, parseRetryAfter(response.headers.get('retry-after')));
       span.addEvent('retry', { attempt: attempt + 1, status: response.status, delayMs: wait });

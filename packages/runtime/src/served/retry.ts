@@ -16,6 +16,35 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
 }
 
+/**
+ * Engines that answer some input they cannot take with a 500 instead of a 400 (llama-server:
+ * `{"error":{"code":500,"type":"server_error","message":"image input is not supported ..."}}`;
+ * vLLM: a 500 whose body names `BadRequestError` or says the input is invalid; Ollama: "this model
+ * is missing data required for image input"). Such a 500 comes back the same however often the
+ * request is sent: it is not retried, and `lookout serve --base-url` answers it as a 400.
+ */
+export function isInputRejection(status: number, body: string): boolean {
+  if (status !== 500) return false;
+  return INPUT_REJECTED.test(body) || declaresClientError(body);
+}
+
+const INPUT_REJECTED = /\b(?:unsupported|not supported|invalid|bad ?request(?:error)?|failed to parse|parse error|missing data required)\b/i;
+
+/** The body's own error code or type is a client error (4xx, invalid_request_error, BadRequestError). */
+function declaresClientError(body: string): boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return false;
+  }
+  if (!parsed || typeof parsed !== 'object') return false;
+  const outer = parsed as { error?: unknown };
+  const error = (outer.error && typeof outer.error === 'object' ? outer.error : parsed) as { code?: unknown; type?: unknown };
+  const code = typeof error.code === 'string' && /^\d+$/.test(error.code) ? Number(error.code) : error.code;
+  return (typeof code === 'number' && code >= 400 && code < 500) || error.type === 'invalid_request_error' || error.type === 'BadRequestError';
+}
+
 /** Parses Retry-After (delta-seconds or HTTP-date) into milliseconds; undefined when absent or invalid. */
 export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
   if (!header) return undefined;
