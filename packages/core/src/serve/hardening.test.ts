@@ -211,10 +211,42 @@ describe('lookout serve: error messages', () => {
     expect(redactPaths('cannot open /home/me/models/tiny/onnx-fp32/decoder.onnx: no such file')).toBe('cannot open <path>: no such file');
     expect(redactPaths('could not fetch https://example.com/a/b.png')).toBe('could not fetch https://example.com/a/b.png');
     expect(redactPaths('the png image is corrupt (pngload_buffer: end of stream)')).toBe('the png image is corrupt (pngload_buffer: end of stream)');
+    // JSON pointers name the schema node a client has to fix.
+    expect(redactPaths('Unsupported JSON Schema at #/properties/items/items: "format" is not enforced')).toBe('Unsupported JSON Schema at #/properties/items/items: "format" is not enforced');
   });
 });
 
 describe('lookout serve --base-url: the engine behind refuses the input', () => {
+  it("answers an engine's 500 that refuses the input (llama-server without a vision projector) as a 400, sent to the engine once", async () => {
+    const { createServer } = await import('node:http');
+    const { OpenAICompatibleModel } = await import('@lookout/runtime');
+    let calls = 0;
+    const engine = createServer((_req, res) => {
+      calls += 1;
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 500, message: 'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj', type: 'server_error' } }));
+    });
+    await new Promise<void>((r) => engine.listen(0, '127.0.0.1', r));
+    const engineUrl = `http://127.0.0.1:${(engine.address() as { port: number }).port}/v1`;
+    const served = new LookoutServer({ model: new OpenAICompatibleModel({ baseUrl: engineUrl, model: 'm', retry: { baseDelayMs: 1, maxDelayMs: 5 } }), modelName: 'proxy' });
+    const proxyUrl = await served.listen(0);
+    try {
+      const res = await fetch(`${proxyUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'proxy', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const body = (await res.json()) as { error: { message: string; code: string; type: string } };
+      expect(res.status).toBe(400);
+      expect(body.error).toMatchObject({ code: 'invalid_request', type: 'invalid_request_error' });
+      expect(body.error.message).toBe('The model engine refused the request (HTTP 500): image input is not supported - hint: if this is unexpected, you may need to provide the mmproj');
+      expect(calls).toBe(1);
+    } finally {
+      await served.close();
+      await new Promise((r) => engine.close(r));
+    }
+  });
+
   it("answers the engine's 400 as a 400 with its message (no retries, no engine URL), not a 500", async () => {
     const { createServer } = await import('node:http');
     const { OpenAICompatibleModel } = await import('@lookout/runtime');

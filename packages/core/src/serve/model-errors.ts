@@ -71,13 +71,15 @@ export function toServeError(err: unknown, context: ModelErrorContext = { chat: 
 }
 
 /**
- * `serve --base-url`: the engine behind refused the request as the client's fault (4xx). The
- * client gets the same status class with the engine's own explanation, never the engine's URL.
+ * `serve --base-url`: the engine behind refused the request as the client's fault (4xx, or a 500
+ * whose body says the input is unsupported or invalid: ServedHttpError.inputRejected). The client
+ * gets a 4xx with the engine's own explanation, never the engine's URL.
  */
 function upstreamRefusal(err: unknown): ServeError | undefined {
-  const e = err as { code?: unknown; status?: unknown; bodyExcerpt?: unknown } | null;
+  const e = err as { code?: unknown; status?: unknown; bodyExcerpt?: unknown; inputRejected?: unknown } | null;
   if (!e || typeof e.code !== 'string' || !e.code.startsWith('served.http_') || typeof e.status !== 'number') return undefined;
-  if (e.status < 400 || e.status >= 500 || e.status === 401 || e.status === 403) return undefined;
+  const refusedInput = e.status === 500 && e.inputRejected === true;
+  if (!refusedInput && (e.status < 400 || e.status >= 500 || e.status === 401 || e.status === 403)) return undefined;
   const detail = typeof e.bodyExcerpt === 'string' ? upstreamMessage(e.bodyExcerpt) : '';
   const status = e.status === 429 ? 429 : 400;
   const code = e.status === 429 ? 'rate_limit_exceeded' : 'invalid_request';
@@ -109,8 +111,8 @@ function contextMessage(err: unknown, fallback: string, chat: boolean): string {
 
 /**
  * Error messages reach clients: absolute file paths (model directory, temp files) are replaced
- * by "<path>". URLs are left alone: their slashes follow "scheme:" or another slash.
+ * by "<path>". URLs and JSON pointers are left alone: their slashes follow "scheme:", "#" or another slash.
  */
 export function redactPaths(message: string): string {
-  return message.replace(/(?<![\w:/.~-])\/(?:[\w.@+~-]+\/)+[\w.@+~-]*/g, '<path>').replace(/\b[A-Za-z]:\\[^\s'"`]+/g, '<path>');
+  return message.replace(/(?<![\w:/.~#-])\/(?:[\w.@+~-]+\/)+[\w.@+~-]*/g, '<path>').replace(/\b[A-Za-z]:\\[^\s'"`]+/g, '<path>');
 }
