@@ -29,6 +29,18 @@ export interface OnnxEngineOptions {
   prefixCache?: boolean;
   /** Bytes the cached prefixes may hold together (default 1 GiB; the latest is always kept). */
   prefixCacheBytes?: number;
+  /**
+   * Most prompt tokens one forward run takes (default 1024). A longer prompt is fed in chunks, each
+   * attending to the KV cache of the ones before, so activations (attention scores, MLP states)
+   * are bounded by the chunk and peak memory grows linearly with the prompt, not quadratically.
+   */
+  prefillChunkTokens?: number;
+  /**
+   * Bytes one layer's attention scores may take in a prefill run (default 256 MiB): the chunk
+   * shrinks (down to 32 tokens) so that heads × chunk × columns × 4 stays within it, where
+   * columns are the positions so far or the image tokens (Mllama's cross-attention).
+   */
+  prefillScoreBytes?: number;
 }
 
 export interface PrefillOptions {
@@ -61,6 +73,7 @@ export class OnnxEngine implements ForwardEngine {
     private readonly vision: ort.InferenceSession | undefined,
     readonly prefixCacheEnabled: boolean,
     prefixCacheBytes: number,
+    private readonly chunking: { tokens: number; scoreBytes: number } = { tokens: 1024, scoreBytes: 2 ** 28 },
   ) {
     this.prefixes = new PrefixStore(prefixCacheBytes);
     const inputs = new Set(decoder.inputNames);
@@ -97,7 +110,10 @@ export class OnnxEngine implements ForwardEngine {
     };
     const decoder = await ort.InferenceSession.create(join(buildDir, manifest.decoder), sessionOptions);
     const vision = manifest.vision ? await ort.InferenceSession.create(join(buildDir, manifest.vision), sessionOptions) : undefined;
-    return new OnnxEngine(manifest, decoder, vision, options.prefixCache ?? true, options.prefixCacheBytes ?? 2 ** 30);
+    const chunking = { tokens: options.prefillChunkTokens ?? 1024, scoreBytes: options.prefillScoreBytes ?? 2 ** 28 };
+    if (!Number.isInteger(chunking.tokens) || chunking.tokens < 1) throw new OnnxError('ONNX_BAD_INPUT', `prefillChunkTokens ${chunking.tokens} must be a positive integer`);
+    if (!(chunking.scoreBytes > 0)) throw new OnnxError('ONNX_BAD_INPUT', `prefillScoreBytes ${chunking.scoreBytes} must be > 0`);
+    return new OnnxEngine(manifest, decoder, vision, options.prefixCache ?? true, options.prefixCacheBytes ?? 2 ** 30, chunking);
   }
 
   /** The element type of the KV cache and the cross K/V (float16 in fp16 builds). */
@@ -188,8 +204,29 @@ export class OnnxEngine implements ForwardEngine {
     }
     const start = reuse > 0 ? { fedIds: inputIds.slice(0, reuse), past: Object.fromEntries(Object.entries(cached!.past).map(([name, t]) => [name, truncateKv(t, reuse)])) } : undefined;
     const session = new OnnxDecodeSession(this, this.decoder, spec, cross, key, start);
-    await session.run(inputIds.slice(reuse), options.allLogits === true, bytes);
+    try {
+      await session.feedPrompt(inputIds.slice(reuse), options.allLogits === true, bytes, options.signal);
+    } catch (error) {
+      session.dispose();
+      throw error;
+    }
     return session;
+  }
+
+  /**
+   * Tokens the next prefill run takes at `position` with `remaining` prompt tokens left: at most
+   * prefillChunkTokens, fewer when one layer's attention scores (heads × chunk × columns × 4
+   * bytes) would pass prefillScoreBytes. Columns are the positions so far (self-attention: both
+   * the plain ops and onnxruntime's GroupQueryAttention CPU kernel hold the score matrix) or the
+   * image tokens (Mllama's cross-attention, `crossColumns`), whichever is more. Builds that return every layer's hidden states
+   * (verification) take the prompt in one run.
+   */
+  prefillChunkLength(position: number, remaining: number, crossColumns = 0): number {
+    if (this.manifest.hiddenStates) return remaining;
+    const chunk = Math.min(remaining, this.chunking.tokens);
+    const columns = Math.max(position + chunk, crossColumns);
+    const fit = Math.floor(this.chunking.scoreBytes / (this.manifest.spec.text.numHeads * columns * 4));
+    return Math.max(1, Math.min(chunk, Math.max(32, fit)));
   }
 
   async dispose(): Promise<void> {
@@ -330,7 +367,34 @@ export class OnnxDecodeSession implements DecodeSession {
 
   private sampling: { params: SampleParams; uniforms: number[]; seen: number[] } | undefined;
 
-  /** Feeds `ids` after everything so far. Internal: prefill calls it with the prompt. */
+  /**
+   * Feeds the prompt in chunks (engine.prefillChunkLength), checking the signal between them.
+   * With allLogits the chunks' logits are joined, so callers see one [T, vocab] array.
+   */
+  async feedPrompt(ids: number[], allLogits: boolean, extraBytes: number, signal?: AbortSignal): Promise<void> {
+    let transfer = 0;
+    const logits: Float32Array[] = [];
+    for (let at = 0; at < ids.length; ) {
+      checkAbort(signal);
+      const n = this.engine.prefillChunkLength(this.position, ids.length - at, this.cross?.width ?? 0);
+      await this.run(ids.slice(at, at + n), allLogits, at === 0 ? extraBytes : 0);
+      transfer += this.lastTransferBytes;
+      if (allLogits) logits.push(this.allLogits);
+      at += n;
+    }
+    this.lastTransferBytes = transfer;
+    if (allLogits && logits.length > 1) {
+      const joined = new Float32Array(logits.reduce((n, l) => n + l.length, 0));
+      let offset = 0;
+      for (const l of logits) {
+        joined.set(l, offset);
+        offset += l.length;
+      }
+      this.allLogits = joined;
+    }
+  }
+
+  /** Feeds `ids` after everything so far in one forward run. */
   async run(ids: number[], allLogits: boolean, extraBytes = 0, greedySteps = 0): Promise<number[]> {
     if (this.disposed) throw new OnnxError('ONNX_SESSION_DISPOSED', 'the decode session was disposed');
     const T = ids.length;

@@ -40,6 +40,11 @@ export interface OnnxModelLoadOptions {
   /** Bytes the cached prefixes may hold together (default 1 GiB; the latest is always kept). */
   prefixCacheBytes?: number;
   /**
+   * Most prompt tokens per forward run (default 1024): longer prompts are fed in chunks so memory
+   * grows linearly with the prompt (see OnnxEngineOptions.prefillChunkTokens).
+   */
+  prefillChunkTokens?: number;
+  /**
    * Tokens decoded per forward run by the build's in-graph decode loop when a request allows it
    * (greedy or temperature/top-k/top-p, with or without a repetition penalty and logprobs).
    * Default 16; 1 = one forward run per token.
@@ -77,6 +82,7 @@ export async function loadOnnxModelParts(modelDir: string, options: OnnxModelLoa
     ...(options.intraOpThreads ? { intraOpThreads: options.intraOpThreads } : {}),
     ...(options.prefixCache === false ? { prefixCache: false } : {}),
     ...(options.prefixCacheBytes !== undefined ? { prefixCacheBytes: options.prefixCacheBytes } : {}),
+    ...(options.prefillChunkTokens !== undefined ? { prefillChunkTokens: options.prefillChunkTokens } : {}),
   };
   const startEngine = async (): Promise<ForwardEngine> => {
     try {

@@ -30,6 +30,8 @@ export interface OnnxWorkerOptions {
   intraOpThreads?: number;
   prefixCache?: boolean;
   prefixCacheBytes?: number;
+  prefillChunkTokens?: number;
+  prefillScoreBytes?: number;
 }
 
 export class WorkerEngine implements SamplingEngine {
