@@ -107,6 +107,8 @@ describe('the JSON-Schema subset', () => {
       [{ anyOf: [{ type: 'string' }, { enum: ['x'] }] }, 'anyOf', '#'],
       [{ type: 'object', additionalProperties: { type: 'string' } }, 'additionalProperties', '#'],
       [{ type: 'integer', minimum: 0 }, 'minimum', '#'],
+      [{ type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: 100 }, 'maximum', '#'],
+      [{ type: 'number', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }, 'minimum', '#'],
     ];
     for (const [schema, keyword, path] of cases) {
       let error: unknown;
@@ -132,6 +134,14 @@ describe('the JSON-Schema subset', () => {
   it('accepts type lists, anyOf of different kinds, annotations and OpenAI strict schemas', () => {
     expect(accepts({ anyOf: [{ type: 'string' }, { type: 'null' }, { type: 'object', properties: {}, additionalProperties: false }] }, '{}')).toBe(true);
     expect(accepts({ type: ['string', 'null'], title: 'x', description: 'y', default: null }, 'null')).toBe(true);
+  });
+
+  it("accepts integer bounds that every integer it writes is within (zod's z.number().int())", () => {
+    const safe = { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER };
+    expect(accepts(safe, '-999999999999999')).toBe(true);
+    expect(accepts(safe, '1.5')).toBe(false);
+    expect(accepts({ type: ['integer', 'null'], maximum: Number.MAX_SAFE_INTEGER }, 'null')).toBe(true);
+    expect(run(safe, '1000000000000000')).toBeNull();
   });
 });
 

@@ -75,9 +75,24 @@ function compile(schema: unknown, path: string, f: NodeFactory, depth: number): 
   if (types.includes('number')) types = types.filter((t) => t !== 'integer');
 
   const allowed = new Set(types.flatMap((t) => [...KEYWORDS_BY_TYPE[t]]));
+  if (types.includes('integer')) for (const keyword of impliedIntegerBounds(schema)) allowed.add(keyword);
   checkOnly(schema, path, allowed);
   const nodes = types.map((type) => compileType(type, schema, path, f, depth));
   return nodes.length === 1 ? nodes[0] : union(nodes, 'type', path, f);
+}
+
+/** The integer with the most digits the automaton writes (15): every integer it writes is a safe one. */
+const LARGEST_WRITTEN_INTEGER = 10 ** 15 - 1;
+
+/**
+ * `minimum` / `maximum` on an integer that admit every integer the automaton can write, so
+ * enforcing them takes nothing: zod's `z.number().int()` states the safe-integer range this way.
+ */
+function impliedIntegerBounds(schema: Json): string[] {
+  const implied: string[] = [];
+  if (typeof schema.minimum === 'number' && schema.minimum <= -LARGEST_WRITTEN_INTEGER) implied.push('minimum');
+  if (typeof schema.maximum === 'number' && schema.maximum >= LARGEST_WRITTEN_INTEGER) implied.push('maximum');
+  return implied;
 }
 
 function compileType(type: string, schema: Json, path: string, f: NodeFactory, depth: number): ValueNode {
