@@ -25,7 +25,7 @@ import {
 const Ticket = z.object({
   category: z.enum(['damaged_item', 'late_delivery', 'refund']),
   summary: z.string(),
-  items: z.array(z.object({ sku: z.string(), quantity: z.number() })),
+  items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
   urgent: z.boolean(),
 });
 const TICKET: z.infer<typeof Ticket> = { category: 'damaged_item', summary: 'Mug arrived broken', items: [{ sku: 'MUG-1', quantity: 2 }], urgent: true };
