@@ -1,7 +1,7 @@
 // The `openai` package (chat.completions, its stream and parse helpers, models) against
 // `lookout serve`: a scripted model for exact answers, the tiny in-process model for structured
 // output that only the constrained decoder can make valid.
-import OpenAI, { APIUserAbortError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
+import OpenAI, { APIError, APIUserAbortError, AuthenticationError, BadRequestError, NotFoundError } from 'openai';
 import { zodFunction, zodResponseFormat } from 'openai/helpers/zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -57,6 +57,7 @@ beforeAll(async () => {
     const images = userImages(request);
     if (images.length) return [...say(`I see ${images.length} image of ${images[0].length} bytes.`), finish()];
     if (lastText(request) === 'slow') return say('one two three four five six seven eight', { chunk: 4, delayMs: 40 });
+    if (lastText(request) === 'fail midway') return [...say('partial '), { type: 'error', error: 'the engine crashed' }];
     return [...say('Hello from Lookout.', { chunk: 5 }), finish()];
   });
   client = new OpenAI({ baseURL: scripted.baseURL, apiKey: API_KEY, maxRetries: 0 });
@@ -255,6 +256,39 @@ describe('openai: chat.completions against the scripted model', () => {
     expect(wrongKey).toMatchObject({ status: 401, type: 'authentication_error', code: 'invalid_api_key' });
   });
 
+  it('a failure after the stream started arrives as an APIError from the iterator', async () => {
+    const stream = await client.chat.completions.create({ model: SCRIPTED, messages: user('fail midway'), stream: true });
+    let text = '';
+    const failure = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(text).toBe('partial ');
+    expect(failure).toBeInstanceOf(APIError);
+    expect((failure as APIError).message).toContain('the engine crashed');
+    expect((failure as APIError).type).toBe('server_error');
+  });
+
+  it('keep-alive comments during a slow start are skipped by the client', async () => {
+    const beating = await startScripted(() => [{ type: 'delay', ms: 300 }, ...say('finally'), finish()], { keepAliveMs: 40 });
+    try {
+      const raw = await fetch(`${beating.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+        body: JSON.stringify({ model: SCRIPTED, messages: user('late start'), stream: true }),
+      });
+      expect(await raw.text()).toMatch(/^: keep-alive\n\n/);
+      const stream = await new OpenAI({ baseURL: beating.baseURL, apiKey: API_KEY, maxRetries: 0 }).chat.completions.create({ model: SCRIPTED, messages: user('late start'), stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe('finally');
+    } finally {
+      await beating.close();
+    }
+  });
+
   it('models.retrieve and models.list', async () => {
     const model = await client.models.retrieve(SCRIPTED);
     expect(model).toMatchObject({ id: SCRIPTED, object: 'model', owned_by: 'lookout' });
@@ -264,6 +298,17 @@ describe('openai: chat.completions against the scripted model', () => {
     expect(ids).toEqual([SCRIPTED]);
     const missing = await client.models.retrieve('gpt-4o').catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(NotFoundError);
+
+    // Hub-style names hold a slash, which the client sends encoded.
+    const name = 'meta-llama/Llama-3.2-11B-Vision-Instruct';
+    const hub = await startScripted(() => [...say('ok'), finish()], { modelName: name });
+    try {
+      const hubClient = new OpenAI({ baseURL: hub.baseURL, apiKey: API_KEY, maxRetries: 0 });
+      expect(await hubClient.models.retrieve(name)).toMatchObject({ id: name, object: 'model' });
+      expect((await hubClient.chat.completions.create({ model: name, messages: user('hi') })).model).toBe(name);
+    } finally {
+      await hub.close();
+    }
   });
 });
 
