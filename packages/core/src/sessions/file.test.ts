@@ -52,6 +52,28 @@ describe('FileSessionStore', () => {
     expect(snap.skippedLines).toBe(1);
   });
 
+  it('versions stay right when an append reads only what was added since its last one (other writers, torn lines, a replaced file)', async () => {
+    const [mine, theirs] = [new FileSessionStore(dir), new FileSessionStore(dir)];
+    const file = path.join(dir, 'v.jsonl');
+    await mine.appendTurn('v', turn(1), { expectedVersion: 0 });
+    await theirs.appendTurn('v', turn(2), { expectedVersion: 1 });
+    await expect(mine.appendTurn('v', turn(3), { expectedVersion: 1 })).rejects.toMatchObject({ code: 'session-conflict', actualVersion: 2 });
+    await mine.appendTurn('v', turn(3), { expectedVersion: 2 });
+    await appendFile(file, '{"turnId":"torn","mess');
+    await expect(mine.appendTurn('v', turn(4), { expectedVersion: 4 })).rejects.toMatchObject({ actualVersion: 3 });
+    await mine.appendTurn('v', turn(4), { expectedVersion: 3 });
+    // A whole turn whose newline was lost still counts, as load() counts it.
+    await appendFile(file, JSON.stringify(turn(5)));
+    await mine.appendTurn('v', turn(6), { expectedVersion: 5 });
+    expect((await mine.load('v')).turns.map((t) => t.turnId)).toEqual(['t1', 't2', 't3', 't4', 't5', 't6']);
+    // The file replaced by a shorter one: counted afresh.
+    await rm(file);
+    await theirs.appendTurn('v', turn(7), { expectedVersion: 0 });
+    await expect(mine.appendTurn('v', turn(8), { expectedVersion: 6 })).rejects.toMatchObject({ actualVersion: 1 });
+    await mine.appendTurn('v', turn(8), { expectedVersion: 1 });
+    expect((await theirs.load('v')).turns.map((t) => t.turnId)).toEqual(['t7', 't8']);
+  });
+
   it('returns an empty session for an unknown id', async () => {
     expect((await new FileSessionStore(dir).load('nobody')).turns).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -140,11 +140,15 @@ export class FileSessionStore implements SessionStore {
       await mkdir(this.dir, { recursive: true });
       const handle = await open(file, 'a+');
       try {
+        const info = await handle.stat();
+        const { size } = info;
+        // A file's identity: its inode, and its birth time where the file system has one (inodes are reused).
+        const ino = `${info.ino}:${info.birthtimeMs}`;
+        let version: number | undefined;
         if (expectedVersion !== undefined) {
-          const { version } = parseTurns(await handle.readFile('utf8'));
+          version = await this.counted(file, handle, ino, size);
           if (version !== expectedVersion) throw new SessionConflictError(sessionId, expectedVersion, version);
         }
-        const { size } = await handle.stat();
         let prefix = '';
         if (size > 0) {
           // A crash mid-write leaves a last line without its newline: start on a fresh one.
@@ -152,8 +156,11 @@ export class FileSessionStore implements SessionStore {
           await handle.read(last, 0, 1, size - 1);
           if (last[0] !== 0x0a) prefix = '\n';
         }
-        await handle.write(`${prefix}${line}\n`);
+        const text = `${prefix}${line}\n`;
+        this.counts.delete(file);
+        await handle.write(text);
         await handle.sync();
+        if (version !== undefined) this.remember(file, { ino, offset: size + Buffer.byteLength(text), version: version + 1 });
       } finally {
         await handle.close();
       }
@@ -162,6 +169,32 @@ export class FileSessionStore implements SessionStore {
       if (error instanceof SessionError) throw error;
       throw new SessionError('session-io', `Cannot append to session file ${file}: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  /**
+   * Per file: the turns counted up to a byte offset (just after a newline). The file only ever
+   * grows, so the next append reads just what was added since, and its cost does not grow with
+   * the session. A file replaced (other inode) or shorter than the offset is counted afresh.
+   */
+  private readonly counts = new Map<string, { ino: string; offset: number; version: number }>();
+
+  private async counted(file: string, handle: FileHandle, ino: string, size: number): Promise<number> {
+    const known = this.counts.get(file);
+    const from = known && known.ino === ino && known.offset <= size ? known : { ino, offset: 0, version: 0 };
+    const added = Buffer.alloc(size - from.offset);
+    if (added.length > 0) await handle.read(added, 0, added.length, from.offset);
+    const end = added.lastIndexOf(0x0a) + 1;
+    const whole = from.version + (end > 0 ? parseTurns(added.subarray(0, end).toString('utf8')).version : 0);
+    this.remember(file, { ino, offset: from.offset + end, version: whole });
+    // A last line without its newline (a torn write, or one whose newline was lost) counts if it parses.
+    return end < added.length ? whole + parseTurns(added.subarray(end).toString('utf8')).version : whole;
+  }
+
+  private remember(file: string, count: { ino: string; offset: number; version: number }): void {
+    this.counts.delete(file);
+    this.counts.set(file, count);
+    // Bounded: the least recently written files are counted afresh when written again.
+    if (this.counts.size > 10_000) this.counts.delete(this.counts.keys().next().value!);
   }
 
   private readonly synced = new Set<string>();
