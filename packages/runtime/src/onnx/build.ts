@@ -43,9 +43,9 @@ export interface BuildOptions {
   /** How a build waits for another build of the same outDir (see build-lock.ts). */
   lock?: BuildLockOptions;
   /**
-   * int4 builds: how lm_head is stored and MatMulNBits' accuracy level (see Int4Settings).
-   * Default: the compute type's defaults, overridden by LOOKOUT_INT4_LM_HEAD /
-   * LOOKOUT_INT4_ACCURACY_LEVEL. Recorded in the manifest.
+   * int4 builds: how lm_head and the embeddings are stored and MatMulNBits' accuracy level (see
+   * Int4Settings). Default: the compute type's defaults, overridden by LOOKOUT_INT4_LM_HEAD /
+   * LOOKOUT_INT4_ACCURACY_LEVEL / LOOKOUT_INT4_EMBEDDINGS. Recorded in the manifest.
    */
   int4?: Partial<Int4Settings>;
 }
@@ -70,7 +70,7 @@ export interface BuildManifest {
    * manifests, which were all float32.
    */
   computeType?: FloatElem;
-  /** int4 builds: the lm_head storage and accuracy level used. Absent in older int4 manifests (f16, 0). */
+  /** int4 builds: the settings used. Absent in older int4 manifests (f16 lm_head and embeddings, level 0); `embeddings` absent: f16. */
   int4?: Int4Settings;
 }
 
@@ -147,6 +147,9 @@ function resolveInt4(compute: 'f32' | 'f16', given: Partial<Int4Settings> | unde
   if (settings.accuracyLevel !== 0 && settings.accuracyLevel !== 4) {
     throw new OnnxError('ONNX_BAD_CONFIG', `int4.accuracyLevel must be 0 or 4; got "${String(settings.accuracyLevel)}"`);
   }
+  if (settings.embeddings !== 'f16' && settings.embeddings !== 'int8' && settings.embeddings !== 'int4') {
+    throw new OnnxError('ONNX_BAD_CONFIG', `int4.embeddings must be f16, int8 or int4; got "${String(settings.embeddings)}"`);
+  }
   return settings;
 }
 
@@ -166,7 +169,9 @@ function readFinishedBuild(outDir: string, wanted: BuildSettings): BuildManifest
     manifest.hiddenStates === wanted.hiddenStates &&
     (manifest.computeType ?? 'float32') === wanted.computeType &&
     (wanted.int4 === undefined ||
-      ((manifest.int4?.lmHead ?? 'f16') === wanted.int4.lmHead && (manifest.int4?.accuracyLevel ?? 0) === wanted.int4.accuracyLevel));
+      ((manifest.int4?.lmHead ?? 'f16') === wanted.int4.lmHead &&
+        (manifest.int4?.accuracyLevel ?? 0) === wanted.int4.accuracyLevel &&
+        (manifest.int4?.embeddings ?? 'f16') === wanted.int4.embeddings));
   const files = [manifest.decoder, manifest.data, ...(manifest.vision ? [manifest.vision] : [])];
   return same && files.every((f) => typeof f === 'string' && existsSync(join(outDir, f))) ? manifest : undefined;
 }

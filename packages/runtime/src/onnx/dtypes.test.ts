@@ -16,9 +16,9 @@ const temp = useTempDirs();
 const half = (v: Float32Array) => f16BitsToF32(f32ToF16Bits(v));
 /** Tensors the builder feeds to MatMul (Linear layers, lm_head excluded). */
 const isLinear = (name: string) => /(_proj|fc1|fc2|multi_modal_projector)\.weight$/.test(name);
-const isHalfInQuantBuilds = (name: string) => name.endsWith('embed_tokens.weight');
-/** lm_head of an int4 build with f32 compute: 8-bit blocks (weights.ts INT4_DEFAULTS). */
-const isInt8InQuantBuilds = (name: string) => name.endsWith('lm_head.weight');
+const isEmbeddings = (name: string) => name.endsWith('embed_tokens.weight');
+/** lm_head and the embeddings of an int4 build with f32 compute: 8-bit blocks (weights.ts INT4_DEFAULTS). */
+const isInt8InQuantBuilds = (name: string) => name.endsWith('lm_head.weight') || isEmbeddings(name);
 
 /** Runs `f` with environment variables set, restoring them afterwards. */
 async function withEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<T> {
@@ -50,10 +50,10 @@ describe('fp16 and int4 builds against fp32 and HF', () => {
   beforeAll(async () => {
     // The same model as the fp16 (f32 compute) and int4 builds see it, as plain f32 checkpoints.
     fp16Seen = temp('lookout-fp16-seen-');
-    await writeTransformed(CASE, fp16Seen, (name, _s, v) => (isLinear(name) || isHalfInQuantBuilds(name) || isInt8InQuantBuilds(name) ? half(v) : v));
+    await writeTransformed(CASE, fp16Seen, (name, _s, v) => (isLinear(name) || isInt8InQuantBuilds(name) ? half(v) : v));
     int4Seen = temp('lookout-int4-seen-');
     await writeTransformed(CASE, int4Seen, (name, shape, v) => {
-      if (isHalfInQuantBuilds(name)) return half(v);
+      if (isInt8InQuantBuilds(name) && shape[1] % 32 !== 0) return half(v);
       if (isInt8InQuantBuilds(name)) return dequantizeInt8(quantizeInt8(v, shape[0], shape[1], 32), shape[0], shape[1], 32);
       if (isLinear(name) && shape[1] % 32 === 0) {
         return dequantizeInt4(quantizeInt4(v, shape[0], shape[1], 32), shape[0], shape[1], 32);
@@ -68,7 +68,7 @@ describe('fp16 and int4 builds against fp32 and HF', () => {
     expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
   }, 60_000);
 
-  it('int4 (MatMulNBits, block 32, 8-bit lm_head) at accuracy level 0 computes what fp32 computes on dequantised weights', async () => {
+  it('int4 (MatMulNBits, block 32, 8-bit lm_head and embeddings) at accuracy level 0 computes what fp32 computes on dequantised weights', async () => {
     const a = await withEnv({ LOOKOUT_INT4_ACCURACY_LEVEL: '0' }, () => promptLogits(CASE, 'int4'));
     const b = await promptLogits(int4Seen, 'fp32');
     expect(maxAbsDiff(a, b)).toBeLessThan(1e-4);

@@ -62,9 +62,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   }
 
   // Embeddings (the Mllama table has 8 extra rows so the image token has one).
-  const emb = await w.embeddingTable(g, `${p}.embed_tokens.weight`);
-  let h = g.op('Gather', [emb.table, ids], { axis: A.i(0) });
-  if (emb.half && F === 'float32') h = g.op('Cast', [h], { to: A.i(1) });
+  let h = await w.embed(g, `${p}.embed_tokens.weight`, ids);
   if (opts.hiddenStates) g.toF32(h, g.io(DecoderIO.hidden(0)));
 
   // Rotary cos/sin for these positions, for the plain-op rotation only (the fused ops read

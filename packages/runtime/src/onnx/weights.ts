@@ -14,21 +14,27 @@ export type BuildDtype = 'fp32' | 'fp16' | 'int4';
  *   at load), or MatMulNBits with 8-bit or 4-bit blocks of 32 ('int8', 'int4').
  * - `accuracyLevel`: MatMulNBits' accuracy_level: 0 (compute in the input's type) or 4 (the
  *   CPU kernels quantise the activations to int8 per block of 32 and use integer dot products).
+ * - `embeddings`: the token embedding table as f16 (a Gather), or 8-bit / 4-bit blocks of 32
+ *   read by com.microsoft GatherBlockQuantized, which widens only the gathered rows.
  * Defaults (docs/run-llama-vision.md has the measurements): with f32 compute (the CPU build)
- * an 8-bit lm_head and accuracy level 4; with f16 compute (the CUDA build) an f16 lm_head and
- * level 0. LOOKOUT_INT4_LM_HEAD (f16|int8|int4) and LOOKOUT_INT4_ACCURACY_LEVEL (0|4) override
- * them for a build. An 8-bit lm_head needs level 4 to be fast: onnxruntime 1.30's CPU kernel
+ * an 8-bit lm_head, accuracy level 4 and 8-bit embeddings (a tied table shares the lm_head's bytes); with f16 compute (the
+ * CUDA build) an f16 lm_head, level 0 and f16 embeddings. LOOKOUT_INT4_LM_HEAD (f16|int8|int4),
+ * LOOKOUT_INT4_ACCURACY_LEVEL (0|4) and LOOKOUT_INT4_EMBEDDINGS (f16|int8|int4) override them
+ * for a build. An 8-bit lm_head needs level 4 to be fast: onnxruntime 1.30's CPU kernel
  * for 8-bit blocks at level 0 was 30x slower than the f16 Gemm.
  */
 export interface Int4Settings {
   lmHead: 'f16' | 'int8' | 'int4';
   accuracyLevel: 0 | 4;
+  embeddings: 'f16' | 'int8' | 'int4';
 }
 
 export const INT4_DEFAULTS: Record<'f32' | 'f16', Int4Settings> = {
-  f32: { lmHead: 'int8', accuracyLevel: 4 },
-  f16: { lmHead: 'f16', accuracyLevel: 0 },
+  f32: { lmHead: 'int8', accuracyLevel: 4, embeddings: 'int8' },
+  f16: { lmHead: 'f16', accuracyLevel: 0, embeddings: 'f16' },
 };
+
+const STORAGE = ['f16', 'int8', 'int4'] as const;
 
 export function int4Settings(compute: 'f32' | 'f16', env: NodeJS.ProcessEnv = process.env): Int4Settings {
   const s = { ...INT4_DEFAULTS[compute] };
@@ -41,6 +47,11 @@ export function int4Settings(compute: 'f32' | 'f16', env: NodeJS.ProcessEnv = pr
   if (acc !== undefined && acc !== '') {
     if (acc !== '0' && acc !== '4') throw new OnnxError('ONNX_BAD_CONFIG', `LOOKOUT_INT4_ACCURACY_LEVEL must be 0 or 4; got "${acc}"`);
     s.accuracyLevel = Number(acc) as 0 | 4;
+  }
+  const emb = env.LOOKOUT_INT4_EMBEDDINGS;
+  if (emb !== undefined && emb !== '') {
+    if (!(STORAGE as readonly string[]).includes(emb)) throw new OnnxError('ONNX_BAD_CONFIG', `LOOKOUT_INT4_EMBEDDINGS must be f16, int8 or int4; got "${emb}"`);
+    s.embeddings = emb as Int4Settings['embeddings'];
   }
   return s;
 }
@@ -140,13 +151,40 @@ export class WeightWriter {
   }
 
   /**
-   * An embedding table for Gather: f32, or f16 in the fp16/int4 builds (with f32 compute a Cast
-   * follows the Gather, so only the gathered rows are widened).
+   * Looks up token embeddings: rows of the table for `ids`, in the graph's compute type. fp32
+   * builds Gather from the f32 table; fp16 and int4 builds from an f16 table (with f32 compute a
+   * Cast follows, so only the gathered rows are widened); int4 builds whose settings say so from
+   * 8-bit or 4-bit blocks of 32 along each row (GatherBlockQuantized dequantises only those rows).
    */
-  async embeddingTable(g: GraphBuilder, name: string): Promise<{ table: string; half: boolean }> {
-    const half = this.dtype !== 'fp32';
-    const table = half ? await this.use(g, `${name}.f16`, () => this.stream(name, 'float16')) : await this.use(g, name, () => this.stream(name, 'float32'));
-    return { table, half };
+  async embed(g: GraphBuilder, name: string, ids: string): Promise<string> {
+    const [rows, width] = this.shape(name);
+    const storage = this.dtype === 'int4' ? this.int4Settings(g).embeddings : this.dtype === 'fp16' ? 'f16' : 'fp32';
+    if ((storage === 'int8' || storage === 'int4') && width % 32 === 0) {
+      const bits = storage === 'int4' ? 4 : 8;
+      const key = `${name}.q${bits}`;
+      // Written once (an 8-bit tied lm_head shares them); the graph reads them only as rows.
+      if (!this.written.has(key)) this.written.set(key, await this.quantize(name, g.floatElem, bits));
+      // The same bytes as MatMulNBits' [N, blocks, block bytes] layout, seen as rows: [N, width *
+      // bits / 8] data, [N, blocks] scales, [N, zero point bytes] zero points.
+      const blocks = width / 32;
+      const asRows = (suffix: string, dims: number[]) =>
+        this.use(g, `${key}${suffix}.rows`, async () => ({ ...this.written.get(`${key}${suffix}`)!, dims }));
+      const data = await asRows('', [rows, (width * bits) / 8]);
+      const scales = await asRows('.scales', [rows, blocks]);
+      const zeroPoints = await asRows('.zero_points', [rows, bits === 4 ? Math.ceil(blocks / 2) : blocks]);
+      return g.op('GatherBlockQuantized', [data, ids, scales, zeroPoints], { bits: A.i(bits), block_size: A.i(32), gather_axis: A.i(0), quantize_axis: A.i(1) }, undefined, 'com.microsoft');
+    }
+    if (storage === 'fp32') return g.op('Gather', [await this.use(g, name, () => this.stream(name, 'float32')), ids], { axis: A.i(0) });
+    const h = g.op('Gather', [await this.use(g, `${name}.f16`, () => this.stream(name, 'float16')), ids], { axis: A.i(0) });
+    return g.floatElem === 'float32' ? g.op('Cast', [h], { to: A.i(1) }) : h;
+  }
+
+  /** The int4 settings for this graph's compute type (the build's, else defaults and environment). */
+  private int4Settings(g: GraphBuilder): Int4Settings {
+    const compute = g.floatElem === 'float16' ? 'f16' : 'f32';
+    let int4 = this.int4 ?? this.int4ByCompute.get(compute);
+    if (!int4) this.int4ByCompute.set(compute, (int4 = int4Settings(compute)));
+    return int4;
   }
 
   /** A derived tensor (Cast / Transpose of a weight) computed once in the root graph. */
@@ -169,9 +207,7 @@ export class WeightWriter {
    */
   async linear(g: GraphBuilder, x: string, name: string, bias?: string, opts: { atMost?: 'fp16' } = {}): Promise<string> {
     const [out, inF] = this.shape(name);
-    const compute = g.floatElem === 'float16' ? 'f16' : 'f32';
-    let int4 = this.int4 ?? this.int4ByCompute.get(compute);
-    if (!int4) this.int4ByCompute.set(compute, (int4 = int4Settings(compute)));
+    const int4 = this.int4Settings(g);
     // `atMost: 'fp16'` marks lm_head: in int4 builds it follows `int4.lmHead`.
     let kind: 'fp32' | 'fp16' | 'int4' | 'int8' = this.dtype;
     if (opts.atMost === 'fp16' && this.dtype === 'int4') kind = int4.lmHead === 'f16' ? 'fp16' : int4.lmHead;

@@ -37,7 +37,7 @@ describe('lookout build', () => {
     try {
       const c = io();
       expect(await runCli(['build', CASE, '--dtype', 'int4', '--compute', 'f16', '--out', out, '--quiet'], c.io)).toBe(0);
-      expect(c.out()).toMatch(/built mllama \(int4, f16 compute, lm_head f16, accuracy level 0\)/);
+      expect(c.out()).toMatch(/built mllama \(int4, f16 compute, lm_head f16, accuracy level 0, embeddings f16\)/);
       expect(JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8')).computeType).toBe('float16');
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -50,13 +50,13 @@ describe('lookout build', () => {
     expect(odd.err()).toMatch(/--compute "bf16" is not accepted; use f32 or f16/);
   }, 60_000);
 
-  it('takes the int4 lm_head and accuracy level as flags, and refuses them for other dtypes', async () => {
+  it('takes the int4 lm_head, accuracy level and embeddings as flags, and refuses them for other dtypes', async () => {
     const out = mkdtempSync(join(tmpdir(), 'lookout-cli-build-'));
     try {
       const c = io();
-      expect(await runCli(['build', CASE, '--dtype', 'int4', '--lm-head', 'int4', '--accuracy-level', '0', '--out', out, '--quiet'], c.io)).toBe(0);
-      expect(c.out()).toMatch(/built mllama \(int4, f32 compute, lm_head int4, accuracy level 0\)/);
-      expect(JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8')).int4).toEqual({ lmHead: 'int4', accuracyLevel: 0 });
+      expect(await runCli(['build', CASE, '--dtype', 'int4', '--lm-head', 'int4', '--accuracy-level', '0', '--embeddings', 'int4', '--out', out, '--quiet'], c.io)).toBe(0);
+      expect(c.out()).toMatch(/built mllama \(int4, f32 compute, lm_head int4, accuracy level 0, embeddings int4\)/);
+      expect(JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8')).int4).toEqual({ lmHead: 'int4', accuracyLevel: 0, embeddings: 'int4' });
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -66,6 +66,9 @@ describe('lookout build', () => {
     const odd = io();
     expect(await runCli(['build', CASE, '--dtype', 'int4', '--accuracy-level', '2'], odd.io)).toBe(2);
     expect(odd.err()).toMatch(/--accuracy-level "2" is not accepted; use 0 or 4/);
+    const emb = io();
+    expect(await runCli(['build', CASE, '--dtype', 'int4', '--embeddings', 'int2'], emb.io)).toBe(2);
+    expect(emb.err()).toMatch(/--embeddings "int2" is not accepted; use f16, int8 or int4/);
   }, 60_000);
 
   it('names the directory when it is not a model directory', async () => {

@@ -7,7 +7,7 @@ const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
 
 const usage = `Usage:
   lookout build <model-dir> [--dtype fp32|fp16|int4] [--compute f32|f16] [--out <dir>] [--quiet]
-                [--lm-head f16|int8|int4] [--accuracy-level 0|4]
+                [--lm-head f16|int8|int4] [--accuracy-level 0|4] [--embeddings f16|int8|int4]
 
 Writes ONNX graphs for a Hugging Face checkpoint directory (config.json + *.safetensors):
 Llama 3.2 Vision / Llama Guard 3 Vision (MllamaForConditionalGeneration) get vision.onnx and
@@ -24,6 +24,9 @@ into one external-data file (weights.onnx.data); memory stays bounded by the lar
 --accuracy-level <n>
               int4 builds: MatMulNBits accuracy_level, 0 (compute in the input type) or 4
               (int8 activations; default with f32 compute)
+--embeddings <s>
+              int4 builds: the token embedding table as f16, or 8-bit or 4-bit blocks of 32
+              (GatherBlockQuantized; default int4 with f32 compute, f16 with f16 compute)
 --out <dir>   Output directory (default <model-dir>/onnx-<dtype>, where OnnxEngine.load looks)
 --plain       Plain ONNX ops only (no GroupQueryAttention / SimplifiedLayerNormalization)
 --quiet       No progress bar
@@ -43,7 +46,7 @@ const command: CliCommand = {
       parsed = parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { dtype: { type: 'string', default: 'fp32' }, compute: { type: 'string' }, out: { type: 'string' }, 'lm-head': { type: 'string' }, 'accuracy-level': { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
+        options: { dtype: { type: 'string', default: 'fp32' }, compute: { type: 'string' }, out: { type: 'string' }, 'lm-head': { type: 'string' }, 'accuracy-level': { type: 'string' }, embeddings: { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
       });
     } catch (err) {
       throw new UsageError((err as Error).message);
@@ -59,8 +62,14 @@ const command: CliCommand = {
     if (lmHead !== undefined && lmHead !== 'f16' && lmHead !== 'int8' && lmHead !== 'int4') throw new UsageError(`--lm-head "${lmHead}" is not accepted; use f16, int8 or int4`);
     const level = values['accuracy-level'];
     if (level !== undefined && level !== '0' && level !== '4') throw new UsageError(`--accuracy-level "${level}" is not accepted; use 0 or 4`);
-    if ((lmHead !== undefined || level !== undefined) && dtype !== 'int4') throw new UsageError('--lm-head and --accuracy-level apply to --dtype int4 only');
-    const int4 = { ...(lmHead ? { lmHead: lmHead as 'f16' | 'int8' | 'int4' } : {}), ...(level ? { accuracyLevel: Number(level) as 0 | 4 } : {}) };
+    const embeddings = values.embeddings;
+    if (embeddings !== undefined && embeddings !== 'f16' && embeddings !== 'int8' && embeddings !== 'int4') throw new UsageError(`--embeddings "${embeddings}" is not accepted; use f16, int8 or int4`);
+    if ((lmHead !== undefined || level !== undefined || embeddings !== undefined) && dtype !== 'int4') throw new UsageError('--lm-head, --accuracy-level and --embeddings apply to --dtype int4 only');
+    const int4 = {
+      ...(lmHead ? { lmHead: lmHead as 'f16' | 'int8' | 'int4' } : {}),
+      ...(level ? { accuracyLevel: Number(level) as 0 | 4 } : {}),
+      ...(embeddings ? { embeddings: embeddings as 'f16' | 'int8' | 'int4' } : {}),
+    };
 
     const showBar = !values.quiet;
     const bar = new cliProgress.SingleBar(
@@ -84,7 +93,7 @@ const command: CliCommand = {
       const secs = (performance.now() - t0) / 1000;
       const m = result.manifest;
       io.stdout.write(
-        `built ${m.spec.arch} (${m.dtype}, ${m.computeType === 'float16' ? 'f16' : 'f32'} compute${m.int4 ? `, lm_head ${m.int4.lmHead}, accuracy level ${m.int4.accuracyLevel}` : ''}) in ${secs.toFixed(1)} s: ${[m.vision, m.decoder].filter(Boolean).join(', ')} + ${m.data} ` +
+        `built ${m.spec.arch} (${m.dtype}, ${m.computeType === 'float16' ? 'f16' : 'f32'} compute${m.int4 ? `, lm_head ${m.int4.lmHead}, accuracy level ${m.int4.accuracyLevel}, embeddings ${m.int4.embeddings}` : ''}) in ${secs.toFixed(1)} s: ${[m.vision, m.decoder].filter(Boolean).join(', ')} + ${m.data} ` +
           `(${(result.bytesWritten / 1e6).toFixed(1)} MB, ${result.tensors} tensors) -> ${result.outDir}\n`,
       );
       return 0;
