@@ -134,7 +134,7 @@ describe('openai: chat.completions against the scripted model', () => {
 
   it('a named tool_choice with strict zod tools: parse() validates the arguments', async () => {
     const reply = await client.chat.completions.parse({ model: SCRIPTED, messages: user('refund it'), tools, tool_choice: { type: 'function', function: { name: 'refund' } } });
-    const call = reply.choices[0].message.tool_calls[0];
+    const call = reply.choices[0].message.tool_calls![0];
     expect(call.function.name).toBe('refund');
     expect(call.function.parsed_arguments).toEqual({ order_id: 'A-17', amount: 12.5, reason: 'damaged' });
     expect(scripted.model.requests.at(-1)!.toolChoice).toEqual({ name: 'refund' });
@@ -150,6 +150,7 @@ describe('openai: chat.completions against the scripted model', () => {
           type: 'function',
           function: {
             name: 'lookup_order',
+            description: 'Find an order',
             parameters: { type: 'object', properties: { order_id: { type: 'string' }, include_items: { type: 'boolean' } }, required: ['order_id', 'include_items'] },
             parse: JSON.parse,
             function: (args: { order_id: string }) => ({ order_id: args.order_id, status: 'shipped' }),
@@ -335,7 +336,7 @@ describe('openai: structured output from the tiny in-process model (random weigh
   it('a named tool_choice gives a call of that tool whose arguments pass the zod schema; "required" a call of one of the tools', async () => {
     const named = await tinyClient.chat.completions.parse({ model: TINY, messages: user('Refund order A-17.'), tools, tool_choice: { type: 'function', function: { name: 'refund' } }, max_tokens: 80 });
     expect(named.choices[0].finish_reason).toBe('tool_calls');
-    const call = named.choices[0].message.tool_calls[0];
+    const call = named.choices[0].message.tool_calls![0];
     expect(call.function.name).toBe('refund');
     expect(Refund.safeParse(call.function.parsed_arguments).success).toBe(true);
 
