@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { FinishReason, ModelEvent, TokenLogprob, Usage } from '@lookout/runtime';
+import { randomUUID } from 'node:crypto';
+import type { FinishReason, ModelEvent, TokenLogprob, ToolChoice, Usage } from '@lookout/runtime';
 import type { OpenAIChatLogprob, OpenAIToolCall } from '@lookout/runtime';
 import type { ServeError } from './errors.js';
 
@@ -94,6 +95,20 @@ export class ChatResponseWriter extends BaseWriter {
   private readonly toolCalls: OpenAIToolCall[] = [];
   private readonly logprobs: OpenAIChatLogprob[] = [];
   private sentRole = false;
+  /** A forced call was cut short: the finish reason stays the model's ("length"), not "tool_calls". */
+  private cutCall = false;
+
+  constructor(
+    res: ServerResponse,
+    model: string,
+    id: string,
+    streaming: boolean,
+    includeUsage: boolean,
+    /** The request's tool_choice when it forces a call ("required" or a named tool). */
+    private readonly forcedTool?: ToolChoice,
+  ) {
+    super(res, model, id, streaming, includeUsage);
+  }
 
   private chunk(delta: object, extra: object = {}): void {
     if (!this.sentRole) {
@@ -109,17 +124,21 @@ export class ChatResponseWriter extends BaseWriter {
         if (this.streaming) this.chunk({ content: e.text });
         else this.text += e.text;
         break;
-      // A tool call the model wrote but nobody could parse reaches the client as the text it was.
-      case 'tool-call-error':
-        if (this.streaming) this.chunk({ content: e.raw });
+      // A tool call the model wrote but nobody could parse reaches the client as the text it was,
+      // unless the call was forced: then it was cut short (max_tokens, a stop string) and goes
+      // out as OpenAI sends such a call, with the arguments written so far.
+      case 'tool-call-error': {
+        const cut = this.forcedTool ? cutForcedCall(e.raw, this.forcedTool) : undefined;
+        if (cut) {
+          this.cutCall = true;
+          this.addToolCall({ id: `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`, type: 'function', function: cut });
+        } else if (this.streaming) this.chunk({ content: e.raw });
         else this.text += e.raw;
         break;
-      case 'tool-call': {
-        const call: OpenAIToolCall = { id: e.call.id, type: 'function', function: { name: e.call.name, arguments: JSON.stringify(e.call.arguments ?? {}) } };
-        if (this.streaming) this.chunk({ tool_calls: [{ index: this.toolCalls.length, ...call }] });
-        this.toolCalls.push(call);
-        break;
       }
+      case 'tool-call':
+        this.addToolCall({ id: e.call.id, type: 'function', function: { name: e.call.name, arguments: JSON.stringify(e.call.arguments ?? {}) } });
+        break;
       case 'token':
         if (this.streaming) this.chunk({}, { logprobs: { content: [toChatLogprob(e.token, e.top)] } });
         else this.logprobs.push(toChatLogprob(e.token, e.top));
@@ -131,8 +150,13 @@ export class ChatResponseWriter extends BaseWriter {
     }
   }
 
+  private addToolCall(call: OpenAIToolCall): void {
+    if (this.streaming) this.chunk({ tool_calls: [{ index: this.toolCalls.length, ...call }] });
+    this.toolCalls.push(call);
+  }
+
   end(): void {
-    const finish_reason = openAIFinish(this.toolCalls.length ? 'tool-calls' : this.finish);
+    const finish_reason = openAIFinish(this.toolCalls.length && !this.cutCall ? 'tool-calls' : this.finish);
     if (this.streaming) {
       this.chunk({}, { finish_reason });
       if (this.includeUsage) this.sse({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: toUsage(this.usage) });
@@ -156,6 +180,19 @@ export class ChatResponseWriter extends BaseWriter {
       usage: toUsage(this.usage),
     });
   }
+}
+
+/**
+ * The name and the arguments so far of a forced call cut short: the model writes it as
+ * `{"name": "<tool>", "parameters": {...}}` (docs/structured-output.md). When the cut falls
+ * inside the name, the named tool_choice gives it; for "required" it is unknown (undefined).
+ */
+function cutForcedCall(raw: string, choice: ToolChoice): { name: string; arguments: string } | undefined {
+  const m = /^\s*\{\s*"name"\s*:\s*"([A-Za-z0-9_.-]*)("?)\s*(?:,\s*"parameters"\s*:\s*([\s\S]*))?$/.exec(raw);
+  const named = typeof choice === 'object' ? choice.name : undefined;
+  const name = m?.[2] ? m[1] : named;
+  if (!name) return undefined;
+  return { name, arguments: m?.[3] ?? '' };
 }
 
 export class CompletionResponseWriter extends BaseWriter {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { LanguageModel, ModelRequest, PreparedRequest } from '@lookout/runtime';
+import type { LanguageModel, ModelRequest, PreparedRequest, ToolChoice } from '@lookout/runtime';
 import { chatCompletionRequestSchema, completionRequestSchema, describeZodError, zodErrorParam } from './schema.js';
 import { chatRequestToModelRequest, completionRequestToModelRequest } from './from-openai.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -211,7 +211,7 @@ export class LookoutServer {
     }
     const stream = body.stream === true;
     const writer: ResponseWriter = chat
-      ? new ChatResponseWriter(res, this.modelName, `chatcmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true)
+      ? new ChatResponseWriter(res, this.modelName, `chatcmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true, forcedToolChoice(request))
       : new CompletionResponseWriter(res, this.modelName, `cmpl-${randomUUID()}`, stream, body.stream_options?.include_usage === true);
     // Heartbeats cover the wait in the queue too.
     writer.keepAlive(this.options.keepAliveMs ?? 15_000);
@@ -271,6 +271,12 @@ export class LookoutServer {
     for (const [k, v] of Object.entries(e.headers)) res.setHeader(k, v);
     sendJson(res, e.status, e.toBody());
   }
+}
+
+/** tool_choice "required" or a named tool: the reply must be a call. */
+function forcedToolChoice(request: ModelRequest): ToolChoice | undefined {
+  const choice = request.toolChoice;
+  return choice === 'required' || typeof choice === 'object' ? choice : undefined;
 }
 
 /**

@@ -108,6 +108,32 @@ describe('serve: structured output with the openai client', () => {
     }
   }, 60_000);
 
+  it('a forced call cut by max_tokens is a tool call with the arguments so far and finish_reason "length", streamed or not', async () => {
+    // 24 tokens hold the call's opening and part of its arguments (greedy: the same cut every run).
+    const request = { model: 'tiny', messages, tools: TOOLS, tool_choice: { type: 'function' as const, function: { name: 'refund' } }, max_tokens: 24, temperature: 0 };
+    const reply = await client.chat.completions.create(request);
+    const choice = reply.choices[0];
+    expect(choice.finish_reason).toBe('length');
+    // Not the model's own `{"name": ..., "parameters": ...` syntax in the content.
+    expect(choice.message.content).toBeNull();
+    const call = choice.message.tool_calls![0] as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
+    expect(call.function.name).toBe('refund');
+    expect(call.id).toMatch(/^call_/);
+    expect(call.function.arguments).toMatch(/^\{"/);
+    expect(() => JSON.parse(call.function.arguments)).toThrow();
+
+    const stream = await client.chat.completions.create({ ...request, stream: true });
+    let args = '';
+    let finish: string | null = null;
+    let content = '';
+    for await (const chunk of stream) {
+      for (const tc of chunk.choices[0]?.delta?.tool_calls ?? []) args += tc.function?.arguments ?? '';
+      content += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect({ args, content, finish }).toEqual({ args: call.function.arguments, content: '', finish: 'length' });
+  }, 60_000);
+
   it('tool_choice required gives a call of one of the tools', async () => {
     const reply = await client.chat.completions.create({ model: 'tiny', messages, tools: TOOLS, tool_choice: 'required', max_tokens: 80, temperature: 0 });
     const call = reply.choices[0].message.tool_calls![0] as OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall;
