@@ -76,11 +76,16 @@ export abstract class PostgresStoreBase {
   /** Applies the schema migrations (once per store; safe across processes). */
   ready(): Promise<unknown> {
     if (!this.autoMigrate) return Promise.resolve();
-    this.migrated ??= migrate(this.pool).catch((error: unknown) => {
+    this.migrated ??= this.migrateSchema().catch((error: unknown) => {
       this.migrated = undefined;
       throw error;
     });
     return this.migrated;
+  }
+
+  /** The migrations this store needs; a store with tables of its own applies them after Lookout's. */
+  protected migrateSchema(): Promise<unknown> {
+    return migrate(this.pool);
   }
 
   /** Ends the pool when the store made it from a connection string. */

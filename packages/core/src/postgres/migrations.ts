@@ -1,11 +1,31 @@
 import type pg from 'pg';
 import { SessionError } from '../errors.js';
 
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * A schema kept by numbered migrations: the table that records which ran, and the advisory
+ * lock that lets processes starting together apply each migration once.
+ */
+export interface MigrationSet {
+  /** Named in errors, e.g. "Lookout". */
+  schema: string;
+  /** Table recording the applied versions (created if missing). */
+  table: string;
+  /** Advisory lock key pair, distinct per schema so unrelated schemas never wait on each other. */
+  lock: readonly [number, number];
+  migrations: readonly Migration[];
+}
+
 /**
  * The schema, as numbered migrations applied in order, each once, in its own transaction.
  * Never edit a released migration: add the next one.
  */
-export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+export const MIGRATIONS: ReadonlyArray<Migration> = [
   {
     version: 1,
     name: 'sessions, audit, images, run states',
@@ -82,55 +102,61 @@ CREATE INDEX lookout_run_states_by_session ON lookout_run_states (session_id);
   },
 ];
 
-/** Any fixed pair works; this one spells "look" / 1. */
-const LOCK_KEY = [0x6c6f6f6b, 1] as const;
+/** Lookout's own tables. The lock pair spells "look" / 1. */
+export const LOOKOUT_SCHEMA: MigrationSet = { schema: 'Lookout', table: 'lookout_migrations', lock: [0x6c6f6f6b, 1], migrations: MIGRATIONS };
+
+/** Brings Lookout's tables up to the newest migration (see applyMigrations). */
+export function migrate(pool: pg.Pool): Promise<number[]> {
+  return applyMigrations(pool, LOOKOUT_SCHEMA);
+}
 
 /**
- * Brings the schema up to the newest migration. Safe to call from several processes at once:
+ * Brings a schema up to its newest migration. Safe to call from several processes at once:
  * they queue on a Postgres advisory lock and each migration is applied exactly once.
  * Resolves with the versions this call applied.
  */
-export async function migrate(pool: pg.Pool): Promise<number[]> {
+export async function applyMigrations(pool: pg.Pool, set: MigrationSet): Promise<number[]> {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(set.table)) throw new TypeError(`Migration table name "${set.table}" is not a plain lower-case SQL identifier.`);
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
   } catch (error) {
-    throw new SessionError('session-io', `Cannot connect to PostgreSQL to migrate the Lookout schema: ${(error as Error).message}`, { cause: error });
+    throw new SessionError('session-io', `Cannot connect to PostgreSQL to migrate the ${set.schema} schema: ${(error as Error).message}`, { cause: error });
   }
   let broken: Error | undefined;
   const applied: number[] = [];
   try {
-    await client.query('SELECT pg_advisory_lock($1, $2)', [...LOCK_KEY]);
+    await client.query('SELECT pg_advisory_lock($1, $2)', [...set.lock]);
     try {
-      await client.query(`CREATE TABLE IF NOT EXISTS lookout_migrations (
+      await client.query(`CREATE TABLE IF NOT EXISTS ${set.table} (
         version    integer     PRIMARY KEY,
         name       text        NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-      const { rows } = await client.query<{ version: number }>('SELECT version FROM lookout_migrations');
+      const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${set.table}`);
       const done = new Set(rows.map((r) => r.version));
-      for (const m of MIGRATIONS) {
+      for (const m of set.migrations) {
         if (done.has(m.version)) continue;
         await client.query('BEGIN');
         try {
           await client.query(m.sql);
-          await client.query('INSERT INTO lookout_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+          await client.query(`INSERT INTO ${set.table} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
           await client.query('COMMIT');
         } catch (error) {
           await client.query('ROLLBACK').catch(() => {});
-          throw new SessionError('session-io', `Lookout schema migration ${m.version} (${m.name}) failed: ${(error as Error).message}`, { cause: error });
+          throw new SessionError('session-io', `${set.schema} schema migration ${m.version} (${m.name}) failed: ${(error as Error).message}`, { cause: error });
         }
         applied.push(m.version);
       }
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1, $2)', [...LOCK_KEY]).catch((e: Error) => {
+      await client.query('SELECT pg_advisory_unlock($1, $2)', [...set.lock]).catch((e: Error) => {
         broken = e;
       });
     }
   } catch (error) {
     broken ??= error as Error;
     if (error instanceof SessionError) throw error;
-    throw new SessionError('session-io', `Cannot migrate the Lookout schema: ${(error as Error).message}`, { cause: error });
+    throw new SessionError('session-io', `Cannot migrate the ${set.schema} schema: ${(error as Error).message}`, { cause: error });
   } finally {
     client.release(broken);
   }

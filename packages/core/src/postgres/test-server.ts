@@ -10,6 +10,8 @@ import pg from 'pg';
 export interface TestServer {
   url(database?: string): string;
   createDatabase(name: string): Promise<string>;
+  /** Stops the server (fast shutdown: open connections are cut, open transactions rolled back) and starts it again on the same data and port. */
+  restart(options?: { downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,7 +39,8 @@ export async function startTestServer(): Promise<TestServer> {
     port,
     user: 'postgres',
     password,
-    persistent: false,
+    // Kept across restart(); stop() removes the whole temporary directory.
+    persistent: true,
     createPostgresUser: asRoot,
     onLog: () => {},
     onError: () => {},
@@ -56,6 +59,11 @@ export async function startTestServer(): Promise<TestServer> {
         await client.end();
       }
       return url(name);
+    },
+    async restart({ downMs = 0 } = {}) {
+      await server.stop();
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+      await server.start();
     },
     async stop() {
       await server.stop().catch(() => {});
