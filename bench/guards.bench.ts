@@ -6,7 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Guard, GuardSubject, Verdict } from '../packages/guards/src/types.js';
 import { composeGuards, GuardPolicy, LlamaGuard, PiiGuard } from '../packages/guards/src/index.js';
-import { REFERENCE_IMAGES, hasReferenceModels, referenceModelDir } from '../packages/guards/src/testing/referenceModelDir.js';
+import { REFERENCE_IMAGES, hasReferenceModels, referenceModelDir } from '../packages/guards/src/testing/reference-model-dir.js';
 import type { Bench } from './report.js';
 
 const PIPELINE_RUNS = 3000;

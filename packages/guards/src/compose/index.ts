@@ -1,4 +1,4 @@
-export { composeGuards, type ComposedGuardEntry, type ComposeOptions } from './composeGuards.js';
-export { runGuarded, type GuardedRunOptions } from './runGuarded.js';
-export { failureVerdict } from './failureVerdict.js';
+export { composeGuards, type ComposedGuardEntry, type ComposeOptions } from './compose-guards.js';
+export { runGuarded, type GuardedRunOptions } from './run-guarded.js';
+export { failureVerdict } from './failure-verdict.js';
 export { mergeRedactions, applyRedactions } from './redactions.js';

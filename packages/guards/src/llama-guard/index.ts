@@ -1,4 +1,4 @@
-export { LlamaGuard, type LlamaGuardOptions, type GuardTokenizer } from './LlamaGuard.js';
+export { LlamaGuard, type LlamaGuardOptions, type GuardTokenizer } from './llama-guard.js';
 export {
   LLAMA_GUARD_3_CATEGORIES,
   LLAMA_GUARD_3_8B_CATEGORIES,
@@ -13,5 +13,5 @@ export { toGuardTurns, toolCallText, type GuardTurn, type ConversationOptions } 
 export { buildLlamaGuardPrompt, renderPromptText, type LlamaGuardPromptInput } from './prompt.js';
 export { parseLlamaGuardOutput, type ParsedOutput } from './parse.js';
 export { unsafeProbability, type TokenStep, type DecisionTokens } from './score.js';
-export { pythonStrip } from './pythonStrip.js';
+export { pythonStrip } from './python-strip.js';
 export { neutraliseSpecialTokens, neutraliseContent } from './neutralise.js';

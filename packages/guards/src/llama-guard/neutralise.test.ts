@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { OpenAICompatibleModel, escapeSpecialTokens, type LanguageModel, type ModelEvent, type ModelRequest } from '@lookout/runtime';
 import { textSubject } from '../testing/subjects.js';
-import { LlamaGuard } from './LlamaGuard.js';
+import { LlamaGuard } from './llama-guard.js';
 import { guardEscapesText, neutraliseContent, neutraliseSpecialTokens } from './neutralise.js';
 
 const ZWSP = '\u200b';

@@ -8,7 +8,7 @@ import type { GuardSubject, Stage } from '../types.js';
 import { LLAMA_GUARD_3_CATEGORIES, resolveCategories, type CategorySet, type LlamaGuardVariant } from './categories.js';
 import { toGuardTurns } from './conversation.js';
 import { buildLlamaGuardPrompt, renderPromptText } from './prompt.js';
-import { pythonStrip } from './pythonStrip.js';
+import { pythonStrip } from './python-strip.js';
 
 const refDir = new URL('../../../../../shared/reference/llama-guard/', import.meta.url);
 const small = new Template(readFileSync(new URL('llama-guard-3-1b-and-11b-vision.chat_template.jinja', refDir), 'utf8'));

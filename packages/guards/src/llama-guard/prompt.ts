@@ -1,7 +1,7 @@
 import type { ImageInput, PromptSegment } from '@lookout/runtime';
 import type { CategorySet, LlamaGuardVariant } from './categories.js';
 import type { GuardTurn } from './conversation.js';
-import { pythonStrip } from './pythonStrip.js';
+import { pythonStrip } from './python-strip.js';
 
 export interface LlamaGuardPromptInput {
   variant: LlamaGuardVariant;

@@ -1,4 +1,4 @@
-export { GuardPolicy, DEFAULT_REFUSAL, STAGES, type GuardPolicyOptions, type StageAction, type PolicyDecision, type PolicyOutcome } from './guardPolicy.js';
-export { VerdictCache, cachedGuard, type VerdictCacheOptions } from './cachedGuard.js';
-export { LruCache } from './lruCache.js';
-export { subjectHash } from './contentHash.js';
+export { GuardPolicy, DEFAULT_REFUSAL, STAGES, type GuardPolicyOptions, type StageAction, type PolicyDecision, type PolicyOutcome } from './guard-policy.js';
+export { VerdictCache, cachedGuard, type VerdictCacheOptions } from './cached-guard.js';
+export { LruCache } from './lru-cache.js';
+export { subjectHash } from './content-hash.js';

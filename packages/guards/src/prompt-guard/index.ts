@@ -1,5 +1,5 @@
-export { PromptGuard, type PromptGuardOptions, type PromptGuardScore, type PromptGuardScores } from './PromptGuard.js';
+export { PromptGuard, type PromptGuardOptions, type PromptGuardScore, type PromptGuardScores } from './prompt-guard.js';
 export { labelScheme, softmax, type LabelScheme } from './labels.js';
 export { deobfuscateWhitespace } from './deobfuscate.js';
 export { slidingWindows } from './windows.js';
-export { ClassifierSession, type ClassifierSessionOptions } from './classifierSession.js';
+export { ClassifierSession, type ClassifierSessionOptions } from './classifier-session.js';

@@ -1,6 +1,6 @@
 import { GuardConfigError } from '../errors.js';
 import type { Guard, GuardSubject, Verdict } from '../types.js';
-import { imageByteLength } from './imageBytes.js';
+import { imageByteLength } from './image-bytes.js';
 
 export interface SizeLimits {
   /** Longest accepted text, in UTF-16 code units (JavaScript string length). */

@@ -2,7 +2,7 @@ import { GuardAbortError, GuardConfigError } from '../errors.js';
 import type { Guard, GuardCheckOptions, GuardSubject, Redaction, Verdict } from '../types.js';
 import { childController } from './abort.js';
 import { applyRedactions } from './redactions.js';
-import { runGuarded } from './runGuarded.js';
+import { runGuarded } from './run-guarded.js';
 
 /** A member of a composition with its own failure settings. */
 export interface ComposedGuardEntry {

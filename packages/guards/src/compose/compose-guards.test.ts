@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { GuardAbortError } from '../errors.js';
-import { PiiGuard } from '../rules/piiGuard.js';
-import { PatternGuard } from '../rules/patternGuard.js';
+import { PiiGuard } from '../rules/pii-guard.js';
+import { PatternGuard } from '../rules/pattern-guard.js';
 import { FixedGuard, textSubject } from '../testing/subjects.js';
-import { composeGuards } from './composeGuards.js';
+import { composeGuards } from './compose-guards.js';
 
 describe('composeGuards', () => {
   it('runs guards in parallel and is safe when all are safe', async () => {

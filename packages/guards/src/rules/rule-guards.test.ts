@@ -4,9 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GuardConfigError } from '../errors.js';
 import { textSubject } from '../testing/subjects.js';
-import { PatternGuard } from './patternGuard.js';
-import { PiiGuard } from './piiGuard.js';
-import { SizeLimitGuard } from './sizeLimitGuard.js';
+import { PatternGuard } from './pattern-guard.js';
+import { PiiGuard } from './pii-guard.js';
+import { SizeLimitGuard } from './size-limit-guard.js';
 
 describe('PiiGuard', () => {
   const text = 'Reach me at a@b.io, card 5555 5555 5555 4444.';

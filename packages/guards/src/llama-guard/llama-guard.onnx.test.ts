@@ -5,8 +5,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LlamaTokenizer, OnnxModel, type ModelRequest } from '@lookout/runtime';
-import { REFERENCE_IMAGES, referenceModelDir, hasReferenceModels } from '../testing/referenceModelDir.js';
-import { LlamaGuard } from './LlamaGuard.js';
+import { REFERENCE_IMAGES, referenceModelDir, hasReferenceModels } from '../testing/reference-model-dir.js';
+import { LlamaGuard } from './llama-guard.js';
 
 const dirs: string[] = [];
 afterAll(() => {

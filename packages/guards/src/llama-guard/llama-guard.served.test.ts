@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { OpenAICompatibleModel } from '@lookout/runtime';
 import { textSubject } from '../testing/subjects.js';
-import { LlamaGuard } from './LlamaGuard.js';
+import { LlamaGuard } from './llama-guard.js';
 
 type Body = Record<string, unknown>;
 

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GuardModelError } from '../errors.js';
 import { textSubject } from '../testing/subjects.js';
-import { writeTinyClassifier } from '../testing/tinyClassifier.js';
+import { writeTinyClassifier } from '../testing/tiny-classifier.js';
 import { deobfuscateWhitespace } from './deobfuscate.js';
 import { labelScheme } from './labels.js';
-import { PromptGuard } from './PromptGuard.js';
+import { PromptGuard } from './prompt-guard.js';
 import { slidingWindows } from './windows.js';
 
 const words = {
@@ -141,7 +141,7 @@ describe('encodeChunked', () => {
   it('gives the ids of one whole encode when cutting before whitespace', async () => {
     const { Tokenizer } = await import('@huggingface/tokenizers');
     const { readFile } = await import('node:fs/promises');
-    const { encodeChunked } = await import('./encodeChunked.js');
+    const { encodeChunked } = await import('./encode-chunked.js');
     const dir = await mkdtemp(path.join(tmpdir(), 'lookout-chunk-'));
     try {
       await writeTinyClassifier(dir, { labels: ['BENIGN', 'INJECTION', 'JAILBREAK'], words });

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { GuardConfigError, GuardModelError } from '../errors.js';
 import type { Guard, GuardCheckOptions, GuardSubject, Stage, Verdict } from '../types.js';
-import { ClassifierSession, type ClassifierSessionOptions } from './classifierSession.js';
+import { ClassifierSession, type ClassifierSessionOptions } from './classifier-session.js';
 import { deobfuscateWhitespace } from './deobfuscate.js';
-import { encodeChunked } from './encodeChunked.js';
+import { encodeChunked } from './encode-chunked.js';
 import { labelScheme, softmax, type LabelScheme } from './labels.js';
 import { slidingWindows } from './windows.js';
 

@@ -1,7 +1,7 @@
 import { GuardAbortError, GuardTimeoutError } from '../errors.js';
 import type { Guard, GuardSubject, Verdict } from '../types.js';
 import { childController } from './abort.js';
-import { applyFailOpen, failureVerdict } from './failureVerdict.js';
+import { applyFailOpen, failureVerdict } from './failure-verdict.js';
 
 export interface GuardedRunOptions {
   /** Abort the guard and answer with a timeout verdict after this many ms. Unlimited when absent. */

@@ -1,6 +1,6 @@
 import type { Guard, GuardCheckOptions, GuardSubject, Verdict } from '../types.js';
-import { subjectHash } from './contentHash.js';
-import { LruCache } from './lruCache.js';
+import { subjectHash } from './content-hash.js';
+import { LruCache } from './lru-cache.js';
 
 export interface VerdictCacheOptions {
   /** Most verdicts kept (least recently used evicted). Default 1000. */

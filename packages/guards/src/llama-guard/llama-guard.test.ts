@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildLlama3TokenizerFiles, LlamaTokenizer } from '@lookout/runtime';
-import { composeGuards } from '../compose/composeGuards.js';
+import { composeGuards } from '../compose/compose-guards.js';
 import { GuardConfigError, GuardImageUnsupportedError } from '../errors.js';
-import { decisionTokens, ScriptedModel } from '../testing/scriptedModel.js';
+import { decisionTokens, ScriptedModel } from '../testing/scripted-model.js';
 import { textSubject } from '../testing/subjects.js';
-import { LlamaGuard } from './LlamaGuard.js';
+import { LlamaGuard } from './llama-guard.js';
 import { renderPromptText } from './prompt.js';
 
 const files = buildLlama3TokenizerFiles({ imageToken: true });

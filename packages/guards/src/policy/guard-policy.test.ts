@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { LlamaGuard } from '../llama-guard/LlamaGuard.js';
-import { PiiGuard } from '../rules/piiGuard.js';
-import { ScriptedModel } from '../testing/scriptedModel.js';
-import { PatternGuard } from '../rules/patternGuard.js';
+import { LlamaGuard } from '../llama-guard/llama-guard.js';
+import { PiiGuard } from '../rules/pii-guard.js';
+import { ScriptedModel } from '../testing/scripted-model.js';
+import { PatternGuard } from '../rules/pattern-guard.js';
 import { FixedGuard, textSubject } from '../testing/subjects.js';
-import { GuardPolicy } from './guardPolicy.js';
-import { LruCache } from './lruCache.js';
+import { GuardPolicy } from './guard-policy.js';
+import { LruCache } from './lru-cache.js';
 
 describe('GuardPolicy', () => {
   it('blocks with the configured refusal, warns, and redacts per stage', async () => {

@@ -1,8 +1,8 @@
 import { applyRedactions } from '../compose/redactions.js';
-import { composeGuards, type ComposedGuardEntry } from '../compose/composeGuards.js';
+import { composeGuards, type ComposedGuardEntry } from '../compose/compose-guards.js';
 import { GuardConfigError } from '../errors.js';
 import type { Guard, GuardCheckOptions, GuardSubject, Stage, Verdict } from '../types.js';
-import { cachedGuard, VerdictCache, type VerdictCacheOptions } from './cachedGuard.js';
+import { cachedGuard, VerdictCache, type VerdictCacheOptions } from './cached-guard.js';
 
 /** What happens to content whose verdict is unsafe at a stage. */
 export type StageAction =
