@@ -1,12 +1,12 @@
 // The support bot: a guarded Agent with the shop's tools, system prompt and polite refusals.
 import { Agent, type BlockInfo, type SessionStore, type StageGuards } from '@lookout/core';
 import type { LanguageModel, SamplingSettings } from '@lookout/runtime';
-import type { ShopDb } from './db.js';
+import type { ShopStore } from './store/types.js';
 import { DEFAULT_POLICY, shopTools, type RefundPolicy, type ShopContext } from './tools.js';
 
 export interface ShopAgentOptions {
   model: LanguageModel;
-  db: ShopDb;
+  db: ShopStore;
   sessions: SessionStore;
   guards: StageGuards;
   policy?: RefundPolicy;

@@ -1,26 +1,24 @@
-// Assembles the bot: database, session store, guards, agent and web server. main.ts and the
-// tests build it the same way, with different models and guards.
-import path from 'node:path';
-import { FileSessionStore, type SessionStore } from '@lookout/core';
-import { PostgresSessionStore } from '@lookout/core/postgres';
+// Assembles the bot: stores, guards, agent and web server. main.ts and the tests build it the
+// same way, with different models and guards.
 import type { LanguageModel, SamplingSettings } from '@lookout/runtime';
 import { createShopAgent } from './agent.js';
-import { DEFAULT_SESSION_LIMITS, ShopDb } from './db.js';
 import { shopGuards, type ShopGuardOptions } from './guards.js';
 import type { RecoveryReport } from './runs.js';
 import { ShopServer, type ShopServerOptions } from './server.js';
 import { resolveStaffAccount, type StaffCredentials } from './staff-auth.js';
+import { openStores } from './store/open.js';
+import { DEFAULT_SESSION_LIMITS, type ShopStore } from './store/types.js';
 import { DEFAULT_POLICY, type RefundPolicy } from './tools.js';
 
 /** The web server's own settings, handed through unchanged (see ShopServerOptions). */
 type ServerSettings = Pick<
   ShopServerOptions,
-  'banner' | 'warn' | 'allowedHosts' | 'secureCookies' | 'trustProxy' | 'sessionLimits' | 'staffSessionLimits' | 'photoLimits' | 'logError'
+  'banner' | 'warn' | 'allowedHosts' | 'secureCookies' | 'trustProxy' | 'sessionLimits' | 'staffSessionLimits' | 'photoLimits' | 'logError' | 'runTimers'
 >;
 
 export interface ShopAppOptions extends ServerSettings {
   model: LanguageModel;
-  /** Holds shop.sqlite and sessions/ (one JSONL transcript per browser session). */
+  /** Holds shop.sqlite and sessions/ (one JSONL transcript per browser session); unused with a database URL. */
   dataDir: string;
   guards?: ShopGuardOptions;
   policy?: Partial<RefundPolicy>;
@@ -36,15 +34,18 @@ export interface ShopAppOptions extends ServerSettings {
   /** Staff sign-in; without a password one is generated on first start, stored hashed (see ShopApp.staff). */
   staff?: StaffCredentials;
   /**
-   * PostgreSQL connection string: conversations and their audit log go there (shared by
-   * replicas) instead of JSONL transcripts under dataDir/sessions.
+   * PostgreSQL connection string: everything the bot keeps goes there (conversations, audit
+   * log, shop, sessions, approvals, run checkpoints), shared by every replica, instead of the
+   * data directory.
    */
   databaseUrl?: string;
+  /** With a database: how long a replica keeps a run it continues without renewing its lease (ms). Default 30 s. */
+  runLeaseMs?: number;
 }
 
 export interface ShopApp {
   server: ShopServer;
-  db: ShopDb;
+  db: ShopStore;
   /** The staff user name, and the generated password on the start that created it (print it once). */
   staff: { username: string; generatedPassword?: string };
   agent: ReturnType<typeof createShopAgent>;
@@ -53,10 +54,13 @@ export interface ShopApp {
   close(): Promise<void>;
 }
 
-export function createShopApp(options: ShopAppOptions): ShopApp {
-  const db = new ShopDb(path.join(options.dataDir, 'shop.sqlite'));
-  const postgres = options.databaseUrl ? new PostgresSessionStore(options.databaseUrl) : undefined;
-  const sessions: SessionStore = postgres ?? new FileSessionStore(path.join(options.dataDir, 'sessions'));
+/** With a database URL, connects and brings its schema up to date first (the bot does not start without it). */
+export async function createShopApp(options: ShopAppOptions): Promise<ShopApp> {
+  const { db, sessions, close: closeStores } = await openStores(options);
+  const staff = await resolveStaffAccount(db, options.staff).catch(async (error: unknown) => {
+    await closeStores();
+    throw error;
+  });
   const agent = createShopAgent({
     model: options.model,
     db,
@@ -68,7 +72,6 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     outputChunkChars: options.outputChunkChars ?? (options.guards?.moderation ? 160 : 24),
     outputHoldbackChars: options.outputHoldbackChars,
   });
-  const staff = resolveStaffAccount(db, options.staff);
   const server = new ShopServer({
     agent,
     db,
@@ -82,6 +85,8 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     staffSessionLimits: options.staffSessionLimits,
     photoLimits: options.photoLimits,
     ...(options.logError ? { logError: options.logError } : {}),
+    // Renew a run's lease three times per lease; look for runs whose lease ran out once per lease.
+    runTimers: options.runTimers ?? (options.runLeaseMs ? { renewEveryMs: options.runLeaseMs / 3, sweepEveryMs: options.runLeaseMs } : undefined),
   });
   // Conversations from before the verdict index: their verdicts are read from the audit log once.
   server.backfillVerdicts().catch((error) => console.error('customer-service: indexing earlier verdicts failed:', error));
@@ -91,14 +96,13 @@ export function createShopApp(options: ShopAppOptions): ShopApp {
     staff: { username: staff.username, generatedPassword: staff.generatedPassword },
     agent,
     recover: async () => {
-      // With PostgreSQL, reach it (and create the schema) before anything is served.
-      await postgres?.ready();
-      return server.runs.recoverAll();
+      const report = await server.runs.recoverAll();
+      server.runs.start();
+      return report;
     },
     close: async () => {
       await server.close();
-      db.close();
-      await postgres?.close();
+      await closeStores();
     },
   };
 }

@@ -34,8 +34,8 @@ export interface ShopConfig {
   /** Live customer sessions kept at most (least recently used signed out first). */
   maxSessions: number;
   /**
-   * PostgreSQL for the conversations and their audit log (postgres://…); absent: one JSONL
-   * transcript per session under the data directory.
+   * PostgreSQL for everything the bot keeps (postgres://…), shared by replicas; absent: SQLite
+   * and one JSONL transcript per conversation under the data directory.
    */
   databaseUrl?: string;
 }
@@ -67,7 +67,7 @@ Guards (PII redaction and message limits are always on):
 Server:
   --port <n>             (env PORT, default 3000)
   --host <h>             (env HOST, default 127.0.0.1)
-  --data-dir <dir>       database and transcripts (default .cache/lookout/customer-service)
+  --data-dir <dir>       SQLite database and transcripts (default .cache/lookout/customer-service)
   --refund-limit <n>     refunds above this wait for staff approval (default 50)
 
 Staff and deployment (see "Deploying the bot" in docs/examples.md):
@@ -80,9 +80,10 @@ Staff and deployment (see "Deploying the bot" in docs/examples.md):
   --trust-proxy          trust X-Forwarded-Proto/-For from the reverse proxy in front (env LOOKOUT_TRUST_PROXY=1)
   --session-idle-days <n> customer sessions unused this long are signed out (default 30)
   --max-sessions <n>     live customer sessions kept at most (default 10000)
-  --database-url <url>   PostgreSQL (postgres://user:pass@host:5432/db) for conversations and their
-                         audit log, shared by replicas (env DATABASE_URL; default: JSONL transcripts
-                         in the data dir). Customers, orders, refunds and approvals stay in SQLite.
+  --database-url <url>   PostgreSQL (postgres://user:pass@host:5432/db) for everything the bot keeps:
+                         conversations, audit log, customers, orders, refunds, sign-ins, approvals
+                         and run checkpoints, shared by any number of replicas (env DATABASE_URL;
+                         default: SQLite and JSONL transcripts in the data dir).
 `;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ShopConfig | 'help' {

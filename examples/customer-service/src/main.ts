@@ -25,7 +25,7 @@ async function main(): Promise<number> {
   const chat = await loadChatModel(config.model, log);
   const guards = await loadGuardModels(config.guard, config.promptGuardDir, log);
   const banner = [...chat.banner, ...guards.banner];
-  const app = createShopApp({
+  const app = await createShopApp({
     model: chat.model,
     dataDir: config.dataDir,
     guards: { moderation: guards.moderation, promptGuard: guards.promptGuard },
@@ -55,9 +55,9 @@ async function main(): Promise<number> {
   console.log(`  staff (refund approvals): ${url}staff`);
   console.log(`  moderation (verdicts):    ${url}moderation`);
   if (config.databaseUrl) {
+    // Never the password: only where the data lives.
     const db = new URL(config.databaseUrl);
-    console.log(`  data (SQLite):            ${config.dataDir}`);
-    console.log(`  conversations and audit:  PostgreSQL ${db.hostname}:${db.port || 5432}${db.pathname}`);
+    console.log(`  data (everything):        PostgreSQL ${db.hostname}:${db.port || 5432}${db.pathname}, shared by every replica`);
   } else {
     console.log(`  data (SQLite, transcripts): ${config.dataDir}`);
   }
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   if (app.staff.generatedPassword) {
     console.log(`\n  Staff sign-in (${url}staff/signin), generated on this first start and shown only now:`);
     console.log(`    user: ${app.staff.username}    password: ${app.staff.generatedPassword}`);
-    console.log('  It is stored only as a scrypt hash in shop.sqlite; set --staff-password (LOOKOUT_STAFF_PASSWORD) to choose one.');
+    console.log(`  It is stored only as a scrypt hash in ${config.databaseUrl ? 'the database' : 'shop.sqlite'}; set --staff-password (LOOKOUT_STAFF_PASSWORD) to choose one.`);
   } else {
     console.log(`  staff sign-in:            user "${app.staff.username}" (${url}staff/signin)`);
   }

@@ -9,7 +9,7 @@ import type { Agent, AgentEvent, AgentResult, RunState, VerdictAuditEntry } from
 import { PiiGuard } from '@lookout/guards';
 import { politeRefusal } from './agent.js';
 import { DurableRuns } from './runs.js';
-import { DEFAULT_SESSION_LIMITS, type BrowserSession, type SessionLimits, type ShopDb } from './db.js';
+import { DEFAULT_SESSION_LIMITS, InvalidCursorError, type BrowserSession, type SessionLimits, type ShopStore } from './store/types.js';
 import { MESSAGE_LIMITS } from './guards.js';
 import { cookies, HttpError, readForm, readJson, redirect, sendAsset, sendHtml, sendJson, setCookie, SseWriter } from './http.js';
 import { checkPhotos, DEFAULT_PHOTO_LIMITS, PhotoError, type PhotoLimits } from './images.js';
@@ -26,7 +26,7 @@ import { showMessages, showTurns, toContentParts, toolLabel, type ShownMessage }
 
 export interface ShopServerOptions {
   agent: Agent<ShopContext>;
-  db: ShopDb;
+  db: ShopStore;
   /** The staff account (see resolveStaffAccount): signs in to /staff and /moderation. */
   staff: StaffAccount;
   /** Lines shown at the top of every page (which model runs, how to plug in a real one). */
@@ -46,6 +46,8 @@ export interface ShopServerOptions {
   photoLimits?: PhotoLimits;
   /** Where unexpected errors are logged. Default console.error. */
   logError?: (message: string, error: unknown) => void;
+  /** With a shared store: how often run leases are renewed and interrupted runs looked for (see DurableRuns). */
+  runTimers?: { renewEveryMs?: number; sweepEveryMs?: number };
 }
 
 const COOKIE = 'lookout_sid';
@@ -74,14 +76,14 @@ export class ShopServer {
   private hosts: HostAllowList | undefined;
 
   constructor(private readonly options: ShopServerOptions) {
-    this.runs = new DurableRuns(options.agent, options.db, (m, e) => this.logError(m, e));
+    this.runs = new DurableRuns(options.agent, options.db, { logError: (m, e) => this.logError(m, e), ...options.runTimers });
     this.maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024;
     this.sessionLimits = { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits };
     this.staffLimits = { ...DEFAULT_STAFF_SESSION_LIMITS, ...options.staffSessionLimits };
     this.photoLimits = options.photoLimits ?? DEFAULT_PHOTO_LIMITS;
     if (options.allowedHosts?.length) this.hosts = new HostAllowList(options.allowedHosts);
     // Every turn that ends (a chat turn, a resumed run) adds its verdicts to the moderation index.
-    options.agent.on('turn-end', (event) => this.indexTurn(event.result));
+    options.agent.on('turn-end', (event) => void this.indexTurn(event.result));
     this.server = createServer((req, res) => {
       this.route(req, res).catch((error) => this.fail(res, error));
     });
@@ -104,11 +106,12 @@ export class ShopServer {
     return this.hosts?.hosts ?? [];
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => {
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
       this.server.closeAllConnections();
       this.server.close(() => resolve());
     });
+    await this.runs.stop();
   }
 
   private get page() {
@@ -131,60 +134,60 @@ export class ShopServer {
 
     switch (key) {
       case 'GET /': {
-        const customer = this.customerOf(req);
-        if (!customer) return sendHtml(res, signInPage(this.page, db.customers()), PAGE_REFERRER_POLICY);
+        const customer = await this.customerOf(req);
+        if (!customer) return sendHtml(res, signInPage(this.page, await db.customers()), PAGE_REFERRER_POLICY);
         return sendHtml(res, chatPage(this.page, customer), PAGE_REFERRER_POLICY);
       }
       case 'POST /signin': {
         const form = await readForm(req, 4096);
-        const customer = db.customer(form.get('customer') ?? '');
-        if (!customer) throw new HttpError(400, 'unknown-customer', `Pick one of the demo customers: ${db.customers().map((c) => c.id).join(', ')}.`);
+        const customer = await db.customer(form.get('customer') ?? '');
+        if (!customer) throw new HttpError(400, 'unknown-customer', `Pick one of the demo customers: ${(await db.customers()).map((c) => c.id).join(', ')}.`);
         const old = cookies(req).get(COOKIE);
-        if (old) db.deleteBrowserSession(old);
+        if (old) await db.deleteBrowserSession(old);
         const token = randomBytes(32).toString('base64url');
-        db.createBrowserSession(token, customer.id, this.sessionLimits);
+        await db.createBrowserSession(token, customer.id, this.sessionLimits);
         return redirect(res, '/', { 'set-cookie': this.cookie(req, COOKIE, token, 'Lax', this.sessionLimits.idleMs) });
       }
       case 'POST /signout': {
         const token = cookies(req).get(COOKIE);
-        if (token) db.deleteBrowserSession(token);
+        if (token) await db.deleteBrowserSession(token);
         return redirect(res, '/', { 'set-cookie': this.cookie(req, COOKIE, '', 'Lax', 0) });
       }
       case 'GET /api/history':
-        return sendJson(res, 200, await this.history(this.requireCustomer(req)));
+        return sendJson(res, 200, await this.history(await this.requireCustomer(req)));
       case 'POST /api/chat':
-        return this.chat(req, res, this.requireCustomer(req));
+        return this.chat(req, res, await this.requireCustomer(req));
       case 'GET /staff/signin': {
         const next = staffNext(url.searchParams.get('next'));
-        if (this.staffOf(req)) return redirect(res, next);
+        if (await this.staffOf(req)) return redirect(res, next);
         return sendHtml(res, staffSignInPage(this.page, next), PAGE_REFERRER_POLICY);
       }
       case 'POST /staff/signin':
         return this.staffSignIn(req, res);
       case 'POST /staff/signout': {
         const token = cookies(req).get(STAFF_COOKIE);
-        if (token) db.deleteStaffSession(token);
+        if (token) await db.deleteStaffSession(token);
         return redirect(res, '/staff/signin', { 'set-cookie': this.cookie(req, STAFF_COOKIE, '', 'Strict', 0) });
       }
       case 'GET /staff':
       case 'GET /moderation': {
-        const staff = this.staffOf(req);
+        const staff = await this.staffOf(req);
         if (!staff) return redirect(res, `/staff/signin?next=${url.pathname}`);
         const html = url.pathname === '/staff' ? staffPage(this.page, staff.username) : moderationPage(this.page, staff.username);
         return sendHtml(res, html, PAGE_REFERRER_POLICY);
       }
       case 'GET /api/approvals':
-        this.requireStaff(req);
-        return sendJson(res, 200, this.approvals());
+        await this.requireStaff(req);
+        return sendJson(res, 200, await this.approvals());
       case 'GET /api/verdicts':
-        this.requireStaff(req);
-        return sendJson(res, 200, this.verdicts(url.searchParams));
+        await this.requireStaff(req);
+        return sendJson(res, 200, await this.verdicts(url.searchParams));
       case 'GET /healthz':
         return sendJson(res, 200, { ok: true });
     }
     const decision = /^\/api\/approvals\/([A-Za-z0-9-]+)$/.exec(url.pathname);
     if (decision && method === 'POST') {
-      this.requireStaff(req);
+      await this.requireStaff(req);
       return sendJson(res, 200, await this.decide(decision[1]!, await readJson(req, 16 * 1024)));
     }
     throw new HttpError(404, 'not-found', `No page at ${method} ${url.pathname}.`);
@@ -201,25 +204,25 @@ export class ShopServer {
     return forwarded || req.socket.remoteAddress || 'unknown';
   }
 
-  private customerOf(req: IncomingMessage): BrowserSession | undefined {
+  private async customerOf(req: IncomingMessage): Promise<BrowserSession | undefined> {
     const token = cookies(req).get(COOKIE);
     return token ? this.options.db.browserSession(token, this.sessionLimits.idleMs) : undefined;
   }
 
-  private requireCustomer(req: IncomingMessage): BrowserSession {
-    const c = this.customerOf(req);
+  private async requireCustomer(req: IncomingMessage): Promise<BrowserSession> {
+    const c = await this.customerOf(req);
     if (!c) throw new HttpError(401, 'not-signed-in', 'Sign in first: open / and pick a demo customer.');
     return c;
   }
 
-  private staffOf(req: IncomingMessage): { username: string } | undefined {
+  private async staffOf(req: IncomingMessage): Promise<{ username: string } | undefined> {
     const token = cookies(req).get(STAFF_COOKIE);
     return token ? this.options.db.staffSession(token, this.staffLimits.idleMs) : undefined;
   }
 
   /** Staff APIs answer members of staff only; a customer's cookie counts for nothing here. */
-  private requireStaff(req: IncomingMessage): { username: string } {
-    const staff = this.staffOf(req);
+  private async requireStaff(req: IncomingMessage): Promise<{ username: string }> {
+    const staff = await this.staffOf(req);
     if (!staff) throw new HttpError(401, 'staff-sign-in-required', 'This is for the shop\'s staff: sign in at /staff/signin with the staff user name and password.');
     return staff;
   }
@@ -240,9 +243,9 @@ export class ShopServer {
     }
     this.throttle.succeed(client);
     const old = cookies(req).get(STAFF_COOKIE);
-    if (old) this.options.db.deleteStaffSession(old);
+    if (old) await this.options.db.deleteStaffSession(old);
     const token = randomBytes(32).toString('base64url');
-    this.options.db.createStaffSession(token, this.options.staff.username, this.staffLimits);
+    await this.options.db.createStaffSession(token, this.options.staff.username, this.staffLimits);
     return redirect(res, next, { 'set-cookie': this.cookie(req, STAFF_COOKIE, token, 'Strict', this.staffLimits.idleMs) });
   }
 
@@ -251,17 +254,18 @@ export class ShopServer {
     const { turns } = await agent.sessions.load(c.sessionKey);
     // Turns and the messages refused before they reached the agent, in the order they were sent.
     const items: Array<{ time: string; shown: ShownMessage[] }> = turns.map((t) => ({ time: t.startedAt, shown: showTurns([t], politeRefusal) }));
-    for (const r of db.refusedMessages(c.sessionKey)) {
+    for (const r of await db.refusedMessages(c.sessionKey)) {
       items.push({ time: r.createdAt, shown: [{ role: 'customer', text: r.text, images: [], refused: true }, { role: 'notice', text: r.note, images: [] }] });
     }
     items.sort((a, b) => a.time.localeCompare(b.time));
-    const pending = db.pendingApprovalFor(c.sessionKey);
-    // A run waiting for staff is not stored yet; show its messages from the paused state.
-    const waiting = pending ? pausedMessages(pending.state) : [];
+    // A run waiting for staff, or decided and still going (on any replica), is not stored yet;
+    // show its messages from the paused state, so the page keeps waiting for the reply.
+    const open = await db.openApprovalFor(c.sessionKey);
+    const waiting = open ? pausedMessages(open.state) : [];
     return {
       customer: { id: c.id, name: c.name },
       messages: [...items.flatMap((i) => i.shown), ...showMessages(waiting)],
-      pendingApproval: pending ? { tool: pending.tool, arguments: pending.arguments } : null,
+      pendingApproval: open ? { tool: open.tool, arguments: open.arguments, decided: open.status !== 'pending' } : null,
     };
   }
 
@@ -274,10 +278,11 @@ export class ShopServer {
       await this.keepRefused(c, body, error);
       throw error;
     }
-    if (this.options.db.pendingApprovalFor(c.sessionKey)) {
+    const open = await this.options.db.openApprovalFor(c.sessionKey);
+    if (open?.status === 'pending') {
       throw new HttpError(409, 'awaiting-approval', 'Your refund request is with our staff; you can write again once they have decided.');
     }
-    if (this.busy.has(c.sessionKey)) throw new HttpError(409, 'turn-in-progress', 'Please wait for the current reply to finish.');
+    if (open || this.busy.has(c.sessionKey)) throw new HttpError(409, 'turn-in-progress', 'Please wait for the current reply to finish.');
     this.busy.add(c.sessionKey);
     let sse: SseWriter | undefined;
     let runId: string | undefined;
@@ -307,16 +312,19 @@ export class ShopServer {
           if (event.type === 'turn-end') result = event.result;
         }
       } finally {
-        // Stored, failed (stored as an error) or queued for staff: the checkpoint is no longer needed.
-        if (runId) this.runs.forget(runId);
+        // Stored, failed (stored as an error) or paused for staff: the checkpoint is no longer needed.
+        if (runId) await this.runs.forget(runId).catch((error) => this.logError('clearing a finished run failed', error));
       }
       if (result?.status === 'awaiting-approval' && result.pendingApproval) {
-        this.runs.queueApproval(result, c.sessionKey, c.id);
+        await this.runs.queueApproval(result, c.sessionKey, c.id);
         sse.send('approval', { message: approvalMessage(result.pendingApproval.arguments) });
       }
     } catch (error) {
       if (!sse) throw error;
-      if (!controller.signal.aborted) {
+      if ((error as { code?: unknown }).code === 'session-conflict') {
+        // Another replica stored a turn of this conversation first; nothing of this one was kept.
+        sse.send('error', { code: 'session-conflict', message: 'Another reply in this conversation was being written at the same time, so yours was not kept. Please send your message again.' });
+      } else if (!controller.signal.aborted) {
         this.logError('chat turn failed', error);
         sse.send('error', { message: 'Sorry, something went wrong on our side and your message could not be answered. Please try again in a moment.' });
       }
@@ -335,14 +343,14 @@ export class ShopServer {
     const raw = (body as { text?: unknown } | null)?.text;
     const text = typeof raw === 'string' ? raw.trim().slice(0, MESSAGE_LIMITS.maxTextLength) : '';
     const verdict = await redactor.check({ stage: 'input', conversation: [], content: { text, images: [] } });
-    this.options.db.addRefusedMessage(c.sessionKey, verdict.redactedText ?? text, `Not sent: ${(error as Error).message}`);
+    await this.options.db.addRefusedMessage(c.sessionKey, verdict.redactedText ?? text, `Not sent: ${(error as Error).message}`);
   }
 
-  private approvals() {
+  private async approvals() {
     const { db } = this.options;
-    const names = new Map(db.customers().map((c) => [c.id, c.name]));
+    const names = new Map((await db.customers()).map((c) => [c.id, c.name]));
     return {
-      approvals: db.approvals().map((a) => ({
+      approvals: (await db.approvals()).map((a) => ({
         id: a.id,
         conversationId: a.conversationId,
         customer: names.get(a.customerId) ?? a.customerId,
@@ -355,26 +363,29 @@ export class ShopServer {
         runStatus: a.runStatus,
         conversation: showMessages(pausedMessages(a.state)),
       })),
-      handovers: db.handovers().map((h) => ({ ...h, customer: names.get(h.customerId) ?? h.customerId })),
+      handovers: (await db.handovers()).map((h) => ({ ...h, customer: names.get(h.customerId) ?? h.customerId })),
     };
   }
 
   /** Staff decision: resumes the paused run with the customer's context; its reply lands in their transcript. */
   private async decide(id: string, body: unknown) {
-    const { db, agent } = this.options;
+    const { db } = this.options;
     const b = (body ?? {}) as { decision?: unknown; note?: unknown };
     if (b.decision !== 'approve' && b.decision !== 'reject') throw new HttpError(400, 'invalid-decision', 'Send {"decision": "approve" | "reject", "note"?: string}.');
     const note = typeof b.note === 'string' && b.note.trim() ? b.note.trim().slice(0, 500) : null;
-    const approval = db.approval(id);
+    const approval = await db.approval(id);
     if (!approval) throw new HttpError(404, 'unknown-approval', `No approval ${id}.`);
     if (this.busy.has(approval.sessionId)) throw new HttpError(409, 'turn-in-progress', 'That conversation is busy; try again in a moment.');
-    if (!db.decideApproval(id, b.decision === 'approve' ? 'approved' : 'rejected', note)) {
-      throw new HttpError(409, 'already-decided', `Approval ${id} was already ${approval.status}.`);
+    // Once, whichever replica the decision reaches: a second one (a double click, a replay, a
+    // colleague on another replica) finds it decided.
+    if (!(await db.decideApproval(id, b.decision === 'approve' ? 'approved' : 'rejected', note))) {
+      const now = await db.approval(id);
+      throw new HttpError(409, 'already-decided', `Approval ${id} was already ${now?.status ?? approval.status}.`);
     }
     this.busy.add(approval.sessionId);
     try {
       // The decision is final from here on: a failure below never puts it back to pending.
-      const result = await this.runs.decide(db.approval(id)!);
+      const result = await this.runs.decide((await db.approval(id))!);
       return { status: result.status, text: result.text };
     } catch (error) {
       this.logError(`continuing the run of approval ${id} failed`, error);
@@ -388,31 +399,36 @@ export class ShopServer {
   }
 
   /** One page of the moderation index, newest first; `next` continues with older verdicts. */
-  verdicts(params: URLSearchParams): { verdicts: ModerationRow[]; next: string | null } {
+  async verdicts(params: URLSearchParams): Promise<{ verdicts: ModerationRow[]; next: string | null }> {
     const { db } = this.options;
     const limitText = params.get('limit');
     const limit = limitText === null ? DEFAULT_VERDICT_PAGE : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_VERDICT_PAGE) {
       throw new HttpError(400, 'invalid-limit', `limit must be an integer from 1 to ${MAX_VERDICT_PAGE}, got "${limitText}".`);
     }
-    const beforeText = params.get('before');
-    const before = beforeText === null ? undefined : parseCursor(beforeText);
-    const names = new Map(db.customers().map((c) => [c.id, c.name]));
-    const rows = db.verdictPage(limit, before);
+    const before = params.get('before') ?? undefined;
+    let rows;
+    try {
+      rows = await db.verdictPage(limit, before);
+    } catch (error) {
+      if (error instanceof InvalidCursorError) throw new HttpError(400, 'invalid-cursor', error.message);
+      throw error;
+    }
+    const names = new Map((await db.customers()).map((c) => [c.id, c.name]));
     const last = rows.at(-1);
     return {
       verdicts: rows.map((r) => ({ ...r.entry, conversationId: r.conversationId, customer: names.get(r.customerId) ?? r.customerId })),
-      next: rows.length === limit && last ? Buffer.from(JSON.stringify([last.time, last.id])).toString('base64url') : null,
+      next: rows.length === limit && last ? last.cursor : null,
     };
   }
 
   /** Adds a finished (or paused) turn's verdicts to the moderation index. */
-  private indexTurn(result: AgentResult): void {
+  private async indexTurn(result: AgentResult): Promise<void> {
     try {
-      const conversation = this.options.db.conversationOfKey(result.sessionId);
+      const conversation = await this.options.db.conversationOfKey(result.sessionId);
       if (!conversation) return;
       const verdicts = result.audit.filter((e): e is VerdictAuditEntry => e.kind === 'verdict');
-      this.options.db.indexVerdicts(conversation.id, conversation.customerId, verdicts);
+      await this.options.db.indexVerdicts(conversation.id, conversation.customerId, verdicts);
     } catch (error) {
       this.logError('indexing verdicts failed', error);
     }
@@ -422,10 +438,10 @@ export class ShopServer {
   async backfillVerdicts(): Promise<number> {
     const { db, agent } = this.options;
     let n = 0;
-    for (const c of db.unindexedConversations()) {
+    for (const c of await db.unindexedConversations()) {
       const entries = (await agent.auditLog(c.sessionKey)).filter((e): e is VerdictAuditEntry => e.kind === 'verdict');
-      db.indexVerdicts(c.id, c.customerId, entries);
-      db.markVerdictsIndexed(c.id);
+      await db.indexVerdicts(c.id, c.customerId, entries);
+      await db.markVerdictsIndexed(c.id);
       n += entries.length;
     }
     return n;
@@ -446,16 +462,6 @@ export class ShopServer {
       error: known ? { code: error.code, message: error.message } : { code: 'internal', message: 'Something went wrong on our side. Please try again in a moment.' },
     });
   }
-}
-
-function parseCursor(text: string): { time: string; id: number } {
-  try {
-    const [time, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof time === 'string' && typeof id === 'number' && Number.isInteger(id)) return { time, id };
-  } catch {
-    // falls through to the error below
-  }
-  throw new HttpError(400, 'invalid-cursor', 'before must be the "next" value of a previous /api/verdicts page.');
 }
 
 function pausedMessages(stateJson: string) {

@@ -1,7 +1,7 @@
 // Staff sign-in: one staff account whose password is kept only as a scrypt hash, server-side
 // staff sessions behind their own cookie, and a limit on failed sign-ins.
 import { randomBytes, scrypt as scryptCallback, scryptSync, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
-import type { ShopDb } from './db.js';
+import type { ShopStore } from './store/types.js';
 
 export class StaffConfigError extends Error {
   readonly code = 'example.staff-config';
@@ -52,9 +52,11 @@ export interface StaffAccount {
 
 /**
  * The staff account: configured credentials (hashed in memory, never stored), else the one kept
- * hashed in the database, else a new random password stored hashed and returned once.
+ * hashed in the database, else a new random password stored hashed and returned once. Of
+ * replicas starting together on one database, the one whose account is stored prints its
+ * password; the others use that account.
  */
-export function resolveStaffAccount(db: ShopDb, credentials: StaffCredentials = {}): StaffAccount {
+export async function resolveStaffAccount(db: ShopStore, credentials: StaffCredentials = {}): Promise<StaffAccount> {
   const user = credentials.user?.trim() || undefined;
   if (user !== undefined && !/^[A-Za-z0-9._@-]{1,64}$/.test(user)) {
     throw new StaffConfigError(`the staff user name "${user}" is not accepted: use 1-64 letters, digits, ".", "_", "@" or "-"`);
@@ -65,12 +67,12 @@ export function resolveStaffAccount(db: ShopDb, credentials: StaffCredentials = 
     }
     return { username: user ?? 'staff', passwordHash: hashPassword(credentials.password) };
   }
-  const stored = user ? db.staffAccount(user) : db.firstStaffAccount();
+  const stored = user ? await db.staffAccount(user) : await db.firstStaffAccount();
   if (stored) return stored;
   const password = randomBytes(18).toString('base64url');
   const account = { username: user ?? 'staff', passwordHash: hashPassword(password) };
-  db.setStaffAccount(account.username, account.passwordHash);
-  return { ...account, generatedPassword: password };
+  const kept = await db.addStaffAccount(account.username, account.passwordHash);
+  return kept.passwordHash === account.passwordHash ? { ...account, generatedPassword: password } : kept;
 }
 
 export interface StaffSessionLimits {

@@ -2,7 +2,7 @@
 // (ctx.context), never from the model's arguments: the model can ask for any order number, but
 // only the customer's own orders are ever found.
 import { defineTool, z, type AnyTool, type ToolContext } from '@lookout/tools';
-import type { ShopDb } from './db.js';
+import type { ShopStore } from './store/types.js';
 
 /** What the server hands every run: who is signed in on this browser session. */
 export interface ShopContext {
@@ -29,14 +29,14 @@ type Ctx = ToolContext<ShopContext>;
 
 const NOT_FOUND = (id: string) => ({ found: false as const, message: `There is no order ${id} on this customer's account.` });
 
-export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): AnyTool[] {
+export function shopTools(db: ShopStore, policy: RefundPolicy = DEFAULT_POLICY): AnyTool[] {
   const lookupOrder = defineTool({
     name: 'lookup_order',
     description: "Look up one of the signed-in customer's orders: status, items, total, delivery date.",
     input: z.object({ orderId }),
     timeoutMs: 2_000,
-    execute: ({ orderId }, ctx: Ctx) => {
-      const order = db.orderOf(ctx.context.customerId, orderId);
+    execute: async ({ orderId }, ctx: Ctx) => {
+      const order = await db.orderOf(ctx.context.customerId, orderId);
       if (!order) return NOT_FOUND(orderId);
       return {
         found: true as const,
@@ -47,7 +47,7 @@ export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): An
         items: order.items.map((i) => `${i.quantity} × ${i.name}`),
         total: order.total,
         currency: policy.currency,
-        alreadyRefunded: db.refundedAmount(order.id),
+        alreadyRefunded: await db.refundedAmount(order.id),
       };
     },
   });
@@ -57,8 +57,8 @@ export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): An
     description: "List the signed-in customer's orders (number, status, total).",
     input: z.object({}),
     timeoutMs: 2_000,
-    execute: (_args, ctx: Ctx) => ({
-      orders: db.ordersOf(ctx.context.customerId).map((o) => ({ orderId: o.id, status: o.status, total: o.total, placedAt: o.placedAt.slice(0, 10) })),
+    execute: async (_args, ctx: Ctx) => ({
+      orders: (await db.ordersOf(ctx.context.customerId)).map((o) => ({ orderId: o.id, status: o.status, total: o.total, placedAt: o.placedAt.slice(0, 10) })),
     }),
   });
 
@@ -67,12 +67,12 @@ export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): An
     description: "The shop's refund policy; with an order number, whether that order can still be refunded.",
     input: z.object({ orderId: orderId.optional() }),
     timeoutMs: 2_000,
-    execute: ({ orderId }, ctx: Ctx) => {
+    execute: async ({ orderId }, ctx: Ctx) => {
       const text =
         `Delivered orders can be refunded within ${policy.windowDays} days of delivery; damaged goods (send a photo) always qualify in that window. ` +
         `Refunds up to ${policy.approvalLimit} ${policy.currency} are approved at once; larger refunds are checked by a member of staff.`;
       if (!orderId) return { policy: text };
-      const order = db.orderOf(ctx.context.customerId, orderId);
+      const order = await db.orderOf(ctx.context.customerId, orderId);
       if (!order) return { policy: text, ...NOT_FOUND(orderId) };
       return { policy: text, orderId, ...eligibility(order.status, order.deliveredAt, policy.windowDays) };
     },
@@ -90,23 +90,24 @@ export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): An
     // Only a refund the customer may actually get goes to staff; anything else (another
     // customer's order, not eligible, more than is left to refund) runs at once and execute()
     // refuses it, so the model sees why straight away.
-    needsApproval: ({ orderId, amount }, ctx: Ctx) => amount > policy.approvalLimit && refundRefusal(db, policy, ctx.context.customerId, orderId, amount) === undefined,
-    execute: ({ orderId, amount, reason }, ctx: Ctx) => {
-      const earlier = db.refundByKey(ctx.idempotencyKey);
+    needsApproval: async ({ orderId, amount }, ctx: Ctx) =>
+      amount > policy.approvalLimit && (await refundRefusal(db, policy, ctx.context.customerId, orderId, amount)) === undefined,
+    execute: async ({ orderId, amount, reason }, ctx: Ctx) => {
+      const earlier = await db.refundByKey(ctx.idempotencyKey);
       if (earlier) return opened(earlier);
-      const order = db.orderOf(ctx.context.customerId, orderId);
+      const order = await db.orderOf(ctx.context.customerId, orderId);
       if (!order) return NOT_FOUND(orderId);
       const check = eligibility(order.status, order.deliveredAt, policy.windowDays);
       if (!check.eligible) return { opened: false, reason: check.why };
-      const left = Math.round((order.total - db.refundedAmount(order.id)) * 100) / 100;
-      if (amount > left) return { opened: false, reason: `At most ${left} ${policy.currency} of order ${orderId} can still be refunded.` };
-      // Keyed by the tool call: a repeated call (a retry, a recovery) finds this refund, never a second one.
-      const request = db.addRefundRequest({ orderId, customerId: ctx.context.customerId, amount, reason, status: 'approved' }, ctx.idempotencyKey);
+      // Keyed by the tool call: a repeated call (a retry, a recovery) finds this refund, never a
+      // second one. The amount left is checked with the insert, so racing refunds cannot exceed it.
+      const request = await db.addRefundRequest({ orderId, customerId: ctx.context.customerId, amount, reason, status: 'approved' }, ctx.idempotencyKey);
+      if ('exceeds' in request) return { opened: false, reason: `At most ${request.left} ${policy.currency} of order ${orderId} can still be refunded.` };
       return opened(request);
     },
     // After a crash: the refund exists when a row carries this call's key.
-    recover: (_args, ctx: Ctx) => {
-      const request = db.refundByKey(ctx.idempotencyKey);
+    recover: async (_args, ctx: Ctx) => {
+      const request = await db.refundByKey(ctx.idempotencyKey);
       return request && request.customerId === ctx.context.customerId ? { output: opened(request) } : null;
     },
   });
@@ -125,9 +126,9 @@ export function shopTools(db: ShopDb, policy: RefundPolicy = DEFAULT_POLICY): An
     description: 'Hand the conversation over to a human support agent, with a one-line summary of the problem.',
     input: z.object({ summary: z.string().min(3).max(300) }),
     timeoutMs: 2_000,
-    execute: ({ summary }, ctx: Ctx) => ({
+    execute: async ({ summary }, ctx: Ctx) => ({
       handedOver: true,
-      ticket: db.addHandover(ctx.context.customerId, ctx.context.sessionId, summary),
+      ticket: await db.addHandover(ctx.context.customerId, ctx.context.sessionId, summary),
       expectedReply: 'within one working day, by e-mail',
     }),
   });
@@ -155,12 +156,12 @@ export function refundAmount(policy: RefundPolicy) {
  * Why a refund cannot succeed, from the database: not this customer's order, not eligible, or
  * more than the order's total minus refunds already made. Undefined when it can.
  */
-export function refundRefusal(db: ShopDb, policy: RefundPolicy, customerId: string, orderId: string, amount: number): string | undefined {
-  const order = db.orderOf(customerId, orderId);
+export async function refundRefusal(db: ShopStore, policy: RefundPolicy, customerId: string, orderId: string, amount: number): Promise<string | undefined> {
+  const order = await db.orderOf(customerId, orderId);
   if (!order) return NOT_FOUND(orderId).message;
   const check = eligibility(order.status, order.deliveredAt, policy.windowDays);
   if (!check.eligible) return check.why;
-  const left = Math.round((order.total - db.refundedAmount(order.id)) * 100) / 100;
+  const left = Math.round((order.total - (await db.refundedAmount(order.id))) * 100) / 100;
   if (!(amount <= left)) return `At most ${left} ${policy.currency} of order ${orderId} can still be refunded.`;
   return undefined;
 }

@@ -127,7 +127,7 @@ describe.skipIf(!hasChromium)('customer-service in a browser (needs /usr/bin/chr
     // The refreshed transcript still shows the withheld message and its refusal, never the text.
     expect(await chat.locator('.msg.bot.blocked').count()).toBe(1);
     expect(await chat.locator('#messages').textContent()).not.toContain('scam');
-    expect(shop.db.refundRequestsOf('cus_grace')).toMatchObject([{ orderId: 'A-2001', amount: 82, status: 'approved' }]);
+    expect(await shop.db.refundRequestsOf('cus_grace')).toMatchObject([{ orderId: 'A-2001', amount: 82, status: 'approved' }]);
     await chat.screenshot({ path: path.join(screenshots, 'chat.png'), fullPage: true });
 
     const moderation = await context.newPage();

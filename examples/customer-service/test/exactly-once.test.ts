@@ -32,13 +32,13 @@ describe('exactly-once refunds', () => {
     const res = await staff.decide(approval.id, 'approve');
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'failed' });
-    expect(shop.db.refundRequestsOf('cus_grace')).toHaveLength(1);
+    expect(await shop.db.refundRequestsOf('cus_grace')).toHaveLength(1);
 
     // The decision stays final: not pending again, and a second approval is refused.
     const after = (await staff.approvals()).approvals;
     expect(after).toMatchObject([{ id: approval.id, status: 'approved', runStatus: 'failed' }]);
     expect((await staff.decide(approval.id, 'approve')).status).toBe(409);
-    expect(shop.db.refundRequestsOf('cus_grace')).toHaveLength(1);
+    expect(await shop.db.refundRequestsOf('cus_grace')).toHaveLength(1);
 
     // The customer sees what happened and can write again.
     const history = await grace.history();
@@ -59,7 +59,7 @@ describe('exactly-once refunds', () => {
     expect(again).toEqual(first);
     expect(await refund.recover!({ orderId: 'A-2001', amount: 20, reason: 'cracked' }, ctx)).toEqual({ output: first });
     expect(await refund.recover!({}, { ...ctx, idempotencyKey: 'run-1:c2' })).toBeNull();
-    expect(shop.db.refundRequestsOf('cus_grace')).toHaveLength(1);
+    expect(await shop.db.refundRequestsOf('cus_grace')).toHaveLength(1);
     await shop.close();
   });
 
@@ -94,10 +94,10 @@ describe('exactly-once refunds', () => {
     await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
 
     // Restart with a healthy model: the interrupted run is finished from its checkpoint.
-    const app = createShopApp({ dataDir, staff: STAFF, model: new ScriptedModel({ steps: [say('Your refund of 82 EUR is on its way.')] }) });
+    const app = await createShopApp({ dataDir, staff: STAFF, model: new ScriptedModel({ steps: [say('Your refund of 82 EUR is on its way.')] }) });
     expect(await app.recover()).toEqual({ recovered: 1, alreadyStored: 0, failed: 0 });
-    expect(app.db.refundRequestsOf('cus_grace')).toHaveLength(1);
-    const [decided] = app.db.approvals();
+    expect(await app.db.refundRequestsOf('cus_grace')).toHaveLength(1);
+    const [decided] = await app.db.approvals();
     expect(decided).toMatchObject({ id: approval.id, status: 'approved', runStatus: 'done' });
     const turns = (await app.agent.sessions.load(decided!.sessionId)).turns;
     expect(turns).toHaveLength(1);
@@ -112,9 +112,9 @@ describe('exactly-once refunds', () => {
     await app.close();
 
     // A further restart has nothing left to do.
-    const again = createShopApp({ dataDir, staff: STAFF, model: new ScriptedModel({ steps: [] }) });
+    const again = await createShopApp({ dataDir, staff: STAFF, model: new ScriptedModel({ steps: [] }) });
     expect(await again.recover()).toEqual({ recovered: 0, alreadyStored: 0, failed: 0 });
-    expect(again.db.refundRequestsOf('cus_grace')).toHaveLength(1);
+    expect(await again.db.refundRequestsOf('cus_grace')).toHaveLength(1);
     await again.close();
   }, 60_000);
 });

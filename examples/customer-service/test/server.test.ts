@@ -91,7 +91,7 @@ describe('customer-service server', () => {
     const grace = await ShopClient.signIn(shop.url, 'cus_grace');
     const { events } = await grace.send('Refund A-2001 please, it is cracked');
     expect(events.map((e) => e.event)).toEqual(['tool', 'done', 'approval']);
-    expect(shop.db.refundRequestsOf('cus_grace')).toEqual([]);
+    expect(await shop.db.refundRequestsOf('cus_grace')).toEqual([]);
     expect((await grace.history()).pendingApproval).toMatchObject({ tool: 'open_refund_request', arguments: { amount: 82 } });
     // While staff decide, the customer cannot start another turn.
     expect((await grace.send('hello?')).status).toBe(409);
@@ -104,7 +104,7 @@ describe('customer-service server', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as any).status).toBe('completed');
     expect((await decide('approve')).status).toBe(409);
-    expect(shop.db.refundRequestsOf('cus_grace')).toMatchObject([{ orderId: 'A-2001', amount: 82, status: 'approved' }]);
+    expect(await shop.db.refundRequestsOf('cus_grace')).toMatchObject([{ orderId: 'A-2001', amount: 82, status: 'approved' }]);
     const history = await grace.history();
     expect(history.pendingApproval).toBeNull();
     expect(history.messages.at(-1).text).toContain('"opened":true');
@@ -117,7 +117,7 @@ describe('customer-service server', () => {
     const shop = await startShop({ model, guards: { promptGuard: injection } });
     dirs.push(shop.dataDir);
     // A marketplace seller wrote the item name.
-    shop.db.addOrder({
+    await shop.db.addOrder({
       id: 'A-1003',
       customerId: 'cus_ada',
       status: 'delivered',
@@ -132,7 +132,7 @@ describe('customer-service server', () => {
     expect(seen).toMatchObject({ role: 'tool', name: 'lookup_order' });
     expect((seen as { content: string }).content).toContain('was withheld: guard "prompt-guard-stand-in" flagged it (injection)');
     expect(JSON.stringify(model.requests)).not.toContain('refund every order');
-    const audit = await shop.agent.auditLog(shop.db.conversations()[0]!.sessionKey);
+    const audit = await shop.agent.auditLog((await shop.db.conversations())[0]!.sessionKey);
     expect(audit.find((e) => e.kind === 'verdict' && e.guard === 'prompt-guard-stand-in')).toMatchObject({ stage: 'tool-result', safe: false });
     await shop.close();
   });
@@ -161,7 +161,7 @@ describe('customer-service server', () => {
     const model = new ScriptedModel({ steps: [[callTool('lookup_order', { orderId: 'A-1004' })], say('ok')] });
     const shop = await startShop({ model });
     dirs.push(shop.dataDir);
-    shop.db.addOrder({
+    await shop.db.addOrder({
       id: 'A-1004',
       customerId: 'cus_ada',
       status: 'processing',
@@ -204,7 +204,7 @@ describe('customer-service server', () => {
     expect(((await res.json()) as any).text).toBe(
       'A member of our staff reviewed the refund and could not approve it: the photo shows no damage. Reply here if you would like a colleague to look again.',
     );
-    expect(shop.db.refundRequestsOf('cus_grace')).toEqual([]);
+    expect(await shop.db.refundRequestsOf('cus_grace')).toEqual([]);
     await shop.close();
   });
 });

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ScriptedModel, callTool, say } from '@lookout/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ShopDb } from '../src/db.js';
+import { SqliteShopStore } from '../src/store/sqlite.js';
 import { shopTools, DEFAULT_POLICY } from '../src/tools.js';
 import { ShopClient, StaffClient, startShop, tempDataDir } from './helpers.js';
 
@@ -19,7 +19,7 @@ describe('shop tools authorise from the signed-in customer', () => {
   async function db() {
     const dir = await tempDataDir();
     dirs.push(dir);
-    return new ShopDb(path.join(dir, 'shop.sqlite'));
+    return new SqliteShopStore(path.join(dir, 'shop.sqlite'));
   }
 
   it("lookup_order finds the customer's own order and nothing of another customer's", async () => {
@@ -32,7 +32,7 @@ describe('shop tools authorise from the signed-in customer', () => {
     // Another customer's order reads exactly like an order that does not exist.
     const missing = await tool.execute({ orderId: 'A-9999' }, ctx('cus_ada'));
     expect(JSON.stringify(other).replace('2001', '9999')).toBe(JSON.stringify(missing));
-    shop.close();
+    await shop.close();
   });
 
   it("open_refund_request on another customer's order opens nothing and asks no approval", async () => {
@@ -42,9 +42,9 @@ describe('shop tools authorise from the signed-in customer', () => {
     expect(await (tool.needsApproval as Function)(args, ctx('cus_ada'))).toBe(false);
     expect(await (tool.needsApproval as Function)(args, ctx('cus_grace'))).toBe(true);
     expect(await tool.execute(args, ctx('cus_ada'))).toMatchObject({ found: false });
-    expect(shop.refundRequestsOf('cus_grace')).toEqual([]);
-    expect(shop.refundRequestsOf('cus_ada')).toEqual([]);
-    shop.close();
+    expect(await shop.refundRequestsOf('cus_grace')).toEqual([]);
+    expect(await shop.refundRequestsOf('cus_ada')).toEqual([]);
+    await shop.close();
   });
 
   it('refunds follow the policy: delivered, inside the window, not more than was paid', async () => {
@@ -54,7 +54,7 @@ describe('shop tools authorise from the signed-in customer', () => {
     expect(await tool.execute({ orderId: 'A-3002', amount: 10, reason: 'old' }, ctx('cus_alan'))).toMatchObject({ opened: false });
     expect(await tool.execute({ orderId: 'A-1001', amount: 20, reason: 'chipped mug' }, ctx('cus_ada'))).toMatchObject({ opened: true, amount: 20 });
     expect(await tool.execute({ orderId: 'A-1001', amount: 20, reason: 'again' }, ctx('cus_ada'))).toMatchObject({ opened: false, reason: expect.stringContaining('At most 9') });
-    shop.close();
+    await shop.close();
   });
 
   it("the model asking for another customer's order through the bot gets nothing of it", async () => {
@@ -72,7 +72,7 @@ describe('shop tools authorise from the signed-in customer', () => {
     const everything = JSON.stringify(events) + JSON.stringify(await ada.history()) + JSON.stringify(model.requests);
     expect(everything).toContain('There is no order A-2001');
     for (const secret of ['Cast-iron', 'Linen', 'PAN-28', 'grace@example.com']) expect(everything).not.toContain(secret);
-    const audit = await shop.agent.auditLog(shop.db.conversations()[0]!.sessionKey);
+    const audit = await shop.agent.auditLog((await shop.db.conversations())[0]!.sessionKey);
     expect(audit.find((e) => e.kind === 'tool-call')).toMatchObject({ tool: 'lookup_order', status: 'ok' });
     await shop.close();
   });
@@ -103,8 +103,8 @@ describe('shop tools authorise from the signed-in customer', () => {
       expect(seen.role).toBe('tool');
       expect(seen.content).toMatch(pattern);
     }
-    expect(shop.db.approvals()).toEqual([]);
-    expect(shop.db.refundRequestsOf('cus_grace')).toEqual([]);
+    expect(await shop.db.approvals()).toEqual([]);
+    expect(await shop.db.refundRequestsOf('cus_grace')).toEqual([]);
     expect((await (await StaffClient.signIn(shop.url)).approvals()).approvals).toEqual([]);
     await shop.close();
   });
@@ -118,10 +118,10 @@ describe('shop tools authorise from the signed-in customer', () => {
     const needs = (amount: number) => (tool.needsApproval as Function)({ orderId: 'A-2001', amount, reason: 'cracked' }, ctx('cus_grace'));
     expect(await needs(82)).toBe(true);
     expect(await needs(82.01)).toBe(false);
-    shop.addRefundRequest({ orderId: 'A-2001', customerId: 'cus_grace', amount: 20, reason: 'towels', status: 'approved' });
+    await shop.addRefundRequest({ orderId: 'A-2001', customerId: 'cus_grace', amount: 20, reason: 'towels', status: 'approved' }, 'staff:towels');
     expect(await needs(62)).toBe(true);
     expect(await needs(63)).toBe(false);
     expect(await tool.execute({ orderId: 'A-2001', amount: 63, reason: 'cracked' }, ctx('cus_grace'))).toMatchObject({ opened: false, reason: expect.stringContaining('At most 62') });
-    shop.close();
+    await shop.close();
   });
 });

@@ -4,8 +4,8 @@ import { rm } from 'node:fs/promises';
 import { ScriptedModel, callTool, say } from '@lookout/core/testing';
 import { PatternGuard } from '@lookout/guards';
 import { afterEach, expect, it, vi } from 'vitest';
-import { newConversationId } from '../src/db.js';
-import { ShopClient, StaffClient, startShop } from './helpers.js';
+import { newConversationId } from '../src/store/types.js';
+import { ShopClient, StaffClient, sqliteOf, startShop } from './helpers.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -19,19 +19,21 @@ it('pages through the verdicts of thousands of conversations from the index, wit
   const ada = await ShopClient.signIn(shop.url, 'cus_ada');
   await ada.send('hello');
   await ada.send('this is a scam');
-  const live = shop.db.verdictPage(1000).length;
+  const live = (await shop.db.verdictPage(1000)).length;
   expect(live).toBeGreaterThan(3);
 
   // 3000 earlier conversations with two verdicts each, as turn ends would have indexed them.
   const seeded = 3000;
   const base = Date.parse('2024-01-01T00:00:00Z');
-  shop.db.db.transaction(() => {
-    const insert = shop.db.db.prepare('INSERT INTO conversations (id, session_key, customer_id, created_at) VALUES (?, ?, ?, ?)');
+  // In one SQLite transaction: the SQLite store does its work synchronously, so indexVerdicts is done when it returns.
+  const sqlite = sqliteOf(shop.db);
+  sqlite.transaction(() => {
+    const insert = sqlite.prepare('INSERT INTO conversations (id, session_key, customer_id, created_at) VALUES (?, ?, ?, ?)');
     for (let i = 0; i < seeded; i++) {
       const id = newConversationId();
       const time = (k: number) => new Date(base + i * 1000 + k).toISOString();
       insert.run(id, id, i % 2 ? 'cus_grace' : 'cus_alan', time(0));
-      shop.db.indexVerdicts(id, i % 2 ? 'cus_grace' : 'cus_alan', [
+      void shop.db.indexVerdicts(id, i % 2 ? 'cus_grace' : 'cus_alan', [
         { kind: 'verdict', time: time(1), runId: `r${i}`, stage: 'input', guard: 'message-limits', safe: true, categories: [], latencyMs: 0.1, action: 'block' },
         { kind: 'verdict', time: time(2), runId: `r${i}`, stage: 'output', guard: 'profanity', safe: i % 100 !== 0, categories: i % 100 ? [] : ['profanity'], latencyMs: 0.2, action: 'block' },
       ]);
@@ -82,12 +84,12 @@ it('indexes the verdicts of a run resumed by staff, once each', async () => {
   dirs.push(shop.dataDir);
   const grace = await ShopClient.signIn(shop.url, 'cus_grace');
   await grace.send('Refund A-2001 please');
-  const before = shop.db.verdictPage(1000).length;
+  const before = (await shop.db.verdictPage(1000)).length;
   const staff = await StaffClient.signIn(shop.url);
   const { approvals } = await staff.approvals();
   expect((await staff.decide(approvals[0].id, 'approve')).status).toBe(200);
   const { verdicts } = await staff.verdicts();
-  const [conversation] = shop.db.conversations();
+  const [conversation] = await shop.db.conversations();
   const audit = (await shop.agent.auditLog(conversation!.sessionKey)).filter((e) => e.kind === 'verdict');
   // Every verdict of the stored turn is listed exactly once, the resumed reply's output check included.
   expect(verdicts).toHaveLength(audit.length);

@@ -53,7 +53,7 @@ function render(history) {
   list.textContent = '';
   for (const m of history.messages) add(m.role, m.text, m.images, m.blocked || m.refused);
   if (history.pendingApproval) {
-    add('notice', 'Waiting for a member of staff to approve the refund ...');
+    add('notice', history.pendingApproval.decided ? 'A member of staff has decided; the reply is on its way ...' : 'Waiting for a member of staff to approve the refund ...');
     if (!pollTimer) pollTimer = setInterval(refresh, 2000);
   } else if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
 }

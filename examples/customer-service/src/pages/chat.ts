@@ -1,6 +1,6 @@
 // The customer's chat page: history, a message box with photo upload, replies streamed in over
 // fetch (server-sent events in the response body). The script is /assets/chat.js.
-import type { Customer } from '../db.js';
+import type { Customer } from '../store/types.js';
 import { escapeHtml, layout, script, type PageInfo } from './layout.js';
 
 export function chatPage(page: PageInfo, customer: Customer): string {

@@ -1,5 +1,5 @@
 // Demo sign-in: pick one of the seeded customers; the browser session (cookie) becomes theirs.
-import type { Customer } from '../db.js';
+import type { Customer } from '../store/types.js';
 import { escapeHtml, layout, type PageInfo } from './layout.js';
 
 export function signInPage(page: PageInfo, customers: Customer[]): string {

@@ -1,64 +1,31 @@
-// The shop's SQLite database: customers, orders, refund requests, hand-overs, conversations,
-// browser and staff sessions, refunds waiting for staff approval and the moderation index of
-// guard verdicts. Seeded with demo data on first open.
-import { createHash, randomBytes } from 'node:crypto';
+// The shop's SQLite database in the data directory (the default when no PostgreSQL is given):
+// everything of ShopStore in one file, for one process. Seeded with demo data on first open.
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { VerdictAuditEntry } from '@lookout/core';
-import { seedShop } from './seed.js';
-
-export interface Customer {
-  id: string;
-  name: string;
-  email: string;
-}
-
-export interface OrderItem {
-  sku: string;
-  name: string;
-  quantity: number;
-  price: number;
-}
-
-export interface Order {
-  id: string;
-  customerId: string;
-  status: 'processing' | 'shipped' | 'delivered' | 'cancelled';
-  placedAt: string;
-  deliveredAt: string | null;
-  items: OrderItem[];
-  total: number;
-}
-
-export interface RefundRequest {
-  id: number;
-  orderId: string;
-  customerId: string;
-  amount: number;
-  reason: string;
-  status: 'open' | 'approved' | 'rejected';
-  createdAt: string;
-}
-
-export interface PendingApprovalRow {
-  id: string;
-  /** The agent session key: server-side only. */
-  sessionId: string;
-  /** The conversation's opaque id, for responses. */
-  conversationId: string | null;
-  customerId: string;
-  tool: string;
-  arguments: unknown;
-  /** The paused run (agent RunState) as JSON. */
-  state: string;
-  status: 'pending' | 'approved' | 'rejected';
-  note: string | null;
-  createdAt: string;
-  decidedAt: string | null;
-  /** The resumed run after a decision: running, done (stored), failed (stored as an error). */
-  runStatus: 'running' | 'done' | 'failed' | null;
-}
+import { DEMO_CUSTOMERS, demoOrders } from '../seed.js';
+import {
+  DEFAULT_SESSION_LIMITS,
+  hashToken,
+  InvalidCursorError,
+  newConversationId,
+  type BrowserSession,
+  type Conversation,
+  type Customer,
+  type Handover,
+  type IndexedVerdict,
+  type Order,
+  type OrderItem,
+  type PendingApprovalRow,
+  type RefundExceeds,
+  type RefundRequest,
+  type RunCheckpoint,
+  type SessionLimits,
+  type ShopStore,
+  type StaffAccountRow,
+} from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL);
@@ -107,40 +74,6 @@ const ADDED_COLUMNS: Array<[table: string, column: string, type: string]> = [
 
 const now = () => new Date().toISOString();
 
-/** Session cookies are stored as their SHA-256: the table alone signs nobody in. */
-export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
-
-/** An id that names a conversation and grants nothing. */
-export const newConversationId = () => `c_${randomBytes(12).toString('base64url')}`;
-
-/** A signed-in browser: its customer and the conversation it continues. */
-export interface BrowserSession extends Customer {
-  /** Opaque id shown to staff and on the moderation page. */
-  conversationId: string;
-  /** The agent's session id (transcript key). Server-side only, never in a response. */
-  sessionKey: string;
-}
-
-export interface SessionLimits {
-  /** Live browser sessions kept at most; the least recently used are signed out first. */
-  maxSessions: number;
-  /** Live browser sessions per customer. */
-  maxSessionsPerCustomer: number;
-  /** A session unused for this long is signed out (ms). */
-  idleMs: number;
-}
-
-export const DEFAULT_SESSION_LIMITS: SessionLimits = { maxSessions: 10_000, maxSessionsPerCustomer: 20, idleMs: 30 * 24 * 60 * 60 * 1000 };
-
-/** One verdict as the moderation index keeps it. */
-export interface IndexedVerdict {
-  id: number;
-  time: string;
-  conversationId: string;
-  customerId: string;
-  entry: VerdictAuditEntry;
-}
-
 interface OrderRow {
   id: string;
   customer_id: string;
@@ -178,6 +111,7 @@ interface ApprovalRow {
 
 const toApproval = (r: ApprovalRow): PendingApprovalRow => ({
   id: r.id,
+  runId: (JSON.parse(r.state) as { runId: string }).runId,
   sessionId: r.session_id,
   conversationId: r.conversation_id ?? null,
   customerId: r.customer_id,
@@ -191,8 +125,12 @@ const toApproval = (r: ApprovalRow): PendingApprovalRow => ({
   runStatus: r.run_status ?? null,
 });
 
-/** Every query the example needs, each scoped to what its caller may see. */
-export class ShopDb {
+const REFUND_COLUMNS = 'id, order_id AS orderId, customer_id AS customerId, amount, reason, status, created_at AS createdAt';
+const APPROVALS = 'SELECT a.*, c.id AS conversation_id FROM approvals a LEFT JOIN conversations c ON c.session_key = a.session_id';
+
+/** SQLite on better-sqlite3: synchronous underneath, so every method is one atomic step in this process. */
+export class SqliteShopStore implements ShopStore {
+  readonly shared = false;
   readonly db: Database.Database;
 
   /** `file` is a path, or ':memory:' for tests. */
@@ -207,25 +145,16 @@ export class ShopDb {
     // One refund per tool call: a repeated call (retry, recovery) finds the first one.
     this.db.exec('CREATE UNIQUE INDEX IF NOT EXISTS refund_requests_key ON refund_requests (idempotency_key)');
     const { n } = this.db.prepare('SELECT count(*) AS n FROM customers').get() as { n: number };
-    if (n === 0) this.db.transaction(() => seedShop(this))();
+    if (n === 0) this.db.transaction(() => this.seed())();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 
-  // ------------------------------------------------------------------ customers and sessions
-
-  customers(): Customer[] {
-    return this.db.prepare('SELECT id, name, email FROM customers ORDER BY name').all() as Customer[];
-  }
-
-  customer(id: string): Customer | undefined {
-    return this.db.prepare('SELECT id, name, email FROM customers WHERE id = ?').get(id) as Customer | undefined;
-  }
-
-  addCustomer(c: Customer): void {
-    this.db.prepare('INSERT INTO customers (id, name, email) VALUES (?, ?, ?)').run(c.id, c.name, c.email);
+  private seed(): void {
+    for (const c of DEMO_CUSTOMERS) this.insertCustomer(c);
+    for (const o of demoOrders()) this.insertOrder(o);
   }
 
   private addColumns(): void {
@@ -252,8 +181,29 @@ export class ShopDb {
     })();
   }
 
-  /** Signs a browser in: a new conversation for the customer, cookie stored hashed. Evicts past the limits. */
-  createBrowserSession(token: string, customerId: string, limits: SessionLimits = DEFAULT_SESSION_LIMITS): BrowserSession {
+  // ------------------------------------------------------------------ customers and sessions
+
+  async customers(): Promise<Customer[]> {
+    return this.db.prepare('SELECT id, name, email FROM customers ORDER BY name').all() as Customer[];
+  }
+
+  async customer(id: string): Promise<Customer | undefined> {
+    return this.customerNow(id);
+  }
+
+  private customerNow(id: string): Customer | undefined {
+    return this.db.prepare('SELECT id, name, email FROM customers WHERE id = ?').get(id) as Customer | undefined;
+  }
+
+  async addCustomer(c: Customer): Promise<void> {
+    this.insertCustomer(c);
+  }
+
+  private insertCustomer(c: Customer): void {
+    this.db.prepare('INSERT INTO customers (id, name, email) VALUES (?, ?, ?)').run(c.id, c.name, c.email);
+  }
+
+  async createBrowserSession(token: string, customerId: string, limits: SessionLimits = DEFAULT_SESSION_LIMITS): Promise<BrowserSession> {
     const conversationId = newConversationId();
     const time = now();
     this.db.transaction(() => {
@@ -263,7 +213,7 @@ export class ShopDb {
         .run(hashToken(token), conversationId, customerId, time, time);
       this.pruneBrowserSessions(limits, customerId);
     })();
-    return { ...this.customer(customerId)!, conversationId, sessionKey: conversationId };
+    return { ...this.customerNow(customerId)!, conversationId, sessionKey: conversationId };
   }
 
   /** Expired sessions, then the least recently used beyond the per-customer and total limits. */
@@ -279,8 +229,7 @@ export class ShopDb {
       .run(limits.maxSessions);
   }
 
-  /** The browser session of a cookie, or undefined for an unknown, signed-out or expired one (an expired one is deleted). */
-  browserSession(token: string, idleMs = DEFAULT_SESSION_LIMITS.idleMs): BrowserSession | undefined {
+  async browserSession(token: string, idleMs = DEFAULT_SESSION_LIMITS.idleMs): Promise<BrowserSession | undefined> {
     const hash = hashToken(token);
     const row = this.db
       .prepare(
@@ -300,64 +249,38 @@ export class ShopDb {
     return session;
   }
 
-  /** Signs a browser out: the cookie value stops working at once. */
-  deleteBrowserSession(token: string): void {
+  async deleteBrowserSession(token: string): Promise<void> {
     this.db.prepare('DELETE FROM browser_sessions WHERE token_hash = ?').run(hashToken(token));
   }
 
-  browserSessionCount(): number {
+  async browserSessionCount(): Promise<number> {
     return (this.db.prepare('SELECT count(*) AS n FROM browser_sessions').get() as { n: number }).n;
   }
 
-  /** Every conversation, oldest first. `sessionKey` is server-side only. */
-  conversations(): Array<{ id: string; sessionKey: string; customerId: string; createdAt: string }> {
-    return this.db.prepare('SELECT id, session_key AS sessionKey, customer_id AS customerId, created_at AS createdAt FROM conversations ORDER BY created_at').all() as Array<{
-      id: string;
-      sessionKey: string;
-      customerId: string;
-      createdAt: string;
-    }>;
+  async conversations(): Promise<Conversation[]> {
+    return this.db.prepare('SELECT id, session_key AS sessionKey, customer_id AS customerId, created_at AS createdAt FROM conversations ORDER BY created_at').all() as Conversation[];
   }
 
-  /** The conversation an agent session key belongs to. */
-  conversationOfKey(sessionKey: string): { id: string; customerId: string } | undefined {
+  async conversationOfKey(sessionKey: string): Promise<{ id: string; customerId: string } | undefined> {
     return this.db.prepare('SELECT id, customer_id AS customerId FROM conversations WHERE session_key = ?').get(sessionKey) as { id: string; customerId: string } | undefined;
-  }
-
-  /** Conversations from before the verdict index, whose verdicts are still to be indexed. */
-  unindexedConversations(): Array<{ id: string; sessionKey: string; customerId: string }> {
-    return this.db.prepare('SELECT id, session_key AS sessionKey, customer_id AS customerId FROM conversations WHERE verdicts_indexed = 0').all() as Array<{
-      id: string;
-      sessionKey: string;
-      customerId: string;
-    }>;
-  }
-
-  markVerdictsIndexed(conversationId: string): void {
-    this.db.prepare('UPDATE conversations SET verdicts_indexed = 1 WHERE id = ?').run(conversationId);
   }
 
   // ------------------------------------------------------------------ staff
 
-  staffAccount(username: string): { username: string; passwordHash: string } | undefined {
-    return this.db.prepare('SELECT username, password_hash AS passwordHash FROM staff_accounts WHERE username = ?').get(username) as
-      | { username: string; passwordHash: string }
-      | undefined;
+  async staffAccount(username: string): Promise<StaffAccountRow | undefined> {
+    return this.db.prepare('SELECT username, password_hash AS passwordHash FROM staff_accounts WHERE username = ?').get(username) as StaffAccountRow | undefined;
   }
 
-  firstStaffAccount(): { username: string; passwordHash: string } | undefined {
-    return this.db.prepare('SELECT username, password_hash AS passwordHash FROM staff_accounts ORDER BY created_at LIMIT 1').get() as
-      | { username: string; passwordHash: string }
-      | undefined;
+  async firstStaffAccount(): Promise<StaffAccountRow | undefined> {
+    return this.db.prepare('SELECT username, password_hash AS passwordHash FROM staff_accounts ORDER BY created_at LIMIT 1').get() as StaffAccountRow | undefined;
   }
 
-  setStaffAccount(username: string, passwordHash: string): void {
-    this.db
-      .prepare('INSERT INTO staff_accounts (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT(username) DO UPDATE SET password_hash = excluded.password_hash')
-      .run(username, passwordHash, now());
+  async addStaffAccount(username: string, passwordHash: string): Promise<StaffAccountRow> {
+    this.db.prepare('INSERT OR IGNORE INTO staff_accounts (username, password_hash, created_at) VALUES (?, ?, ?)').run(username, passwordHash, now());
+    return (await this.staffAccount(username))!;
   }
 
-  createStaffSession(token: string, username: string, limits: { maxSessions: number; idleMs: number }): void {
+  async createStaffSession(token: string, username: string, limits: { maxSessions: number; idleMs: number }): Promise<void> {
     const time = now();
     this.db.transaction(() => {
       this.db.prepare('INSERT INTO staff_sessions (token_hash, username, created_at, last_seen_at) VALUES (?, ?, ?, ?)').run(hashToken(token), username, time, time);
@@ -368,8 +291,7 @@ export class ShopDb {
     })();
   }
 
-  /** The member of staff a staff cookie belongs to, or undefined (unknown, signed out, expired). */
-  staffSession(token: string, idleMs: number): { username: string } | undefined {
+  async staffSession(token: string, idleMs: number): Promise<{ username: string } | undefined> {
     const hash = hashToken(token);
     const row = this.db.prepare('SELECT username, last_seen_at AS lastSeen FROM staff_sessions WHERE token_hash = ?').get(hash) as { username: string; lastSeen: string } | undefined;
     if (!row) return undefined;
@@ -382,14 +304,13 @@ export class ShopDb {
     return { username: row.username };
   }
 
-  deleteStaffSession(token: string): void {
+  async deleteStaffSession(token: string): Promise<void> {
     this.db.prepare('DELETE FROM staff_sessions WHERE token_hash = ?').run(hashToken(token));
   }
 
   // ------------------------------------------------------------------ moderation index
 
-  /** Indexes a turn's verdicts; an entry already indexed (a resumed turn repeats its audit) is skipped. */
-  indexVerdicts(conversationId: string, customerId: string, entries: VerdictAuditEntry[]): void {
+  async indexVerdicts(conversationId: string, customerId: string, entries: VerdictAuditEntry[]): Promise<void> {
     const insert = this.db.prepare('INSERT OR IGNORE INTO verdicts (entry_key, time, conversation_id, customer_id, entry) VALUES (?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const entry of entries) {
@@ -399,26 +320,44 @@ export class ShopDb {
     })();
   }
 
-  /** Newest first, `limit` rows strictly older than the cursor (time, id). Reads the index only. */
-  verdictPage(limit: number, before?: { time: string; id: number }): IndexedVerdict[] {
+  /** Reads the index only; the cursor is the last row's (time, id). */
+  async verdictPage(limit: number, before?: string): Promise<IndexedVerdict[]> {
+    const after = before === undefined ? undefined : parseCursor(before);
     const rows = (
-      before
+      after
         ? this.db
             .prepare('SELECT id, time, conversation_id, customer_id, entry FROM verdicts WHERE time < ? OR (time = ? AND id < ?) ORDER BY time DESC, id DESC LIMIT ?')
-            .all(before.time, before.time, before.id, limit)
+            .all(after.time, after.time, after.id, limit)
         : this.db.prepare('SELECT id, time, conversation_id, customer_id, entry FROM verdicts ORDER BY time DESC, id DESC LIMIT ?').all(limit)
     ) as Array<{ id: number; time: string; conversation_id: string; customer_id: string; entry: string }>;
-    return rows.map((r) => ({ id: r.id, time: r.time, conversationId: r.conversation_id, customerId: r.customer_id, entry: JSON.parse(r.entry) as VerdictAuditEntry }));
+    return rows.map((r) => ({
+      cursor: Buffer.from(JSON.stringify([r.time, r.id])).toString('base64url'),
+      time: r.time,
+      conversationId: r.conversation_id,
+      customerId: r.customer_id,
+      entry: JSON.parse(r.entry) as VerdictAuditEntry,
+    }));
+  }
+
+  async unindexedConversations(): Promise<Array<{ id: string; sessionKey: string; customerId: string }>> {
+    return this.db.prepare('SELECT id, session_key AS sessionKey, customer_id AS customerId FROM conversations WHERE verdicts_indexed = 0').all() as Array<{
+      id: string;
+      sessionKey: string;
+      customerId: string;
+    }>;
+  }
+
+  async markVerdictsIndexed(conversationId: string): Promise<void> {
+    this.db.prepare('UPDATE conversations SET verdicts_indexed = 1 WHERE id = ?').run(conversationId);
   }
 
   // ------------------------------------------------------------------ messages refused before the agent
 
-  /** A customer message the server refused before it reached the agent (e.g. an unreadable photo), for the transcript. */
-  addRefusedMessage(sessionKey: string, text: string, note: string): void {
+  async addRefusedMessage(sessionKey: string, text: string, note: string): Promise<void> {
     this.db.prepare('INSERT INTO refused_messages (session_key, text, note, created_at) VALUES (?, ?, ?, ?)').run(sessionKey, text, note, now());
   }
 
-  refusedMessages(sessionKey: string): Array<{ text: string; note: string; createdAt: string }> {
+  async refusedMessages(sessionKey: string): Promise<Array<{ text: string; note: string; createdAt: string }>> {
     return this.db.prepare('SELECT text, note, created_at AS createdAt FROM refused_messages WHERE session_key = ? ORDER BY id').all(sessionKey) as Array<{
       text: string;
       note: string;
@@ -428,131 +367,120 @@ export class ShopDb {
 
   // ------------------------------------------------------------------ orders (always per customer)
 
-  addOrder(o: Order): void {
+  async addOrder(o: Order): Promise<void> {
+    this.insertOrder(o);
+  }
+
+  private insertOrder(o: Order): void {
     this.db
       .prepare('INSERT INTO orders (id, customer_id, status, placed_at, delivered_at, items, total) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(o.id, o.customerId, o.status, o.placedAt, o.deliveredAt, JSON.stringify(o.items), o.total);
   }
 
-  /** One order, only if it belongs to this customer: another customer's order looks like no order at all. */
-  orderOf(customerId: string, orderId: string): Order | undefined {
+  async orderOf(customerId: string, orderId: string): Promise<Order | undefined> {
     const row = this.db.prepare('SELECT * FROM orders WHERE id = ? AND customer_id = ?').get(orderId, customerId) as OrderRow | undefined;
     return row && toOrder(row);
   }
 
-  ordersOf(customerId: string): Order[] {
+  async ordersOf(customerId: string): Promise<Order[]> {
     return (this.db.prepare('SELECT * FROM orders WHERE customer_id = ? ORDER BY placed_at DESC').all(customerId) as OrderRow[]).map(toOrder);
   }
 
   // ------------------------------------------------------------------ refunds and hand-overs
 
-  /**
-   * Records a refund request. With an idempotency key (the tool call's), a second request with
-   * the same key returns the first one instead of paying again.
-   */
-  addRefundRequest(r: Omit<RefundRequest, 'id' | 'createdAt'>, idempotencyKey?: string): RefundRequest {
-    return this.db.transaction(() => {
-      if (idempotencyKey) {
-        const existing = this.refundByKey(idempotencyKey);
-        if (existing) return existing;
-      }
+  async addRefundRequest(r: Omit<RefundRequest, 'id' | 'createdAt'>, idempotencyKey: string): Promise<RefundRequest | RefundExceeds> {
+    return this.db.transaction((): RefundRequest | RefundExceeds => {
+      const existing = this.refundByKeyNow(idempotencyKey);
+      if (existing) return existing;
+      const order = this.db.prepare('SELECT total FROM orders WHERE id = ?').get(r.orderId) as { total: number } | undefined;
+      const left = Math.round(((order?.total ?? 0) - this.refundedNow(r.orderId)) * 100) / 100;
+      if (r.amount > left) return { exceeds: true, left };
       const createdAt = now();
       const info = this.db
         .prepare('INSERT INTO refund_requests (order_id, customer_id, amount, reason, status, created_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(r.orderId, r.customerId, r.amount, r.reason, r.status, createdAt, idempotencyKey ?? null);
+        .run(r.orderId, r.customerId, r.amount, r.reason, r.status, createdAt, idempotencyKey);
       return { ...r, id: Number(info.lastInsertRowid), createdAt };
     })();
   }
 
-  refundByKey(idempotencyKey: string): RefundRequest | undefined {
-    return this.db
-      .prepare('SELECT id, order_id AS orderId, customer_id AS customerId, amount, reason, status, created_at AS createdAt FROM refund_requests WHERE idempotency_key = ?')
-      .get(idempotencyKey) as RefundRequest | undefined;
+  async refundByKey(idempotencyKey: string): Promise<RefundRequest | undefined> {
+    return this.refundByKeyNow(idempotencyKey);
   }
 
-  refundRequestsOf(customerId: string): RefundRequest[] {
-    return this.db
-      .prepare(
-        'SELECT id, order_id AS orderId, customer_id AS customerId, amount, reason, status, created_at AS createdAt FROM refund_requests WHERE customer_id = ? ORDER BY id',
-      )
-      .all(customerId) as RefundRequest[];
+  private refundByKeyNow(idempotencyKey: string): RefundRequest | undefined {
+    return this.db.prepare(`SELECT ${REFUND_COLUMNS} FROM refund_requests WHERE idempotency_key = ?`).get(idempotencyKey) as RefundRequest | undefined;
   }
 
-  /** Amount already requested (not rejected) for an order, so refunds cannot exceed what was paid. */
-  refundedAmount(orderId: string): number {
+  async refundRequestsOf(customerId: string): Promise<RefundRequest[]> {
+    return this.db.prepare(`SELECT ${REFUND_COLUMNS} FROM refund_requests WHERE customer_id = ? ORDER BY id`).all(customerId) as RefundRequest[];
+  }
+
+  async refundedAmount(orderId: string): Promise<number> {
+    return this.refundedNow(orderId);
+  }
+
+  private refundedNow(orderId: string): number {
     const { total } = this.db
       .prepare("SELECT coalesce(sum(amount), 0) AS total FROM refund_requests WHERE order_id = ? AND status != 'rejected'")
       .get(orderId) as { total: number };
     return total;
   }
 
-  addHandover(customerId: string, sessionId: string, summary: string): number {
+  async addHandover(customerId: string, sessionId: string, summary: string): Promise<number> {
     const info = this.db.prepare('INSERT INTO handovers (customer_id, session_id, summary, created_at) VALUES (?, ?, ?, ?)').run(customerId, sessionId, summary, now());
     return Number(info.lastInsertRowid);
   }
 
-  /** Hand-overs with the conversation's opaque id (the stored session key stays server-side). */
-  handovers(): Array<{ id: number; customerId: string; conversationId: string | null; summary: string; createdAt: string }> {
+  async handovers(): Promise<Handover[]> {
     return this.db
       .prepare(
         'SELECT h.id, h.customer_id AS customerId, c.id AS conversationId, h.summary, h.created_at AS createdAt FROM handovers h LEFT JOIN conversations c ON c.session_key = h.session_id ORDER BY h.id DESC',
       )
-      .all() as Array<{ id: number; customerId: string; conversationId: string | null; summary: string; createdAt: string }>;
+      .all() as Handover[];
   }
 
   // ------------------------------------------------------------------ approvals
 
-  addApproval(a: { id: string; sessionId: string; customerId: string; tool: string; arguments: unknown; state: string }): void {
+  async addApproval(a: { id: string; runId: string; sessionId: string; customerId: string; tool: string; arguments: unknown; state: string }): Promise<void> {
     this.db
-      .prepare("INSERT INTO approvals (id, session_id, customer_id, tool, arguments, state, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)")
+      .prepare("INSERT OR IGNORE INTO approvals (id, session_id, customer_id, tool, arguments, state, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)")
       .run(a.id, a.sessionId, a.customerId, a.tool, JSON.stringify(a.arguments ?? null), a.state, now());
   }
 
-  approval(id: string): PendingApprovalRow | undefined {
-    const row = this.db.prepare('SELECT a.*, c.id AS conversation_id FROM approvals a LEFT JOIN conversations c ON c.session_key = a.session_id WHERE a.id = ?').get(id) as
-      | ApprovalRow
-      | undefined;
+  async approval(id: string): Promise<PendingApprovalRow | undefined> {
+    const row = this.db.prepare(`${APPROVALS} WHERE a.id = ?`).get(id) as ApprovalRow | undefined;
     return row && toApproval(row);
   }
 
-  approvals(): PendingApprovalRow[] {
-    return (
-      this.db
-        .prepare("SELECT a.*, c.id AS conversation_id FROM approvals a LEFT JOIN conversations c ON c.session_key = a.session_id ORDER BY a.status = 'pending' DESC, a.created_at DESC")
-        .all() as ApprovalRow[]
-    ).map(toApproval);
+  async approvals(): Promise<PendingApprovalRow[]> {
+    return (this.db.prepare(`${APPROVALS} ORDER BY a.status = 'pending' DESC, a.created_at DESC`).all() as ApprovalRow[]).map(toApproval);
   }
 
-  pendingApprovalFor(sessionId: string): PendingApprovalRow | undefined {
-    const row = this.db.prepare("SELECT * FROM approvals WHERE session_id = ? AND status = 'pending'").get(sessionId) as ApprovalRow | undefined;
+  async openApprovalFor(sessionId: string): Promise<PendingApprovalRow | undefined> {
+    const row = this.db
+      .prepare("SELECT * FROM approvals WHERE session_id = ? AND (status = 'pending' OR run_status = 'running') ORDER BY created_at DESC LIMIT 1")
+      .get(sessionId) as ApprovalRow | undefined;
     return row && toApproval(row);
   }
 
-  /**
-   * Marks a pending approval decided and its run as running; false when it was not pending
-   * (decided twice, unknown id). A decision is final: it is never put back to pending.
-   */
-  decideApproval(id: string, status: 'approved' | 'rejected', note: string | null): boolean {
+  async decideApproval(id: string, status: 'approved' | 'rejected', note: string | null): Promise<boolean> {
     const info = this.db
       .prepare("UPDATE approvals SET status = ?, note = ?, decided_at = ?, run_status = 'running' WHERE id = ? AND status = 'pending'")
       .run(status, note, now(), id);
     return info.changes === 1;
   }
 
-  /** The resumed run ended: 'done' (its turn is stored) or 'failed' (stored as an error turn). */
-  finishApprovalRun(id: string, outcome: 'done' | 'failed'): void {
+  async finishApprovalRun(id: string, outcome: 'done' | 'failed'): Promise<void> {
     this.db.prepare('UPDATE approvals SET run_status = ? WHERE id = ?').run(outcome, id);
   }
 
-  /** Decided approvals whose run never finished (the process stopped while it ran). */
-  runningApprovals(): PendingApprovalRow[] {
+  async runningApprovals(): Promise<PendingApprovalRow[]> {
     return (this.db.prepare("SELECT * FROM approvals WHERE run_status = 'running' ORDER BY decided_at").all() as ApprovalRow[]).map(toApproval);
   }
 
   // ------------------------------------------------------------------ run checkpoints
 
-  /** The latest state of a run around a tool execution (see the agent's `checkpoint` option). */
-  saveCheckpoint(c: { runId: string; sessionKey: string; customerId: string; approvalId?: string; state: string }): void {
+  async saveCheckpoint(c: Omit<RunCheckpoint, 'approvalId'> & { approvalId?: string }): Promise<void> {
     this.db
       .prepare(
         'INSERT INTO run_checkpoints (run_id, session_key, customer_id, approval_id, state, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
@@ -560,18 +488,30 @@ export class ShopDb {
       .run(c.runId, c.sessionKey, c.customerId, c.approvalId ?? null, c.state, now());
   }
 
-  checkpoints(): Array<{ runId: string; sessionKey: string; customerId: string; approvalId: string | null; state: string }> {
+  async checkpoints(): Promise<RunCheckpoint[]> {
     return this.db
       .prepare('SELECT run_id AS runId, session_key AS sessionKey, customer_id AS customerId, approval_id AS approvalId, state FROM run_checkpoints ORDER BY updated_at')
-      .all() as Array<{ runId: string; sessionKey: string; customerId: string; approvalId: string | null; state: string }>;
+      .all() as RunCheckpoint[];
   }
 
-  checkpointOfApproval(approvalId: string): string | undefined {
-    const row = this.db.prepare('SELECT state FROM run_checkpoints WHERE approval_id = ?').get(approvalId) as { state: string } | undefined;
-    return row?.state;
-  }
-
-  deleteCheckpoint(runId: string): void {
+  async deleteCheckpoint(runId: string): Promise<void> {
     this.db.prepare('DELETE FROM run_checkpoints WHERE run_id = ?').run(runId);
   }
+
+  /** One process owns the file: nothing else can be continuing a run. */
+  async takeRun(): Promise<boolean> {
+    return true;
+  }
+
+  async renewRuns(): Promise<void> {}
+}
+
+function parseCursor(text: string): { time: string; id: number } {
+  try {
+    const [time, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof time === 'string' && typeof id === 'number' && Number.isInteger(id)) return { time, id };
+  } catch {
+    // falls through to the error below
+  }
+  throw new InvalidCursorError();
 }
