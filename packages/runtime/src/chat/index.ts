@@ -7,15 +7,15 @@ export {
   toolCallText,
   toolResultText,
   type RenderChatOptions,
-} from './renderChat.js';
-export { formatTemplateDate } from './templateDate.js';
-export { templateJson } from './templateJson.js';
+} from './render-chat.js';
+export { formatTemplateDate } from './template-date.js';
+export { templateJson } from './template-json.js';
 export {
   parseToolCalls,
   CODE_INTERPRETER_TOOL,
   type ParsedToolCall,
   type ToolCallFormat,
   type ToolCallParseResult,
-} from './parseToolCalls.js';
-export { ToolCallStreamParser, type StreamMode, type ToolCallStreamEnd } from './toolCallStreamParser.js';
-export { assignToolCallIds } from './toolCallIds.js';
+} from './parse-tool-calls.js';
+export { ToolCallStreamParser, type StreamMode, type ToolCallStreamEnd } from './tool-call-stream-parser.js';
+export { assignToolCallIds } from './tool-call-ids.js';

@@ -5,9 +5,9 @@
  * Anything that starts like a tool call but cannot be read comes back as `malformed` with the
  * reason, never as a guessed call.
  */
-import { scanJsonValues } from './jsonValueScanner.js';
-import { PYTHON_TAG } from './llamaPromptText.js';
-import { looksLikePythonCall, parsePythonCalls } from './pythonCallParser.js';
+import { scanJsonValues } from './json-value-scanner.js';
+import { PYTHON_TAG } from './llama-prompt-text.js';
+import { looksLikePythonCall, parsePythonCalls } from './python-call-parser.js';
 
 export interface ParsedToolCall {
   name: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseToolCalls, CODE_INTERPRETER_TOOL } from './parseToolCalls.js';
-import { assignToolCallIds } from './toolCallIds.js';
-import { toolCallText } from './renderChat.js';
+import { parseToolCalls, CODE_INTERPRETER_TOOL } from './parse-tool-calls.js';
+import { assignToolCallIds } from './tool-call-ids.js';
+import { toolCallText } from './render-chat.js';
 
 const calls = (output: string) => {
   const result = parseToolCalls(output);

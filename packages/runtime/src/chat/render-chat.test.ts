@@ -3,7 +3,7 @@ import { Template } from '@huggingface/jinja';
 import type { ChatMessage, ToolSpec } from '../model/types.js';
 import { llama32VisionChatTemplate } from '../tokenizer/buildLlama3TokenizerFiles.js';
 import { llama3TestTokenizer } from '../tokenizer/testTokenizer.js';
-import { renderChat, renderChatString, toolResultText, type RenderChatOptions } from './renderChat.js';
+import { renderChat, renderChatString, toolResultText, type RenderChatOptions } from './render-chat.js';
 import { ChatFormatError } from './errors.js';
 
 const DATE = '26 Jul 2024';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ToolCallStreamParser } from './toolCallStreamParser.js';
+import { ToolCallStreamParser } from './tool-call-stream-parser.js';
 
 function feed(parser: ToolCallStreamParser, deltas: string[]): string[] {
   return deltas.map((d) => parser.push(d));

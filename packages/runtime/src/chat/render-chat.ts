@@ -21,10 +21,10 @@ import {
   USER_TOOLS_PREAMBLE,
   header,
   todayLine,
-} from './llamaPromptText.js';
-import { SegmentBuilder } from './segmentBuilder.js';
-import { formatTemplateDate } from './templateDate.js';
-import { templateJson } from './templateJson.js';
+} from './llama-prompt-text.js';
+import { SegmentBuilder } from './segment-builder.js';
+import { formatTemplateDate } from './template-date.js';
+import { templateJson } from './template-json.js';
 
 export interface RenderChatOptions {
   /** JSON Schema tools offered to the model. An empty list means no tools. */

@@ -3,8 +3,8 @@
  * call ('{', '[' or <|python_tag|> after optional whitespace) or text, so text can be released
  * as it arrives while a tool call is held back until the reply ends.
  */
-import { PYTHON_TAG } from './llamaPromptText.js';
-import { parseToolCalls, type ToolCallParseResult } from './parseToolCalls.js';
+import { PYTHON_TAG } from './llama-prompt-text.js';
+import { parseToolCalls, type ToolCallParseResult } from './parse-tool-calls.js';
 
 export type StreamMode = 'undecided' | 'text' | 'tool-call';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ToolCall } from '../model/types.js';
-import type { ParsedToolCall } from './parseToolCalls.js';
+import type { ParsedToolCall } from './parse-tool-calls.js';
 
 /** Llama writes no call ids; give each parsed call one that is unique within a conversation. */
 export function assignToolCallIds(calls: readonly ParsedToolCall[], makeId: () => string = defaultId): ToolCall[] {
