@@ -9,6 +9,7 @@ export * from './chat/index.js';
 export * from './images/index.js';
 export * from './onnx/index.js';
 export * from './generation/index.js';
+export * from './sampling/index.js';
 export * from './constraints/index.js';
 export * from './served/index.js';
 export * from './testing/index.js';
@@ -16,4 +17,4 @@ export * from './gguf/index.js';
 export { AsyncQueue } from './async/async-queue.js';
 // Names defined in two subsystems: the package exports one of each explicitly.
 export { MLLAMA_IMAGE_TOKEN_ID } from './tokenizer/index.js';
-export { argmax } from './generation/index.js';
+export { argmax } from './sampling/index.js';

@@ -10,7 +10,7 @@ import { LlamaTokenizer } from '../tokenizer/index.js';
 import { decodeTokens, newTally, type DecodePlan } from './decode-loop.js';
 import { generate } from './generate.js';
 import { OnnxModel } from './model/onnx-model.js';
-import { seededRandom } from './sampling/prng.js';
+import { seededRandom } from '../sampling/prng.js';
 import { referenceGeneration, referenceModelDir, REFERENCE_ROOT, type ReferenceGeneration } from './testing/reference-model-dir.js';
 
 const hasReference = existsSync(path.join(REFERENCE_ROOT, 'tiny-text', 'model.safetensors'));

@@ -8,8 +8,8 @@
 import type { DecodeSession } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import type { DecodePlan, DecodeTally, SampledToken } from './decode-loop.js';
-import { seededRandom } from './sampling/prng.js';
-import { tokenLogprobs, type IdLogprob } from './sampling/logprobs.js';
+import { seededRandom } from '../sampling/prng.js';
+import { tokenLogprobs, type IdLogprob } from '../sampling/logprobs.js';
 
 
 /** Chunk size used when neither OnnxModel.load nor generate() names one. */

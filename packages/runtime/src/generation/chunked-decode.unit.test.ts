@@ -5,7 +5,7 @@ import type { ForwardEngine } from '../model/engine.js';
 import { inGraphSampling, type InGraphSampling, type MultiStepDecodeSession } from './chunked-decode.js';
 import { decodeTokens, newTally, type DecodePlan } from './decode-loop.js';
 import { generate } from './generate.js';
-import { seededRandom } from './sampling/prng.js';
+import { seededRandom } from '../sampling/prng.js';
 import { CharTokenizer } from './testing/char-tokenizer.js';
 
 const VOCAB = 128;

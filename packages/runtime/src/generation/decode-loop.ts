@@ -7,8 +7,8 @@
  */
 import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
-import { tokenLogprobs, type IdLogprob } from './sampling/logprobs.js';
-import { createSampler } from './sampling/sampler.js';
+import { tokenLogprobs, type IdLogprob } from '../sampling/logprobs.js';
+import { createSampler } from '../sampling/sampler.js';
 import { canDecodeInChunks, chunkedSampling, decodeInChunks } from './chunked-decode.js';
 import { prefillForDecode } from './prefill.js';
 

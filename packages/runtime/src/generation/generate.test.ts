@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidGenerationRequestError } from './errors.js';
 import { generate } from './generate.js';
-import { logSoftmax } from './sampling/logprobs.js';
+import { logSoftmax } from '../sampling/logprobs.js';
 import { ByteTableTokenizer } from './testing/byte-tokenizer.js';
 import { ScriptedEngine } from './testing/scripted-engine.js';
 

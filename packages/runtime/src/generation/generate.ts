@@ -11,9 +11,9 @@ import { decodeTokens, isSamplingEngine, newTally, type DecodePlan } from './dec
 import { decodeConstrained } from './constrained-decode.js';
 import type { TokenConstraint } from '../constraints/token-constraint.js';
 import { ContextLengthExceededError, InvalidGenerationRequestError } from './errors.js';
-import type { IdLogprob } from './sampling/logprobs.js';
-import { randomSeed } from './sampling/prng.js';
-import { validateSampling } from './sampling/sampler.js';
+import type { IdLogprob } from '../sampling/logprobs.js';
+import { randomSeed } from '../sampling/prng.js';
+import { validateSampling } from '../sampling/sampler.js';
 import { IncrementalDecoder } from './streaming/incremental-decoder.js';
 import { StopStringMatcher } from './streaming/stop-strings.js';
 import type { TokenDecoder } from './streaming/tokenizer-like.js';

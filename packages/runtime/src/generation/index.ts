@@ -1,10 +1,5 @@
-// Generation: sampling, the decode loop, the engine worker, request queueing and OnnxModel.
+// Generation: the decode loop, the engine worker, request queueing and OnnxModel.
 export * from './errors.js';
-export { createSampler, validateSampling, sampleCategorical, type Sampler } from './sampling/sampler.js';
-export { applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP } from './sampling/processors.js';
-export { logSoftmax, logSumExp, tokenLogprobs, type IdLogprob } from './sampling/logprobs.js';
-export { seededRandom, type Random } from './sampling/prng.js';
-export { argmax, topIndices } from './sampling/top-indices.js';
 export { IncrementalDecoder } from './streaming/incremental-decoder.js';
 export { StopStringMatcher } from './streaming/stop-strings.js';
 export type { TokenDecoder } from './streaming/tokenizer-like.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
 import { readCaseInputs } from './verify.js';
-import { applyRepetitionPenalty } from '../generation/sampling/processors.js';
+import { applyRepetitionPenalty } from '../sampling/processors.js';
 import { chooseToken } from './token-choice.js';
 import { gaussian } from './test-support/checkpoints.js';
 

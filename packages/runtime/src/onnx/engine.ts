@@ -12,7 +12,7 @@ import { crossAttentionMask4d } from './cross-mask.js';
 import { OnnxError } from './errors.js';
 import { warnOnProviderMismatch } from './provider-fit.js';
 // The same rule as the graph's penalizeInGraph (f32 penalty), in JS for a chunk's first token.
-import { applyRepetitionPenalty } from '../generation/sampling/processors.js';
+import { applyRepetitionPenalty } from '../sampling/processors.js';
 import { PrefixStore, truncateKv, visionKey, type CachedPrefix } from './prefix-cache.js';
 
 export interface OnnxEngineOptions {

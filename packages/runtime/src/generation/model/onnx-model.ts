@@ -22,7 +22,7 @@ import type {
 import type { VisionInputs } from '../../model/engine.js';
 import { RequestQueue, type RequestQueueStats } from '../concurrency/request-queue.js';
 import { ContextLengthExceededError, GenerationAbortedError, InvalidGenerationRequestError, InvalidModelRequestError } from '../errors.js';
-import { validateSampling } from '../sampling/sampler.js';
+import { validateSampling } from '../../sampling/sampler.js';
 import { generate, type GenerationFinishReason } from '../generate.js';
 import { AsyncQueue } from '../../async/async-queue.js';
 import type { ChatProtocol, ModelTokenizer, OutputEvent, VisionPreparer } from './model-parts.js';

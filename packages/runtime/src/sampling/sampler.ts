@@ -2,8 +2,8 @@
  * Turns one step's logits into the next token: validates the settings once, keeps a working
  * buffer (the engine's logits are never modified) and a seeded random source per generation.
  */
-import type { SamplingSettings } from '../../model/types.js';
-import { InvalidSamplingError } from '../errors.js';
+import type { SamplingSettings } from '../model/types.js';
+import { InvalidSamplingError } from '../generation/errors.js';
 import { randomSeed, seededRandom, type Random } from './prng.js';
 import { applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP, expStats } from './processors.js';
 import { argmax } from './top-indices.js';
