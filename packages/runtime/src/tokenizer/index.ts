@@ -1,5 +1,5 @@
 export { TokenizerError, type TokenizerErrorCode } from './errors.js';
-export * from './specialTokens.js';
+export * from './special-tokens.js';
 export {
   buildLlama3TokenizerFiles,
   llama32VisionChatTemplate,
@@ -7,12 +7,12 @@ export {
   type BuildLlama3TokenizerOptions,
   type Llama3TokenizerFiles,
   type AddedTokenJson,
-} from './buildLlama3TokenizerFiles.js';
+} from './build-llama3-tokenizer-files.js';
 export {
   LlamaTokenizer,
   type EncodeOptions,
   type EncodeSegmentsOptions,
   type DecodeOptions,
   type LlamaSpecialIds,
-} from './llamaTokenizer.js';
-export { StreamingDecoder, type StreamingDecoderOptions } from './streamingDecoder.js';
+} from './llama-tokenizer.js';
+export { StreamingDecoder, type StreamingDecoderOptions } from './streaming-decoder.js';

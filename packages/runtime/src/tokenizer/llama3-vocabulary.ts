@@ -4,7 +4,7 @@
  * repository; the data is decoded once per process and cached.
  */
 import llama3Tokenizer from 'llama3-tokenizer-js';
-import { LLAMA3_BASE_VOCAB_SIZE } from './specialTokens.js';
+import { LLAMA3_BASE_VOCAB_SIZE } from './special-tokens.js';
 import { TokenizerError } from './errors.js';
 
 export interface Llama3Vocabulary {

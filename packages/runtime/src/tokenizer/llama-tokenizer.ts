@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { PromptSegment } from '../model/types.js';
 import { TokenizerError } from './errors.js';
-import { byteLevelTokenToBytes } from './byteLevel.js';
-import { StreamingDecoder, type StreamingDecoderOptions, type TokenByteSource } from './streamingDecoder.js';
+import { byteLevelTokenToBytes } from './byte-level.js';
+import { StreamingDecoder, type StreamingDecoderOptions, type TokenByteSource } from './streaming-decoder.js';
 import {
   BEGIN_OF_TEXT,
   END_HEADER,
@@ -19,7 +19,7 @@ import {
   MLLAMA_IMAGE_TOKEN,
   PYTHON_TAG,
   START_HEADER,
-} from './specialTokens.js';
+} from './special-tokens.js';
 
 export interface EncodeOptions {
   /** true: special-token names in the text become their ids. false: they are encoded as text. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { buildLlama3TokenizerFiles, llama32VisionChatTemplate } from './buildLlama3TokenizerFiles.js';
-import type { AddedTokenJson } from './buildLlama3TokenizerFiles.js';
+import { buildLlama3TokenizerFiles, llama32VisionChatTemplate } from './build-llama3-tokenizer-files.js';
+import type { AddedTokenJson } from './build-llama3-tokenizer-files.js';
 
 const REFERENCE_TEMPLATE = '/work/shared/reference/llama-3.2-vision/chat_template.jinja';
 

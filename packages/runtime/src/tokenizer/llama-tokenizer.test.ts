@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import llama3TokenizerJs from 'llama3-tokenizer-js';
-import { buildLlama3TokenizerFiles } from './buildLlama3TokenizerFiles.js';
-import { LlamaTokenizer } from './llamaTokenizer.js';
+import { buildLlama3TokenizerFiles } from './build-llama3-tokenizer-files.js';
+import { LlamaTokenizer } from './llama-tokenizer.js';
 import { TokenizerError } from './errors.js';
-import { llama3TestTokenizer } from './testTokenizer.js';
+import { llama3TestTokenizer } from './test-tokenizer.js';
 
 const REFERENCE = '/work/shared/reference/mllama';
 

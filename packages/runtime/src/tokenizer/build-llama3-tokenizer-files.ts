@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadLlama3Vocabulary } from './llama3Vocabulary.js';
+import { loadLlama3Vocabulary } from './llama3-vocabulary.js';
 import {
   BEGIN_OF_TEXT,
   END_OF_TURN,
@@ -14,7 +14,7 @@ import {
   MLLAMA_IMAGE_TOKEN_ID,
   llama3SpecialTokens,
   type SpecialTokenEntry,
-} from './specialTokens.js';
+} from './special-tokens.js';
 
 /** Llama 3's pre-tokenizer split pattern (the tiktoken pattern as HF stores it). */
 export const LLAMA3_SPLIT_PATTERN =
