@@ -7,7 +7,7 @@
  */
 import type { DecodeSession } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
-import type { DecodePlan, DecodeTally, SampledToken } from './decode-loop.js';
+import type { DecodePlan, DecodeTally, SampledToken } from './decode-plan.js';
 import { seededRandom } from '../sampling/prng.js';
 import { tokenLogprobs, type IdLogprob } from '../sampling/logprobs.js';
 

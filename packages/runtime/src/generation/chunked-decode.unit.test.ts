@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ForwardEngine } from '../model/engine.js';
 import { inGraphSampling, type InGraphSampling, type MultiStepDecodeSession } from './chunked-decode.js';
-import { decodeTokens, newTally, type DecodePlan } from './decode-loop.js';
+import { decodeTokens } from './decode-loop.js';
+import { newTally, type DecodePlan } from './decode-plan.js';
 import { generate } from './generate.js';
 import { seededRandom } from '../sampling/prng.js';
 import { CharTokenizer } from './testing/char-tokenizer.js';

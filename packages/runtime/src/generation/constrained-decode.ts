@@ -7,7 +7,7 @@
  */
 import type { ForwardEngine } from '../model/engine.js';
 import type { TokenConstraint } from '../constraints/token-constraint.js';
-import type { DecodePlan, DecodeTally, SampledToken } from './decode-loop.js';
+import type { DecodePlan, DecodeTally, SampledToken } from './decode-plan.js';
 import { tokenLogprobs } from '../sampling/logprobs.js';
 import { createSampler } from '../sampling/sampler.js';
 import { prefillForDecode } from './prefill.js';

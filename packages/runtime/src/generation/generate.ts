@@ -7,16 +7,17 @@
 import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import { DEFAULT_DECODE_CHUNK } from './chunked-decode.js';
-import { decodeTokens, isSamplingEngine, newTally, type DecodePlan } from './decode-loop.js';
+import { decodeTokens } from './decode-loop.js';
+import { isSamplingEngine, newTally, type DecodePlan } from './decode-plan.js';
 import { decodeConstrained } from './constrained-decode.js';
 import type { TokenConstraint } from '../constraints/token-constraint.js';
 import { ContextLengthExceededError, InvalidGenerationRequestError } from './errors.js';
 import type { IdLogprob } from '../sampling/logprobs.js';
 import { randomSeed } from '../sampling/prng.js';
 import { validateSampling } from '../sampling/sampler.js';
-import { IncrementalDecoder } from './streaming/incremental-decoder.js';
 import { StopStringMatcher } from './streaming/stop-strings.js';
 import type { TokenDecoder } from './streaming/tokenizer-like.js';
+import { StreamingDecoder } from '../tokenizer/streaming-decoder.js';
 
 export const DEFAULT_MAX_TOKENS = 512;
 
@@ -114,7 +115,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
     keepFirstLogits: options.keepFirstLogits,
     decodeChunk: options.decodeChunk ?? DEFAULT_DECODE_CHUNK,
   };
-  const decoder = new IncrementalDecoder(tokenizer, { skipSpecial: options.skipSpecial });
+  const decoder = new StreamingDecoder(tokenizer, { skipSpecial: options.skipSpecial });
   const stops = new StopStringMatcher([...(sampling.stop ?? []), ...(options.stop ?? [])].filter((s) => s.length > 0));
   const tally = newTally();
   const useEngineLoop = options.decodeInEngine !== false && isSamplingEngine(engine);

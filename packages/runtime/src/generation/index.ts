@@ -1,6 +1,5 @@
 // Generation: the decode loop, the engine worker, request queueing and OnnxModel.
 export * from './errors.js';
-export { IncrementalDecoder } from './streaming/incremental-decoder.js';
 export { StopStringMatcher } from './streaming/stop-strings.js';
 export type { TokenDecoder } from './streaming/tokenizer-like.js';
 export {
@@ -15,9 +14,9 @@ export { DEFAULT_DECODE_CHUNK, inGraphSampling, type InGraphSampling, type Multi
 export { RequestQueue, type RequestQueueStats } from './concurrency/request-queue.js';
 export { WorkerEngine, type OnnxWorkerOptions } from './worker/worker-engine.js';
 export type { EngineFactorySpec } from './worker/protocol.js';
-export { OnnxModel, type OnnxModelParts } from './model/onnx-model.js';
+export { OnnxModel } from './model/onnx-model.js';
 export type { OnnxModelLoadOptions } from './model/load-onnx-model.js';
-export type { ChatProtocol, ModelTokenizer, OutputEvent, OutputParser, VisionPreparer } from './model/model-parts.js';
+export type { ChatProtocol, ModelTokenizer, OnnxModelParts, OutputEvent, OutputParser, VisionPreparer } from './model/model-parts.js';
 export { llamaChatProtocol } from './model/llama-chat-protocol.js';
 export {
   assertExecutionProvider,

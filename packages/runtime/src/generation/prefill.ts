@@ -1,5 +1,5 @@
 import type { ForwardEngine } from '../model/engine.js';
-import type { DecodePlan, DecodeTally } from './decode-loop.js';
+import type { DecodePlan, DecodeTally } from './decode-plan.js';
 
 export type DecodeSession = Awaited<ReturnType<ForwardEngine['prefill']>>;
 

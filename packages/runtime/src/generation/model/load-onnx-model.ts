@@ -11,7 +11,7 @@ import { buildModel, OnnxEngine, readModelSpec, resolveBuildDir, type BuildDtype
 import { LlamaTokenizer } from '../../tokenizer/index.js';
 import { InvalidGenerationRequestError, ModelNotBuiltError } from '../errors.js';
 import { WorkerEngine } from '../worker/worker-engine.js';
-import type { OnnxModelParts } from './onnx-model.js';
+import type { OnnxModelParts } from './model-parts.js';
 import { llamaChatProtocol } from './llama-chat-protocol.js';
 import { asProviderError, assertExecutionProvider, type ExecutionProvider } from './providers.js';
 

@@ -4,7 +4,7 @@
  * input builder. The defaults wire in the runtime's own tokenizer/, chat/ and images/; tests
  * pass doubles.
  */
-import type { VisionInputs } from '../../model/engine.js';
+import type { ForwardEngine, VisionInputs } from '../../model/engine.js';
 import type { ChatMessage, ImageInput, PromptSegment, ToolSpec } from '../../model/types.js';
 import type { TokenDecoder } from '../streaming/tokenizer-like.js';
 
@@ -35,3 +35,26 @@ export interface ChatProtocol {
 }
 
 export type VisionPreparer = (images: ImageInput[], inputIds: number[], imageTokenId: number) => Promise<VisionInputs>;
+
+/** Everything an OnnxModel runs on: OnnxModel.load builds them from a model directory; tests pass their own. */
+export interface OnnxModelParts {
+  id: string;
+  engine: ForwardEngine;
+  tokenizer: ModelTokenizer;
+  chat: ChatProtocol;
+  /** Absent for text-only models: image inputs are then rejected. */
+  prepareVision?: VisionPreparer;
+  /** generation_config.json `eos_token_id`. */
+  eosIds: number[];
+  /** Requests allowed to wait behind the running one (default 16). */
+  maxQueue?: number;
+  /** Used when a request gives no sampling.maxTokens (default 512). */
+  defaultMaxTokens?: number;
+  /** Tokens per forward run when the engine and request allow it (generate's `decodeChunk`, default 16). */
+  decodeChunk?: number;
+  /**
+   * Starts a fresh engine after the current one's worker thread died (OnnxModel.load sets it
+   * for worker engines): the request that saw the crash fails, the next one gets a new worker.
+   */
+  restartEngine?: () => Promise<ForwardEngine>;
+}

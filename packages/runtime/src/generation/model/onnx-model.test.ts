@@ -6,7 +6,8 @@ import { CharTokenizer } from '../testing/char-tokenizer.js';
 import { ScriptedEngine } from '../testing/scripted-engine.js';
 import { llamaChatProtocol } from './llama-chat-protocol.js';
 import type { ChatProtocol } from './model-parts.js';
-import { OnnxModel, type OnnxModelParts } from './onnx-model.js';
+import { OnnxModel } from './onnx-model.js';
+import type { OnnxModelParts } from './model-parts.js';
 
 const tok = new CharTokenizer(['<eos>', '<|image|>', '<|python_tag|>']);
 const EOS = tok.id('<eos>');

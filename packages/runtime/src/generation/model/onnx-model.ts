@@ -25,34 +25,12 @@ import { ContextLengthExceededError, GenerationAbortedError, InvalidGenerationRe
 import { validateSampling } from '../../sampling/sampler.js';
 import { generate, type GenerationFinishReason } from '../generate.js';
 import { AsyncQueue } from '../../async/async-queue.js';
-import type { ChatProtocol, ModelTokenizer, OutputEvent, VisionPreparer } from './model-parts.js';
+import type { OnnxModelParts, OutputEvent } from './model-parts.js';
 import { loadOnnxModelParts, type OnnxModelLoadOptions } from './load-onnx-model.js';
 import { compileConstraint, isConstrained, offeredTools } from '../../constraints/request-grammar.js';
 import type { CompiledGrammar } from '../../constraints/token-constraint.js';
 import { ConstraintError } from '../../constraints/errors.js';
 import { isVocabularySource } from '../../constraints/vocabulary.js';
-
-export interface OnnxModelParts {
-  id: string;
-  engine: ForwardEngine;
-  tokenizer: ModelTokenizer;
-  chat: ChatProtocol;
-  /** Absent for text-only models: image inputs are then rejected. */
-  prepareVision?: VisionPreparer;
-  /** generation_config.json `eos_token_id`. */
-  eosIds: number[];
-  /** Requests allowed to wait behind the running one (default 16). */
-  maxQueue?: number;
-  /** Used when a request gives no sampling.maxTokens (default 512). */
-  defaultMaxTokens?: number;
-  /** Tokens per forward run when the engine and request allow it (generate's `decodeChunk`, default 16). */
-  decodeChunk?: number;
-  /**
-   * Starts a fresh engine after the current one's worker thread died (OnnxModel.load sets it
-   * for worker engines): the request that saw the crash fails, the next one gets a new worker.
-   */
-  restartEngine?: () => Promise<ForwardEngine>;
-}
 
 /** A request OnnxModel.prepare checked and turned into token ids and vision inputs. */
 class OnnxPreparedRequest implements PreparedRequest {

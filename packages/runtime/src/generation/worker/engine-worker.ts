@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { DecodeSession, ForwardEngine } from '../../model/engine.js';
-import { decodeTokens, newTally } from '../decode-loop.js';
+import { decodeTokens } from '../decode-loop.js';
+import { newTally } from '../decode-plan.js';
 import { serializeError, type EngineFactorySpec, type FromWorker, type ToWorker } from './protocol.js';
 
 if (!parentPort) throw new Error('engine-worker.ts must run inside a worker thread (new Worker(...)).');

@@ -3,7 +3,7 @@
  * ArrayBuffer (transfer list), so a step's output is never copied on its way to the main thread.
  */
 import type { VisionInputs } from '../../model/engine.js';
-import type { DecodePlan, DecodeTally, SampledToken } from '../decode-loop.js';
+import type { DecodePlan, DecodeTally, SampledToken } from '../decode-plan.js';
 
 /** How the worker builds its ForwardEngine: `await import(module)[exportName][method](...args)`. */
 export interface EngineFactorySpec {

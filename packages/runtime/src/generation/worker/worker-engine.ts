@@ -4,7 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { DecodeSession, VisionInputs } from '../../model/engine.js';
-import type { DecodePlan, DecodeTally, SampledToken, SamplingEngine } from '../decode-loop.js';
+import type { DecodePlan, DecodeTally, SampledToken, SamplingEngine } from '../decode-plan.js';
 import { AsyncQueue } from '../../async/async-queue.js';
 import { EngineWorkerError, GenerationAbortedError } from '../errors.js';
 import type { EngineFactorySpec, FromWorker, SerializedError, ToWorker } from './protocol.js';
