@@ -9,7 +9,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import type { PromptSegment } from '../model/types.js';
 import { TokenizerError } from './errors.js';
 import { byteLevelTokenToBytes } from './byte-level.js';
-import { StreamingDecoder, type StreamingDecoderOptions, type TokenByteSource } from './streaming-decoder.js';
+import { StreamingDecoder, type StreamingDecoderOptions } from './streaming-decoder.js';
 import {
   BEGIN_OF_TEXT,
   END_HEADER,
@@ -98,7 +98,7 @@ async function readJsonFile(path: string): Promise<JsonObject> {
   return parsed;
 }
 
-export class LlamaTokenizer implements TokenByteSource {
+export class LlamaTokenizer {
   readonly specialIds: LlamaSpecialIds;
   /** chat_template from tokenizer_config.json, when present. */
   readonly chatTemplate: string | undefined;
@@ -262,7 +262,7 @@ export class LlamaTokenizer implements TokenByteSource {
     return this.specialIds.all.has(id);
   }
 
-  /** @internal TokenByteSource for the streaming decoder. */
+  /** @internal Bytes of an ordinary token (undefined for added tokens): the constraints' vocabulary reads them. */
   tokenBytes(id: number): Uint8Array | undefined {
     if (this.added.has(id)) return undefined;
     let bytes = this.bytesCache.get(id);
@@ -275,13 +275,6 @@ export class LlamaTokenizer implements TokenByteSource {
       this.bytesCache.set(id, bytes);
     }
     return bytes;
-  }
-
-  /** @internal TokenByteSource for the streaming decoder. */
-  addedTokenText(id: number): string {
-    const token = this.added.get(id);
-    if (!token) throw new TokenizerError('TOKENIZER_UNKNOWN_ID', `token id ${id} is not an added token`);
-    return token.content;
   }
 
   private checkId(id: number): string {

@@ -1,15 +1,16 @@
 /**
- * Incremental detokenizer: feed token ids as they are generated, get text deltas back. A byte-level
- * BPE token can end in the middle of a UTF-8 character, so bytes are held back until the character
- * is complete (TextDecoder's streaming mode does exactly that).
+ * Incremental detokenizer: feed token ids as they are generated, get text deltas back, never
+ * half a UTF-8 character. A byte-level BPE token can end in the middle of a character, which
+ * decodes to U+FFFD, so a delta is only released once the text decoded so far no longer ends in
+ * U+FFFD. Only a short window of recent ids is decoded again per step (the prefix/read offset
+ * scheme of TGI's and HF's streamers), so any tokenizer with a `decode` works: LlamaTokenizer,
+ * generation's tokenizer doubles.
  */
 
-export interface TokenByteSource {
-  /** Bytes of an ordinary (non-added) token, or undefined if the id is an added/special token. */
-  tokenBytes(id: number): Uint8Array | undefined;
-  /** Text of an added token (e.g. "<|eot_id|>"); throws for ids that do not exist. */
-  addedTokenText(id: number): string;
-  isSpecial(id: number): boolean;
+/** What the streaming decoder needs from a tokenizer: ids back to text. */
+export interface TokenDecoder {
+  /** Text of the ids; an incomplete UTF-8 sequence at the end decodes to U+FFFD. */
+  decode(ids: readonly number[], options?: { skipSpecial?: boolean }): string;
 }
 
 export interface StreamingDecoderOptions {
@@ -17,38 +18,38 @@ export interface StreamingDecoderOptions {
   skipSpecial?: boolean;
 }
 
+const REPLACEMENT = '\uFFFD';
+
 export class StreamingDecoder {
-  private utf8 = new TextDecoder('utf-8', { fatal: false });
-  private readonly skipSpecial: boolean;
+  private readonly ids: number[] = [];
+  private prefixOffset = 0;
+  private readOffset = 0;
+  private readonly decodeOptions: { skipSpecial?: boolean };
 
   constructor(
-    private readonly source: TokenByteSource,
+    private readonly tokenizer: TokenDecoder,
     options: StreamingDecoderOptions = {},
   ) {
-    this.skipSpecial = options.skipSpecial ?? false;
+    this.decodeOptions = { skipSpecial: options.skipSpecial };
   }
 
-  /** Feeds one or more ids; returns the text that is now complete (possibly ""). */
+  /**
+   * Feeds one or more ids; returns the text that is now complete ('' while a character is
+   * incomplete). An id the tokenizer rejects throws and is not kept.
+   */
   push(ids: number | readonly number[]): string {
-    const list = typeof ids === 'number' ? [ids] : ids;
+    if (typeof ids === 'number') return this.pushOne(ids);
     let text = '';
-    for (const id of list) {
-      const bytes = this.source.tokenBytes(id);
-      if (bytes) {
-        text += this.utf8.decode(bytes, { stream: true });
-        continue;
-      }
-      const added = this.source.addedTokenText(id);
-      if (this.skipSpecial && this.source.isSpecial(id)) continue;
-      // An added token ends any half character before it: flush what is pending first.
-      text += this.utf8.decode() + added;
-    }
+    for (const id of ids) text += this.pushOne(id);
     return text;
   }
 
-  /** Ends the stream; an incomplete trailing character comes out as U+FFFD. */
+  /** Ends the stream: whatever is still held back (an incomplete or invalid sequence shows as U+FFFD). */
   flush(): string {
-    return this.utf8.decode();
+    const prefix = this.decode(this.prefixOffset, this.readOffset);
+    const full = this.decode(this.prefixOffset, this.ids.length);
+    this.prefixOffset = this.readOffset = this.ids.length;
+    return full.length > prefix.length ? full.slice(prefix.length) : '';
   }
 
   /** The decoder as a web TransformStream of ids (or id arrays) to text deltas. */
@@ -63,5 +64,28 @@ export class StreamingDecoder {
         if (rest) controller.enqueue(rest);
       },
     });
+  }
+
+  private pushOne(id: number): string {
+    this.ids.push(id);
+    let prefix: string;
+    let full: string;
+    try {
+      prefix = this.decode(this.prefixOffset, this.readOffset);
+      full = this.decode(this.prefixOffset, this.ids.length);
+    } catch (error) {
+      this.ids.pop();
+      throw error;
+    }
+    if (full.length > prefix.length && !full.endsWith(REPLACEMENT)) {
+      this.prefixOffset = this.readOffset;
+      this.readOffset = this.ids.length;
+      return full.slice(prefix.length);
+    }
+    return '';
+  }
+
+  private decode(from: number, to: number): string {
+    return from >= to ? '' : this.tokenizer.decode(this.ids.slice(from, to), this.decodeOptions);
   }
 }

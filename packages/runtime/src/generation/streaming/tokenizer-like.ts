@@ -1,8 +1,6 @@
 /**
  * What generation needs from a tokenizer: turning ids back into text. The runtime's
- * LlamaTokenizer (tokenizer/) satisfies it; tests use a byte table.
+ * LlamaTokenizer (tokenizer/) satisfies it; tests use a byte table. The streaming decoder that
+ * generate() uses is tokenizer/'s StreamingDecoder, which declares the interface.
  */
-export interface TokenDecoder {
-  /** Text of the ids; an incomplete UTF-8 sequence at the end decodes to U+FFFD. */
-  decode(ids: readonly number[], options?: { skipSpecial?: boolean }): string;
-}
+export type { TokenDecoder } from '../../tokenizer/streaming-decoder.js';
