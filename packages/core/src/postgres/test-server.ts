@@ -10,8 +10,11 @@ import pg from 'pg';
 export interface TestServer {
   url(database?: string): string;
   createDatabase(name: string): Promise<string>;
-  /** Stops the server (fast shutdown: open connections are cut, open transactions rolled back) and starts it again on the same data and port. */
-  restart(options?: { downMs?: number }): Promise<void>;
+  /**
+   * Stops the server (fast shutdown: open connections are cut, open transactions rolled back)
+   * and starts it again on the same data and port, after `whileDown` has run.
+   */
+  restart(options?: { whileDown?: () => Promise<unknown> }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -60,10 +63,13 @@ export async function startTestServer(): Promise<TestServer> {
       }
       return url(name);
     },
-    async restart({ downMs = 0 } = {}) {
+    async restart({ whileDown } = {}) {
       await server.stop();
-      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
-      await server.start();
+      try {
+        await whileDown?.();
+      } finally {
+        await server.start();
+      }
     },
     async stop() {
       await server.stop().catch(() => {});
