@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chooseToken, type SampleParams } from './token-choice.js';
-import { mulberry32 } from '../tiny/prng.js';
+import { mulberry32 } from '../sampling/prng.js';
 
 /** Deterministic U[0,1) stream (the tiny checkpoints' mulberry32) so a failure replays. */
 const rng = mulberry32;

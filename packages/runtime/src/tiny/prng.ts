@@ -3,16 +3,7 @@
  * Each tensor gets its own stream derived from (seed, tensor name), so a tensor's values do
  * not depend on which other tensors exist or in which order they are generated.
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../sampling/prng.js';
 
 /** FNV-1a over the UTF-16 code units of a string. */
 function fnv1a(text: string): number {
