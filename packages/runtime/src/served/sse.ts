@@ -1,8 +1,13 @@
 /**
- * Server-sent events parser (WHATWG HTML "event stream" interpretation), small enough to own:
- * accepts \n, \r\n and \r line ends, split anywhere across chunks, comments, multi-line data
- * and a leading BOM.
+ * Server-sent events from a byte stream, parsed by eventsource-parser (WHATWG HTML "event
+ * stream" interpretation: \n, \r\n and \r line ends split anywhere across chunks, comments,
+ * multi-line data). Two things are added here: the last event id carries over to later events
+ * as the spec's "last event ID buffer" does (an id sent in an event without data is not seen:
+ * the library reports ids with events only), and a final event the server closed without its
+ * blank line is still delivered (some servers end that way).
  */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+
 export interface SseEvent {
   event: string;
   data: string;
@@ -10,69 +15,26 @@ export interface SseEvent {
 }
 
 export async function* parseSse(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  // The decoder drops a leading BOM and keeps a character split across chunks until it is whole.
   const decoder = new TextDecoder('utf-8');
-  let buffer = '';
-  let first = true;
-  let data: string[] = [];
-  let event = '';
-  let id: string | undefined;
-  let sawData = false;
-
-  const flushEvent = (): SseEvent | undefined => {
-    if (!sawData) {
-      event = '';
-      return undefined;
-    }
-    const out: SseEvent = { event: event || 'message', data: data.join('\n'), id };
-    data = [];
-    event = '';
-    sawData = false;
-    return out;
+  let lastId: string | undefined;
+  let ready: SseEvent[] = [];
+  const parser = createParser({
+    onEvent(message: EventSourceMessage) {
+      if (message.id !== undefined) lastId = message.id;
+      ready.push({ event: message.event || 'message', data: message.data, id: lastId });
+    },
+  });
+  const drain = function* () {
+    const events = ready;
+    ready = [];
+    yield* events;
   };
-
-  const handleLine = (line: string): SseEvent | undefined => {
-    if (line === '') return flushEvent();
-    if (line.startsWith(':')) return undefined;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') {
-      data.push(value);
-      sawData = true;
-    } else if (field === 'event') event = value;
-    else if (field === 'id' && !value.includes('\0')) id = value;
-    return undefined;
-  };
-
   for await (const chunk of chunks) {
-    buffer += decoder.decode(chunk, { stream: true });
-    if (first && buffer.length > 0) {
-      if (buffer.charCodeAt(0) === 0xfeff) buffer = buffer.slice(1);
-      first = false;
-    }
-    // A lone trailing \r may be the first half of \r\n: keep it until the next chunk.
-    let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      const c = buffer.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      if (c === 13 && i === buffer.length - 1) break;
-      const line = buffer.slice(start, i);
-      if (c === 13 && buffer.charCodeAt(i + 1) === 10) i++;
-      start = i + 1;
-      const ev = handleLine(line);
-      if (ev) yield ev;
-    }
-    buffer = buffer.slice(start);
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    yield* drain();
   }
-  buffer += decoder.decode();
-  if (buffer.length > 0) {
-    // The spec drops an unterminated final event; some servers close without the blank line, so keep it.
-    for (const line of buffer.split(/\r\n|\r|\n/)) {
-      const ev = handleLine(line);
-      if (ev) yield ev;
-    }
-  }
-  const tail = flushEvent();
-  if (tail) yield tail;
+  // Ends the last line and the last event (no-ops when the stream already ended both).
+  parser.feed(decoder.decode() + '\n\n');
+  yield* drain();
 }
