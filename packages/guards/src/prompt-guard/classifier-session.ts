@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { PendingRequests, SOURCE_EXT, firstMessage, spawnModuleWorker, type Reply, type SerializedError } from '@lookout/runtime/worker-support';
 import { GuardModelError } from '../errors.js';
 
 export interface ClassifierSessionOptions {
@@ -6,18 +7,38 @@ export interface ClassifierSessionOptions {
   sessionOptions?: Record<string, unknown>;
 }
 
-interface Pending {
-  resolve: (v: { data: Float32Array; dims: number[] }) => void;
-  reject: (e: Error) => void;
+/** The classifier worker's workerData. */
+export interface ClassifierStart {
+  modelPath: string;
+  sessionOptions?: Record<string, unknown>;
+}
+
+/** The classifier worker's first message. */
+export type ClassifierReady = { type: 'ready'; inputNames: string[]; outputNames: string[] } | { type: 'load-error'; error: SerializedError };
+
+/** One padded batch, int64 row-major [batch, seq] buffers (moved to the worker). */
+export interface ClassifierRequest {
+  type: 'run';
+  id: number;
+  inputIds: ArrayBuffer;
+  attentionMask: ArrayBuffer;
+  batch: number;
+  seq: number;
+}
+
+/** Logits [batch, labels] as a moved buffer. */
+export interface ClassifierResult {
+  data: ArrayBuffer;
+  dims: number[];
 }
 
 /**
- * A sequence-classification ONNX session living in a worker thread (see onnxWorker.mjs).
+ * A sequence-classification ONNX session living in a worker thread (see classifier-worker.ts).
  * Inputs are int64 input_ids/attention_mask [batch, seq]; the output is logits [batch, labels].
  */
 export class ClassifierSession {
-  private nextId = 0;
-  private readonly pending = new Map<number, Pending>();
+  // An idle classifier must not keep the process alive; it is ref'd while runs are pending.
+  private readonly pending = new PendingRequests<ClassifierResult>({ onBusy: () => this.worker.ref(), onIdle: () => this.worker.unref() });
   private closed = false;
 
   private constructor(
@@ -25,52 +46,49 @@ export class ClassifierSession {
     readonly inputNames: string[],
     readonly outputNames: string[],
   ) {
-    worker.on('message', (msg: { type: string; id: number; data?: ArrayBuffer; dims?: number[]; message?: string }) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      if (this.pending.size === 0) worker.unref();
-      if (msg.type === 'result') p.resolve({ data: new Float32Array(msg.data!), dims: msg.dims! });
-      else p.reject(new GuardModelError(`classifier run failed: ${msg.message}`));
+    worker.on('message', (msg: Reply<ClassifierResult>) => {
+      this.pending.settle(msg, (error) => new GuardModelError(`classifier run failed: ${error.message}`));
     });
     worker.on('error', (e) => this.failAll(new GuardModelError(`classifier worker crashed: ${e.message}`, { cause: e })));
     worker.on('exit', () => this.failAll(new GuardModelError('classifier worker exited')));
   }
 
   static async open(modelPath: string, options: ClassifierSessionOptions = {}): Promise<ClassifierSession> {
-    const worker = new Worker(new URL('./onnxWorker.mjs', import.meta.url), { workerData: { modelPath, sessionOptions: options.sessionOptions } });
-    const ready = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
-      worker.once('message', (msg: { type: string; inputNames: string[]; outputNames: string[]; message?: string }) => {
-        if (msg.type === 'ready') resolve(msg);
-        else reject(new GuardModelError(`cannot load classifier ${modelPath}: ${msg.message}`));
+    const worker = spawnModuleWorker(new URL(`./classifier-worker.${SOURCE_EXT}`, import.meta.url), {
+      modelPath,
+      sessionOptions: options.sessionOptions,
+    } satisfies ClassifierStart);
+    const ready = await firstMessage<ClassifierReady>(worker, {
+      crashed: (e) => new GuardModelError(`cannot start classifier worker: ${e.message}`, { cause: e }),
+      exited: (code) => new GuardModelError(`cannot start classifier worker: it exited (exit code ${code})`),
+    })
+      .then((msg) => {
+        if (msg.type === 'ready') return msg;
+        throw new GuardModelError(`cannot load classifier ${modelPath}: ${msg.error.message}`);
+      })
+      .catch(async (e) => {
+        await worker.terminate();
+        throw e;
       });
-      worker.once('error', (e) => reject(new GuardModelError(`cannot start classifier worker: ${e.message}`, { cause: e })));
-    }).catch(async (e) => {
-      await worker.terminate();
-      throw e;
-    });
     for (const name of ['input_ids', 'attention_mask']) {
       if (!ready.inputNames.includes(name)) {
         await worker.terminate();
         throw new GuardModelError(`classifier ${modelPath} has inputs ${ready.inputNames.join(', ')}; expected input_ids and attention_mask`);
       }
     }
-    // An idle classifier must not keep the process alive; it is ref'd while runs are pending.
     worker.unref();
     return new ClassifierSession(worker, ready.inputNames, ready.outputNames);
   }
 
   /** Runs one padded batch; `inputIds` and `attentionMask` are row-major [batch, seq]. */
-  run(inputIds: BigInt64Array, attentionMask: BigInt64Array, batch: number, seq: number): Promise<{ data: Float32Array; dims: number[] }> {
-    if (this.closed) return Promise.reject(new GuardModelError('classifier session is closed'));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      if (this.pending.size === 0) this.worker.ref();
-      this.pending.set(id, { resolve, reject });
-      const ids = inputIds.buffer.slice(0) as ArrayBuffer;
-      const mask = attentionMask.buffer.slice(0) as ArrayBuffer;
-      this.worker.postMessage({ type: 'run', id, inputIds: ids, attentionMask: mask, batch, seq }, [ids, mask]);
-    });
+  async run(inputIds: BigInt64Array, attentionMask: BigInt64Array, batch: number, seq: number): Promise<{ data: Float32Array; dims: number[] }> {
+    if (this.closed) throw new GuardModelError('classifier session is closed');
+    const ids = inputIds.buffer.slice(0) as ArrayBuffer;
+    const mask = attentionMask.buffer.slice(0) as ArrayBuffer;
+    const result = await this.pending.send((id) =>
+      this.worker.postMessage({ type: 'run', id, inputIds: ids, attentionMask: mask, batch, seq } satisfies ClassifierRequest, [ids, mask]),
+    );
+    return { data: new Float32Array(result.data), dims: result.dims };
   }
 
   async close(): Promise<void> {
@@ -80,8 +98,7 @@ export class ClassifierSession {
   }
 
   private failAll(error: Error): void {
-    for (const p of this.pending.values()) p.reject(error);
-    this.pending.clear();
+    this.pending.failAll(error);
     this.worker.unref();
   }
 }

@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import type { DecodeSession, ForwardEngine } from '../../model/engine.js';
 import { decodeTokens } from '../decode-loop.js';
 import { newTally } from '../decode-plan.js';
-import { serializeError, type EngineFactorySpec, type FromWorker, type ToWorker } from './protocol.js';
+import { postError, postReply, serializeError } from '../../worker-support/index.js';
+import type { EngineFactorySpec, FromWorker, LogitsReply, ToWorker } from './protocol.js';
 
 if (!parentPort) throw new Error('engine-worker.ts must run inside a worker thread (new Worker(...)).');
 const port = parentPort;
@@ -21,18 +22,18 @@ let nextSession = 1;
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 /** Moves the logits' buffer when it holds exactly these logits; otherwise copies them once. */
-function sendLogits(req: number, session: number, logits: Float32Array, engineBytes: number): void {
+function sendLogits(id: number, session: number, logits: Float32Array, engineBytes: number): void {
   const whole = logits.byteOffset === 0 && logits.buffer.byteLength === logits.byteLength && logits.buffer instanceof ArrayBuffer;
   if (whole) {
     try {
-      post({ type: 'logits', req, session, logits, engineBytes, copiedBytes: 0 }, [logits.buffer as ArrayBuffer]);
+      postReply<LogitsReply>(port, id, { session, logits, engineBytes, copiedBytes: 0 }, [logits.buffer as ArrayBuffer]);
       return;
     } catch {
       // Not detachable (e.g. external memory): fall through to a single copy.
     }
   }
   const copy = logits.slice();
-  post({ type: 'logits', req, session, logits: copy, engineBytes, copiedBytes: copy.byteLength }, [copy.buffer]);
+  postReply<LogitsReply>(port, id, { session, logits: copy, engineBytes, copiedBytes: copy.byteLength }, [copy.buffer]);
 }
 
 async function loadEngine(): Promise<ForwardEngine> {
@@ -49,14 +50,14 @@ async function handle(engine: ForwardEngine, msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'prefill': {
       const controller = new AbortController();
-      aborts.set(msg.req, controller);
+      aborts.set(msg.id, controller);
       try {
         const session = await engine.prefill(msg.inputIds, msg.vision, { signal: controller.signal });
         const id = nextSession++;
         sessions.set(id, session);
-        sendLogits(msg.req, id, session.logits, session.lastTransferBytes);
+        sendLogits(msg.id, id, session.logits, session.lastTransferBytes);
       } finally {
-        aborts.delete(msg.req);
+        aborts.delete(msg.id);
       }
       return;
     }
@@ -64,20 +65,20 @@ async function handle(engine: ForwardEngine, msg: ToWorker): Promise<void> {
       const session = sessions.get(msg.session);
       if (!session) throw new Error(`decode session ${msg.session} does not exist (disposed or never created)`);
       const logits = await session.step(msg.tokenId);
-      sendLogits(msg.req, msg.session, logits, session.lastTransferBytes);
+      sendLogits(msg.id, msg.session, logits, session.lastTransferBytes);
       return;
     }
     case 'abort':
     case 'stop-decode':
-      aborts.get(msg.req)?.abort();
+      aborts.get(msg.id)?.abort();
       return;
     case 'decode': {
       const controller = new AbortController();
-      aborts.set(msg.req, controller);
+      aborts.set(msg.id, controller);
       const tally = newTally();
       try {
         for await (const token of decodeTokens(engine, msg.plan, tally, controller.signal)) {
-          post({ type: 'token', req: msg.req, token });
+          post({ type: 'token', id: msg.id, token });
           // Let a stop-decode message in between forward passes.
           await new Promise<void>((resolve) => setImmediate(resolve));
           if (controller.signal.aborted) {
@@ -86,10 +87,10 @@ async function handle(engine: ForwardEngine, msg: ToWorker): Promise<void> {
           }
         }
       } finally {
-        aborts.delete(msg.req);
+        aborts.delete(msg.id);
       }
       const { firstLogits, ...rest } = tally;
-      post({ type: 'decode-done', req: msg.req, ...rest, firstLogits }, firstLogits ? [firstLogits.buffer as ArrayBuffer] : []);
+      post({ type: 'decode-done', id: msg.id, ...rest, firstLogits }, firstLogits ? [firstLogits.buffer as ArrayBuffer] : []);
       return;
     }
     case 'dispose-session':
@@ -110,7 +111,7 @@ try {
   const engine = await loadEngine();
   port.on('message', (msg: ToWorker) => {
     handle(engine, msg).catch((error) => {
-      if ('req' in msg) post({ type: 'error', req: msg.req, error: serializeError(error) });
+      if ('id' in msg) postError(port, msg.id, error);
     });
   });
   post({ type: 'ready', vocabSize: engine.vocabSize, contextLength: engine.contextLength });

@@ -3,6 +3,7 @@
  * ArrayBuffer (transfer list), so a step's output is never copied on its way to the main thread.
  */
 import type { VisionInputs } from '../../model/engine.js';
+import type { Reply, SerializedError } from '../../worker-support/index.js';
 import type { DecodePlan, DecodeTally, SampledToken } from '../decode-plan.js';
 
 /** How the worker builds its ForwardEngine: `await import(module)[exportName][method](...args)`. */
@@ -17,45 +18,33 @@ export interface EngineFactorySpec {
 }
 
 export type ToWorker =
-  | { type: 'prefill'; req: number; inputIds: number[]; vision?: VisionInputs }
-  | { type: 'step'; req: number; session: number; tokenId: number }
-  | { type: 'abort'; req: number }
+  | { type: 'prefill'; id: number; inputIds: number[]; vision?: VisionInputs }
+  | { type: 'step'; id: number; session: number; tokenId: number }
+  /** Aborts the running prefill with this id. */
+  | { type: 'abort'; id: number }
   /** Runs the whole sampling loop in the worker; tokens stream back as they are sampled. */
-  | { type: 'decode'; req: number; plan: DecodePlan }
+  | { type: 'decode'; id: number; plan: DecodePlan }
   /** Ends a running decode after its current forward pass. */
-  | { type: 'stop-decode'; req: number }
+  | { type: 'stop-decode'; id: number }
   | { type: 'dispose-session'; session: number }
   | { type: 'dispose' };
 
-export interface SerializedError {
-  name: string;
-  code?: string;
-  message: string;
+/** A prefill's or a step's answer. */
+export interface LogitsReply {
+  session: number;
+  logits: Float32Array;
+  /** The engine's own JS <-> onnxruntime bytes for this call. */
+  engineBytes: number;
+  /** Bytes copied to cross the thread boundary (0 when the buffer was moved). */
+  copiedBytes: number;
 }
 
 export type FromWorker =
   | { type: 'ready'; vocabSize: number; contextLength?: number }
   | { type: 'load-error'; error: SerializedError }
-  | {
-      type: 'logits';
-      req: number;
-      session: number;
-      logits: Float32Array;
-      /** The engine's own JS <-> onnxruntime bytes for this call. */
-      engineBytes: number;
-      /** Bytes copied to cross the thread boundary (0 when the buffer was moved). */
-      copiedBytes: number;
-    }
-  | { type: 'token'; req: number; token: SampledToken }
+  /** A prefill's or step's logits, or the error of any request (a decode's included). */
+  | Reply<LogitsReply>
+  | { type: 'token'; id: number; token: SampledToken }
   /** The worker's decode loop finished: its tally, as the loop filled it in. */
-  | ({ type: 'decode-done'; req: number } & DecodeTally)
-  | { type: 'error'; req: number; error: SerializedError }
+  | ({ type: 'decode-done'; id: number } & DecodeTally)
   | { type: 'disposed' };
-
-export function serializeError(error: unknown): SerializedError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, code: typeof code === 'string' ? code : undefined };
-  }
-  return { name: 'Error', message: String(error) };
-}

@@ -7,20 +7,15 @@ import type { DecodeSession, VisionInputs } from '../../model/engine.js';
 import type { DecodePlan, DecodeTally, SampledToken, SamplingEngine } from '../decode-plan.js';
 import { AsyncQueue } from '../../async/async-queue.js';
 import { EngineWorkerError, GenerationAbortedError } from '../errors.js';
-import type { EngineFactorySpec, FromWorker, SerializedError, ToWorker } from './protocol.js';
+import { PendingRequests, firstMessage, isReply, type SerializedError } from '../../worker-support/index.js';
+import type { EngineFactorySpec, FromWorker, LogitsReply, ToWorker } from './protocol.js';
 import { runtimeModuleUrl, spawnEngineWorker } from './spawn.js';
 
-type LogitsReply = Extract<FromWorker, { type: 'logits' }>;
 type DecodeDone = Extract<FromWorker, { type: 'decode-done' }>;
 
 interface RunningDecode {
   channel: AsyncQueue<SampledToken>;
   done: (reply: DecodeDone) => void;
-}
-
-interface Pending {
-  resolve: (reply: LogitsReply) => void;
-  reject: (error: unknown) => void;
 }
 
 /** OnnxEngine.load's options, passed to the worker as they are. */
@@ -35,9 +30,9 @@ export interface OnnxWorkerOptions {
 }
 
 export class WorkerEngine implements SamplingEngine {
-  private readonly pending = new Map<number, Pending>();
+  /** Prefills and steps waiting for their logits; a running decode waits here for an error. */
+  private readonly pending = new PendingRequests<LogitsReply>();
   private readonly decodes = new Map<number, RunningDecode>();
-  private nextReq = 1;
   private closed = false;
   private exited = false;
   private exitError?: Error;
@@ -58,20 +53,13 @@ export class WorkerEngine implements SamplingEngine {
   /** Starts a worker that builds its engine from `factory` and resolves once it is loaded. */
   static start(factory: EngineFactorySpec): Promise<WorkerEngine> {
     const worker = spawnEngineWorker({ factory });
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number) => reject(new EngineWorkerError('ENGINE_WORKER_EXITED', `The engine worker thread exited while loading (exit code ${code}).`));
-      const onError = (error: Error) => reject(new EngineWorkerError('ENGINE_WORKER_CRASHED', `The engine worker thread failed while loading: ${error.message}`, { cause: error }));
-      worker.once('exit', onExit);
-      worker.once('error', onError);
-      worker.once('message', (msg: FromWorker) => {
-        worker.off('exit', onExit);
-        worker.off('error', onError);
-        if (msg.type === 'ready') resolve(new WorkerEngine(worker, msg.vocabSize, msg.contextLength));
-        else {
-          void worker.terminate();
-          reject(msg.type === 'load-error' ? remoteError(msg.error) : new EngineWorkerError('ENGINE_WORKER_PROTOCOL', `Expected 'ready' from the engine worker, got '${msg.type}'.`));
-        }
-      });
+    return firstMessage<FromWorker>(worker, {
+      crashed: (error) => new EngineWorkerError('ENGINE_WORKER_CRASHED', `The engine worker thread failed while loading: ${error.message}`, { cause: error }),
+      exited: (code) => new EngineWorkerError('ENGINE_WORKER_EXITED', `The engine worker thread exited while loading (exit code ${code}).`),
+    }).then((msg) => {
+      if (msg.type === 'ready') return new WorkerEngine(worker, msg.vocabSize, msg.contextLength);
+      void worker.terminate();
+      throw msg.type === 'load-error' ? remoteError(msg.error) : new EngineWorkerError('ENGINE_WORKER_PROTOCOL', `Expected 'ready' from the engine worker, got '${msg.type}'.`);
     });
   }
 
@@ -88,13 +76,13 @@ export class WorkerEngine implements SamplingEngine {
   async prefill(inputIds: number[], vision?: VisionInputs, options?: { signal?: AbortSignal }): Promise<DecodeSession> {
     const signal = options?.signal;
     if (signal?.aborted) throw new GenerationAbortedError();
-    const req = this.nextReq++;
-    const onAbort = () => this.post({ type: 'abort', req });
+    const id = this.pending.newId();
+    const onAbort = () => this.post({ type: 'abort', id });
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       // Token ids and pixels are structured-cloned: the one copy of the inputs.
       const inputBytes = inputIds.length * 8 + (vision?.pixelValues.byteLength ?? 0);
-      const reply = await this.request(req, { type: 'prefill', req, inputIds, vision });
+      const reply = await this.request(id, { type: 'prefill', id, inputIds, vision });
       if (signal?.aborted) {
         this.post({ type: 'dispose-session', session: reply.session });
         throw new GenerationAbortedError('The prefill was aborted.');
@@ -119,11 +107,11 @@ export class WorkerEngine implements SamplingEngine {
     }
     if (this.exitError) throw this.exitError;
     if (this.closed) throw new EngineWorkerError('ENGINE_DISPOSED', 'The engine was disposed; load the model again.');
-    const req = this.nextReq++;
+    const id = this.pending.newId();
     const channel = new AsyncQueue<SampledToken>();
     let finished = false;
     const done = new Promise<DecodeDone | undefined>((resolve) => {
-      this.decodes.set(req, {
+      this.decodes.set(id, {
         channel,
         done: (reply) => {
           finished = true;
@@ -131,22 +119,22 @@ export class WorkerEngine implements SamplingEngine {
         },
       });
       // A worker-side error (or the worker dying) fails the token stream.
-      this.pending.set(req, {
+      this.pending.wait(id, {
         resolve: () => {},
         reject: (error) => {
           finished = true;
-          this.decodes.delete(req);
+          this.decodes.delete(id);
           channel.fail(error);
           resolve(undefined);
         },
       });
     });
-    const stop = () => this.post({ type: 'stop-decode', req });
+    const stop = () => this.post({ type: 'stop-decode', id });
     signal?.addEventListener('abort', stop, { once: true });
     // Prompt ids are structured-cloned; pixels are moved when the caller hands them over.
     const pixels = plan.vision?.pixelValues;
     const movePixels = options.transferInputs === true && pixels !== undefined && isWholeBuffer(pixels);
-    this.worker.postMessage({ type: 'decode', req, plan } satisfies ToWorker, movePixels ? [pixels.buffer as ArrayBuffer] : []);
+    this.worker.postMessage({ type: 'decode', id, plan } satisfies ToWorker, movePixels ? [pixels.buffer as ArrayBuffer] : []);
     tally.transferBytes += plan.inputIds.length * 8 + (pixels && !movePixels ? pixels.byteLength : 0);
     let tokens = 0;
     try {
@@ -159,7 +147,7 @@ export class WorkerEngine implements SamplingEngine {
       if (!finished) stop();
       const reply = await done;
       if (reply) {
-        const { type: _type, req: _req, transferBytes, stepTransferBytes, ...rest } = reply;
+        const { type: _type, id: _id, transferBytes, stepTransferBytes, ...rest } = reply;
         Object.assign(tally, rest);
         // The engine's own bytes, plus the 8-byte ids that crossed the thread boundary.
         tally.transferBytes += transferBytes + tokens * 8;
@@ -192,8 +180,8 @@ export class WorkerEngine implements SamplingEngine {
 
   /** @internal */
   stepRequest(session: number, tokenId: number): Promise<LogitsReply> {
-    const req = this.nextReq++;
-    return this.request(req, { type: 'step', req, session, tokenId });
+    const id = this.pending.newId();
+    return this.request(id, { type: 'step', id, session, tokenId });
   }
 
   /** @internal */
@@ -202,40 +190,34 @@ export class WorkerEngine implements SamplingEngine {
     this.worker.postMessage(message);
   }
 
-  private request(req: number, message: ToWorker): Promise<LogitsReply> {
+  private request(id: number, message: ToWorker): Promise<LogitsReply> {
     if (this.exitError) return Promise.reject(this.exitError);
     if (this.closed) return Promise.reject(new EngineWorkerError('ENGINE_DISPOSED', 'The engine was disposed; load the model again.'));
     return new Promise((resolve, reject) => {
-      this.pending.set(req, { resolve, reject });
+      this.pending.wait(id, { resolve, reject });
       this.worker.postMessage(message);
     });
   }
 
   private onMessage(msg: FromWorker): void {
     if (msg.type === 'token') {
-      this.decodes.get(msg.req)?.channel.push(msg.token);
+      this.decodes.get(msg.id)?.channel.push(msg.token);
       return;
     }
     if (msg.type === 'decode-done') {
-      const running = this.decodes.get(msg.req);
-      this.decodes.delete(msg.req);
-      this.pending.delete(msg.req);
+      const running = this.decodes.get(msg.id);
+      this.decodes.delete(msg.id);
+      this.pending.forget(msg.id);
       running?.channel.close();
       running?.done(msg);
       return;
     }
-    if (msg.type !== 'logits' && msg.type !== 'error') return;
-    const pending = this.pending.get(msg.req);
-    if (!pending) return;
-    this.pending.delete(msg.req);
-    if (msg.type === 'logits') pending.resolve(msg);
-    else pending.reject(remoteError(msg.error));
+    if (isReply(msg)) this.pending.settle(msg, remoteError);
   }
 
   private failAll(error: Error): void {
     this.exitError ??= error;
-    for (const p of this.pending.values()) p.reject(error);
-    this.pending.clear();
+    this.pending.failAll(error);
   }
 }
 

@@ -6,13 +6,9 @@ import { resolveLimits } from '../limits.js';
 import type { ProcessedImage, ProcessImageOptions } from '../processor.js';
 import { toRgb } from '../rgb.js';
 import { readImageBytes, throwIfAborted, type ImageSource } from '../source.js';
+import { PendingRequests } from '../../worker-support/index.js';
 import type { ImageWorkerRequest, ImageWorkerResponse } from './protocol.js';
 import { spawnImageWorker } from './spawn-image-worker.js';
-
-interface Pending {
-  resolve: (r: ProcessedImage) => void;
-  reject: (e: Error) => void;
-}
 
 /**
  * processImage with the CPU-bound part on a worker thread. Reading and the limits checks run
@@ -22,8 +18,11 @@ interface Pending {
  */
 export class ImageWorker {
   private worker: Worker | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  // An idle worker must not keep the process alive: it is ref'd only while requests wait.
+  private readonly pending = new PendingRequests<ProcessedImage>({
+    onBusy: () => this.worker?.ref(),
+    onIdle: () => this.worker?.unref(),
+  });
   private closed = false;
 
   async process(input: ImageSource, options: ProcessImageOptions = {}): Promise<ProcessedImage> {
@@ -44,35 +43,24 @@ export class ImageWorker {
     this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
-    this.failAll(new ImageWorkerError('the image worker was closed'));
+    this.pending.failAll(new ImageWorkerError('the image worker was closed'));
     if (worker) await worker.terminate();
   }
 
   private run(req: Omit<ImageWorkerRequest, 'id'>): Promise<ProcessedImage> {
     const worker = this.ensureWorker();
-    const id = this.nextId++;
-    return new Promise<ProcessedImage>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ ...req, id }, [req.rgb.buffer as ArrayBuffer]);
-    });
+    return this.pending.send((id) => worker.postMessage({ ...req, id } satisfies ImageWorkerRequest, [req.rgb.buffer as ArrayBuffer]));
   }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = spawnImageWorker();
     worker.on('message', (res: ImageWorkerResponse) => {
-      const p = this.pending.get(res.id);
-      if (!p) return;
-      this.pending.delete(res.id);
-      // An idle worker must not keep the process alive.
-      if (this.pending.size === 0) worker.unref();
-      if (res.ok) p.resolve(res.result);
-      else p.reject(new ImageWorkerError(`image processing failed in the worker: ${res.error.name}: ${res.error.message}`));
+      this.pending.settle(res, (error) => new ImageWorkerError(`image processing failed in the worker: ${error.name}: ${error.message}`));
     });
     const fail = (err: unknown) => {
       if (this.worker === worker) this.worker = undefined;
-      this.failAll(new ImageWorkerError(`the image worker stopped: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+      this.pending.failAll(new ImageWorkerError(`the image worker stopped: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
     };
     worker.on('error', fail);
     worker.on('exit', (code) => {
@@ -82,10 +70,5 @@ export class ImageWorker {
     worker.unref();
     this.worker = worker;
     return worker;
-  }
-
-  private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
   }
 }

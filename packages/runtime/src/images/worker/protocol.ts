@@ -1,5 +1,6 @@
 import type { ImageProcessorConfig } from '../config.js';
 import type { ProcessedImage } from '../processor.js';
+import type { Reply } from '../../worker-support/index.js';
 
 /** Main thread -> image worker: decoded RGB pixels to resize, normalise and tile. */
 export interface ImageWorkerRequest {
@@ -11,6 +12,4 @@ export interface ImageWorkerRequest {
 }
 
 /** Image worker -> main thread. */
-export type ImageWorkerResponse =
-  | { id: number; ok: true; result: ProcessedImage }
-  | { id: number; ok: false; error: { name: string; message: string } };
+export type ImageWorkerResponse = Reply<ProcessedImage>;
