@@ -1,3 +1,18 @@
+/**
+ * Base of every error the Lookout packages throw: `code` is stable (callers branch on it, never on
+ * the message), `cause` passes through to Error's. `name` is the class name unless a class sets
+ * its own. Lives here, in the lowest package, with no imports: `@lookout/tools/errors` loads only
+ * this file.
+ */
+export class LookoutError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
 /** Stable codes for everything that can go wrong around a tool call. */
 export type ToolErrorCode =
   | 'tool-invalid-name'
@@ -18,13 +33,10 @@ export type ToolErrorCode =
   /** The service behind the tool cannot be reached (e.g. its MCP server closed the connection). */
   | 'tool-unavailable';
 
-export class ToolError extends Error {
-  constructor(
-    readonly code: ToolErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class ToolError extends LookoutError {
+  declare readonly code: ToolErrorCode;
+  constructor(code: ToolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'ToolError';
   }
 }
