@@ -18,3 +18,5 @@ export { AsyncQueue } from './async/async-queue.js';
 // Names defined in two subsystems: the package exports one of each explicitly.
 export { MLLAMA_IMAGE_TOKEN_ID } from './tokenizer/index.js';
 export { argmax } from './sampling/index.js';
+// The base class of every error above (from @lookout/tools, the lowest package), for runtime's users.
+export { LookoutError } from '@lookout/tools/errors';

@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /** Errors raised while rendering a chat into the Llama prompt format. */
 export type ChatFormatErrorCode =
   | 'CHAT_BAD_MESSAGE'
@@ -6,12 +8,11 @@ export type ChatFormatErrorCode =
   | 'CHAT_BAD_TOOL_CALL'
   | 'CHAT_BAD_DATE';
 
-export class ChatFormatError extends Error {
-  readonly code: ChatFormatErrorCode;
+export class ChatFormatError extends LookoutError {
+  declare readonly code: ChatFormatErrorCode;
 
   constructor(code: ChatFormatErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'ChatFormatError';
-    this.code = code;
   }
 }

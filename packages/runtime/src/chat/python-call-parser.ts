@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /**
  * Reads Python-style calls, the other tool-call shape Llama models write:
  * `<|python_tag|>brave_search.call(query="weather in SF")` (built-in tools) and the list form
@@ -9,9 +11,10 @@ export interface PythonCall {
   arguments: Record<string, unknown>;
 }
 
-export class PythonCallSyntaxError extends Error {
+export class PythonCallSyntaxError extends LookoutError {
+  declare readonly code: 'CHAT_PYTHON_CALL_SYNTAX';
   constructor(message: string, readonly position: number) {
-    super(`${message} at character ${position}`);
+    super('CHAT_PYTHON_CALL_SYNTAX', `${message} at character ${position}`);
     this.name = 'PythonCallSyntaxError';
   }
 }

@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /**
  * Typed errors of constrained decoding. `code` is stable: CONSTRAINT_UNSUPPORTED_SCHEMA (a JSON
  * Schema keyword or form outside the supported subset; `keyword` and `path` name it),
@@ -8,12 +10,10 @@
  */
 export type ConstraintErrorCode = 'CONSTRAINT_UNSUPPORTED_SCHEMA' | 'CONSTRAINT_INVALID' | 'CONSTRAINT_UNSUPPORTED_TOKENIZER' | 'CONSTRAINT_VIOLATED';
 
-export class ConstraintError extends Error {
-  readonly code: ConstraintErrorCode;
+export class ConstraintError extends LookoutError {
+  declare readonly code: ConstraintErrorCode;
   constructor(code: ConstraintErrorCode, message: string) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message);
   }
 }
 

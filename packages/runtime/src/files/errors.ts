@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /** Stable codes for problems with the files of a model directory. */
 export type ModelFileErrorCode =
   /** A required file is absent (or the directory itself). */
@@ -11,16 +13,17 @@ export type ModelFileErrorCode =
   /** The checkpoint's tensor names or shapes disagree with config.json. */
   | 'MODEL_WEIGHTS_MISMATCH';
 
-export class ModelFileError extends Error {
+export class ModelFileError extends LookoutError {
   override readonly name = 'ModelFileError';
+  declare readonly code: ModelFileErrorCode;
   constructor(
-    readonly code: ModelFileErrorCode,
+    code: ModelFileErrorCode,
     message: string,
     /** The file involved. */
     readonly file: string,
     /** Dotted path of the offending field, e.g. "text_config.hidden_size". */
     readonly field?: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }

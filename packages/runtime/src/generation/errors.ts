@@ -1,15 +1,10 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /**
  * Typed errors of the generation layer. Every error carries a stable `code` that callers can
  * switch on; the message names what was wrong and what is accepted.
  */
-export class GenerationError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+export class GenerationError extends LookoutError {}
 
 /** A sampling setting is out of range (e.g. topP = 2). */
 export class InvalidSamplingError extends GenerationError {

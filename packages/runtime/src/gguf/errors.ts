@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /** Errors of the GGUF writer. Each has a stable `code` for callers to branch on. */
 export type GgufErrorCode =
   /** The checkpoint is not a LlamaForCausalLM (Mllama and others have no GGUF mapping here). */
@@ -13,11 +15,10 @@ export type GgufErrorCode =
   /** A metadata value does not fit its declared type. */
   | 'GGUF_BAD_METADATA';
 
-export class GgufError extends Error {
-  readonly code: GgufErrorCode;
+export class GgufError extends LookoutError {
+  declare readonly code: GgufErrorCode;
   constructor(code: GgufErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'GgufError';
-    this.code = code;
   }
 }

@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /**
  * Typed errors of the image intake. Every error carries a stable `code` that callers (guards,
  * the agent loop, HTTP front ends) can switch on; the message names what was wrong and what is
@@ -17,12 +19,11 @@ export type ImageErrorCode =
   | 'IMAGE_PROMPT_MISMATCH'
   | 'IMAGE_WORKER_FAILED';
 
-export class ImageError extends Error {
-  readonly code: ImageErrorCode;
+export class ImageError extends LookoutError {
+  declare readonly code: ImageErrorCode;
   constructor(code: ImageErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ImageError';
-    this.code = code;
   }
 }
 

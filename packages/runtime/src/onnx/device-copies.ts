@@ -15,15 +15,15 @@
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { LookoutError } from '@lookout/tools/errors';
 
 export type ProfileErrorCode = 'PROFILE_NOT_FOUND' | 'PROFILE_INVALID';
 
-export class ProfileError extends Error {
-  readonly code: ProfileErrorCode;
+export class ProfileError extends LookoutError {
+  declare readonly code: ProfileErrorCode;
   constructor(code: ProfileErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'ProfileError';
-    this.code = code;
   }
 }
 

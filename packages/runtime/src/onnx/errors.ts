@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /** Errors of the ONNX builder and engine. Each has a stable `code` for callers to branch on. */
 export type OnnxErrorCode =
   | 'ONNX_UNSUPPORTED_ARCH'
@@ -13,11 +15,10 @@ export type OnnxErrorCode =
   | 'ONNX_CONTEXT_EXCEEDED'
   | 'ONNX_BUILD_LOCKED';
 
-export class OnnxError extends Error {
-  readonly code: OnnxErrorCode;
+export class OnnxError extends LookoutError {
+  declare readonly code: OnnxErrorCode;
   constructor(code: OnnxErrorCode, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'OnnxError';
-    this.code = code;
   }
 }

@@ -1,17 +1,11 @@
+import { LookoutError } from '@lookout/tools/errors';
 import { isInputRejection } from './retry.js';
 
 /**
  * Typed errors of served backends. Every class carries a stable `code` so callers can branch
  * without parsing messages.
  */
-export class ServedModelError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+export class ServedModelError extends LookoutError {}
 
 /** The server answered with a non-2xx status. `bodyExcerpt` holds the first bytes of its body. */
 export class ServedHttpError extends ServedModelError {

@@ -1,13 +1,16 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 export type TinyCheckpointErrorCode = 'TINY_OPTIONS_INVALID';
 
-export class TinyCheckpointError extends Error {
+export class TinyCheckpointError extends LookoutError {
   override readonly name = 'TinyCheckpointError';
+  declare readonly code: TinyCheckpointErrorCode;
   constructor(
-    readonly code: TinyCheckpointErrorCode,
+    code: TinyCheckpointErrorCode,
     message: string,
     /** The option that was wrong, e.g. "heads" or "vision.layers". */
     readonly option?: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }

@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /** Errors raised by the tokenizer subsystem. Each carries a stable `code` for callers to branch on. */
 export type TokenizerErrorCode =
   | 'TOKENIZER_FILES_MISSING'
@@ -8,12 +10,11 @@ export type TokenizerErrorCode =
   | 'TOKENIZER_VOCABULARY_UNAVAILABLE'
   | 'TOKENIZER_BAD_SEGMENT';
 
-export class TokenizerError extends Error {
-  readonly code: TokenizerErrorCode;
+export class TokenizerError extends LookoutError {
+  declare readonly code: TokenizerErrorCode;
 
   constructor(code: TokenizerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'TokenizerError';
-    this.code = code;
   }
 }

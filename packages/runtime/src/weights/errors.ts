@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools/errors';
+
 /** Stable codes for everything that can go wrong reading or writing safetensors files. */
 export type SafetensorsErrorCode =
   | 'SAFETENSORS_NOT_FOUND'
@@ -10,16 +12,17 @@ export type SafetensorsErrorCode =
   | 'SAFETENSORS_CLOSED'
   | 'SAFETENSORS_TRUNCATED';
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends LookoutError {
   override readonly name = 'SafetensorsError';
+  declare readonly code: SafetensorsErrorCode;
   constructor(
-    readonly code: SafetensorsErrorCode,
+    code: SafetensorsErrorCode,
     message: string,
     /** The file involved, when there is one. */
     readonly file?: string,
     /** The tensor (or header field) involved, when there is one. */
     readonly tensor?: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }
