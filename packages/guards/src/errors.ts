@@ -1,12 +1,7 @@
+import { LookoutError } from '@lookout/runtime';
+
 /** Typed errors of @lookout/guards. Each has a stable `code` callers can switch on. */
-export class GuardError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+export class GuardError extends LookoutError {}
 
 /** A guard was configured with values it cannot work with. */
 export class GuardConfigError extends GuardError {
