@@ -1,3 +1,5 @@
+import { LookoutError } from '@lookout/tools';
+
 /** Stable codes for errors raised by the agent loop, sessions and the test double. */
 export type AgentErrorCode =
   | 'agent-max-steps'
@@ -14,13 +16,10 @@ export type AgentErrorCode =
   | 'scripted-model-exhausted'
   | 'scripted-model-error';
 
-export class AgentError extends Error {
-  constructor(
-    readonly code: AgentErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class AgentError extends LookoutError {
+  declare readonly code: AgentErrorCode;
+  constructor(code: AgentErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'AgentError';
   }
 }

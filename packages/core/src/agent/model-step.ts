@@ -1,5 +1,6 @@
 import type { GuardSubject } from '@lookout/guards';
 import type { ChatMessage, ModelRequest, ToolCall } from '@lookout/runtime';
+import { LookoutError } from '@lookout/tools';
 import type { Context } from '@opentelemetry/api';
 import { ModelStepFailed, RunAborted } from '../errors.js';
 import type { StageDecision } from '../guarding/run-stage.js';
@@ -13,7 +14,11 @@ import type { BlockInfo, PendingCall } from './types.js';
 export type StepOutcome = { kind: 'blocked'; info: BlockInfo } | { kind: 'restart' } | { kind: 'answered' } | { kind: 'tools' };
 
 /** Marks an abort the loop itself caused, so it is not mistaken for a model failure. */
-class LoopAbort extends Error {}
+class LoopAbort extends LookoutError {
+  constructor(message: string) {
+    super('AGENT_LOOP_ABORT', message);
+  }
+}
 
 /**
  * One model step: the request goes out (with the input guards alongside on the turn's first

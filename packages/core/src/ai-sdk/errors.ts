@@ -1,12 +1,12 @@
+import { LookoutError } from '@lookout/tools';
+
 /** Stable codes for errors raised by the AI SDK adapter. */
 export type AiSdkErrorCode = 'ai-sdk-invalid-options';
 
-export class AiSdkGuardError extends Error {
-  constructor(
-    readonly code: AiSdkErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class AiSdkGuardError extends LookoutError {
+  declare readonly code: AiSdkErrorCode;
+  constructor(code: AiSdkErrorCode, message: string) {
+    super(code, message);
     this.name = 'AiSdkGuardError';
   }
 }

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LookoutError } from '@lookout/tools';
 
 /** One `lookout` sub-command. Each lives in cli/commands/<name>.ts as its default export. */
 export interface CliIo {
@@ -18,10 +19,10 @@ export interface CliCommand {
 }
 
 /** Wrong flags or values on the command line: exit code 2 and a pointer to --help. */
-export class CliUsageError extends Error {
-  readonly code = 'cli.usage';
+export class CliUsageError extends LookoutError {
+  declare readonly code: 'cli.usage';
   constructor(message: string) {
-    super(message);
+    super('cli.usage', message);
     this.name = 'CliUsageError';
   }
 }

@@ -1,12 +1,10 @@
 import type { Stage, Verdict } from '@lookout/guards';
+import { LookoutError } from '@lookout/tools';
 
 /** Base of the LangChain adapter's errors; `code` is stable. */
-export class LangChainAdapterError extends Error {
-  readonly code: string;
+export class LangChainAdapterError extends LookoutError {
   constructor(code: string, message: string) {
-    super(message);
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message);
   }
 }
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { buildModel, type BuildDtype, type BuildProgress } from '@lookout/runtime';
+import { LookoutError } from '@lookout/tools';
 import type { CliCommand } from '../command.js';
 
 const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
@@ -32,8 +33,11 @@ into one external-data file (weights.onnx.data); memory stays bounded by the lar
 --quiet       No progress bar
 `;
 
-class UsageError extends Error {
-  readonly code = 'cli.usage';
+class UsageError extends LookoutError {
+  declare readonly code: 'cli.usage';
+  constructor(message: string) {
+    super('cli.usage', message);
+  }
 }
 
 const command: CliCommand = {
