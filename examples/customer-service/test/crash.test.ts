@@ -134,7 +134,7 @@ describe('bots on PostgreSQL, when things break', () => {
 
   it('kill -9 right after an approved refund was paid: a running bot leaves the run alone while its holder lives, then finishes it once', async () => {
     const url = await freshDatabase();
-    const leaseMs = 1500;
+    const leaseMs = 2000;
     const holder = replica(await startFixtureReplica(url, 'refund-then-hang', leaseMs));
     const grace = await ShopClient.signIn(holder.url, 'cus_grace');
     expect((await streamChat(holder.url, grace.cookie, 'Refund A-2001 please, it is cracked')).events.at(-1)?.event).toBe('approval');
@@ -153,7 +153,7 @@ describe('bots on PostgreSQL, when things break', () => {
       await rm(dataDir, { recursive: true, force: true });
     });
     expect(await other.recover()).toEqual({ recovered: 0, alreadyStored: 0, failed: 0 });
-    await new Promise((r) => setTimeout(r, 3 * leaseMs));
+    await new Promise((r) => setTimeout(r, 2.5 * leaseMs));
     expect(await sql(url, 'SELECT * FROM lookout_turns')).toEqual([]);
     expect(await sql<{ owner: string }>(url, 'SELECT owner FROM shop_run_leases')).toEqual([{ owner: expect.stringContaining(`:${holder.process.pid}:`) }]);
 
