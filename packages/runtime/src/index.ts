@@ -12,7 +12,6 @@ export * from './generation/index.js';
 export * from './sampling/index.js';
 export * from './constraints/index.js';
 export * from './served/index.js';
-export * from './testing/index.js';
 export * from './gguf/index.js';
 export { AsyncQueue } from './async/async-queue.js';
 // Names defined in two subsystems: the package exports one of each explicitly.

@@ -6,7 +6,7 @@ import {
   hasReferenceModels,
   referenceModelDir as runtimeReferenceModelDir,
   type ReferenceCase,
-} from '@lookout/runtime';
+} from '@lookout/runtime/testing';
 
 export const REFERENCE_MLLAMA = REFERENCE_MLLAMA_DIR;
 export const REFERENCE_IMAGES = REFERENCE_IMAGES_DIR;

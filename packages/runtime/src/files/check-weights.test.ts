@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '../weights/index.js';
-import { HAVE_REFERENCE, REFERENCE_MLLAMA } from '../weights/test-helpers.js';
+import { HAVE_REFERENCE, REFERENCE_MLLAMA } from '../testing/safetensors-helpers.js';
 import { assertWeightsMatch, checkWeights } from './check-weights.js';
 import { ModelFileError } from './errors.js';
 import { loadModelDirectory } from './model-directory.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ModelFileError } from './errors.js';
 import { loadModelDirectory } from './model-directory.js';
-import { HAVE_REFERENCE, REFERENCE_DIR, REFERENCE_MLLAMA } from '../weights/test-helpers.js';
+import { HAVE_REFERENCE, REFERENCE_DIR, REFERENCE_MLLAMA } from '../testing/safetensors-helpers.js';
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -12,7 +12,7 @@ import { newTally, type DecodePlan } from './decode-plan.js';
 import { generate } from './generate.js';
 import { OnnxModel } from './model/onnx-model.js';
 import { seededRandom } from '../sampling/prng.js';
-import { referenceGeneration, referenceModelDir, REFERENCE_ROOT, type ReferenceGeneration } from './testing/reference-model-dir.js';
+import { referenceGeneration, referenceModelDir, REFERENCE_MLLAMA_DIR as REFERENCE_ROOT, type ReferenceGeneration } from '../testing/reference-model-dir.js';
 
 const hasReference = existsSync(path.join(REFERENCE_ROOT, 'tiny-text', 'model.safetensors'));
 

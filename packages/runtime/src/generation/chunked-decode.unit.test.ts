@@ -7,7 +7,7 @@ import { decodeTokens } from './decode-loop.js';
 import { newTally, type DecodePlan } from './decode-plan.js';
 import { generate } from './generate.js';
 import { seededRandom } from '../sampling/prng.js';
-import { CharTokenizer } from './testing/char-tokenizer.js';
+import { CharTokenizer } from '../testing/char-tokenizer.js';
 
 const VOCAB = 128;
 

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel, OnnxEngine } from '../onnx/index.js';
-import { useTempDirs } from '../onnx/test-support/temp-dirs.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 import { writeTinyCheckpoint } from '../tiny/index.js';
 import { generate } from './generate.js';
 import { WorkerEngine } from './worker/worker-engine.js';

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { InvalidGenerationRequestError } from './errors.js';
 import { generate } from './generate.js';
 import { logSoftmax } from '../sampling/logprobs.js';
-import { ByteTableTokenizer } from './testing/byte-tokenizer.js';
-import { ScriptedEngine } from './testing/scripted-engine.js';
+import { ByteTableTokenizer } from '../testing/byte-tokenizer.js';
+import { ScriptedEngine } from '../testing/scripted-engine.js';
 
 // ids: 0 "<eos>" 1 "Hi" 2 " there" 3 [C3] 4 [A9] 5 "!" 6 "STOP" 7 " x"
 const tok = new ByteTableTokenizer(['<eos>', 'Hi', ' there', [0xc3], [0xa9], '!', 'STOP', ' x']);

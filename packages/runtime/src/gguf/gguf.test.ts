@@ -5,7 +5,7 @@ import { getLlama, type Token } from 'node-llama-cpp';
 import { writeTinyCheckpoint } from '../tiny/index.js';
 import { buildModel } from '../onnx/build.js';
 import { OnnxEngine } from '../onnx/engine.js';
-import { useTempDirs } from '../onnx/test-support/temp-dirs.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 import { decodeGgml, encodeGgml, GgufError, GgufMetadata, permuteForRope, writeGguf, writeLlamaGguf } from './index.js';
 
 const temp = useTempDirs();

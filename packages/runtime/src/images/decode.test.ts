@@ -4,7 +4,7 @@ import { decodeImage, readImageHeader } from './decode.js';
 import { ImageError, ImageFormatError, ImageLimitError } from './errors.js';
 import { resolveLimits } from './limits.js';
 import { detectImageFormat } from './sniff.js';
-import { encodePng, encodePngRaw, gradientPixels, pngBombHeader } from './testing/fixtures.js';
+import { encodePng, encodePngRaw, gradientPixels, pngBombHeader } from '../testing/image-fixtures.js';
 
 const limits = resolveLimits();
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { processImage } from './processor.js';
-import { EXTRA_CASES, pixelHash, sha256 } from './testing/extra-cases.js';
+import { EXTRA_CASES, pixelHash, sha256 } from '../testing/image-extra-cases.js';
 
 interface ExpectedCase {
   name: string;
@@ -13,7 +13,7 @@ interface ExpectedCase {
   pixelSha256: string;
 }
 
-const expected = JSON.parse(readFileSync(new URL('./testing/hf-extra-cases.json', import.meta.url), 'utf8')) as { cases: ExpectedCase[] };
+const expected = JSON.parse(readFileSync(new URL('../testing/hf-extra-cases.json', import.meta.url), 'utf8')) as { cases: ExpectedCase[] };
 
 describe('HF MllamaImageProcessor on extra cases (gray, LA, palette, RGBA, wide/tall, noise, JPEG/GIF/WebP)', () => {
   it('covers every generated case', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MLLAMA_PROCESSOR_CONFIG } from './config.js';
 import { ImageProcessor } from './image-processor.js';
 import { ProcessedImageCache } from './processed-cache.js';
-import { encodePng, gradientPixels } from './testing/fixtures.js';
+import { encodePng, gradientPixels } from '../testing/image-fixtures.js';
 
 const small = { ...MLLAMA_PROCESSOR_CONFIG, tileSize: 28, maxImageTiles: 2 };
 

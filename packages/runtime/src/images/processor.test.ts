@@ -7,7 +7,7 @@ import { ImageProcessor } from './image-processor.js';
 import { MLLAMA_PROCESSOR_CONFIG } from './config.js';
 import { VisionPromptError } from './errors.js';
 import { prepareVisionInputs, processImage } from './processor.js';
-import { encodePng, gradientPixels } from './testing/fixtures.js';
+import { encodePng, gradientPixels } from '../testing/image-fixtures.js';
 import { channelLookupTables } from './tiles.js';
 
 const S = 560;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageError } from './errors.js';
 import { resolveLimits } from './limits.js';
 import { readImageBytes } from './source.js';
-import { encodePng, gradientPixels, startServer } from './testing/fixtures.js';
+import { encodePng, gradientPixels, startServer } from '../testing/image-fixtures.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {

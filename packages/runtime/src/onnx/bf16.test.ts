@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
 import { readCaseInputs } from './verify.js';
-import { writeBf16Variant } from './test-support/checkpoints.js';
-import { useTempDirs } from './test-support/temp-dirs.js';
+import { writeBf16Variant } from '../testing/checkpoints.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const CASE = join(import.meta.dirname, '../../../../../shared/reference/mllama/tiny-a');
 const temp = useTempDirs();

@@ -10,7 +10,7 @@ import { writeTinyCheckpoint } from '../tiny/index.js';
 import { BUILD_LOCK_FILE, acquireBuildLock } from './build-lock.js';
 import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
-import { useTempDirs } from './test-support/temp-dirs.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const temp = useTempDirs();
 const here = fileURLToPath(new URL('.', import.meta.url));

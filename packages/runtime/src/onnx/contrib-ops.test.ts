@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { buildModel } from './build.js';
 import { writeTinyCheckpoint } from '../tiny/index.js';
-import { useTempDirs } from './test-support/temp-dirs.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const temp = useTempDirs();
 const REF = join(import.meta.dirname, '../../../../../shared/reference/mllama/tiny-a');

@@ -7,7 +7,7 @@ import { OnnxEngine } from './engine.js';
 import { readCaseInputs } from './verify.js';
 import { applyRepetitionPenalty } from '../sampling/processors.js';
 import { chooseToken } from './token-choice.js';
-import { gaussian } from './test-support/checkpoints.js';
+import { gaussian } from '../testing/checkpoints.js';
 
 const REF = join(import.meta.dirname, '../../../../../shared/reference/mllama');
 const dirs: string[] = [];

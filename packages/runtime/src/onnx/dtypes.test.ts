@@ -7,8 +7,8 @@ import type { BuildDtype } from './weights.js';
 import { quantizeInt4, dequantizeInt4, quantizeInt8, dequantizeInt8 } from './int4.js';
 import { argmax } from './verify.js';
 import { f16BitsToF32, f32ToF16Bits } from '../weights/index.js';
-import { writeTransformed } from './test-support/checkpoints.js';
-import { useTempDirs } from './test-support/temp-dirs.js';
+import { writeTransformed } from '../testing/checkpoints.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const CASE = join(import.meta.dirname, '../../../../../shared/reference/mllama/tiny-a');
 const temp = useTempDirs();

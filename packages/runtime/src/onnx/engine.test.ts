@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildModel, MANIFEST_FILE } from './build.js';
 import { OnnxEngine } from './engine.js';
 import { readCaseInputs } from './verify.js';
-import { writeTransformed } from './test-support/checkpoints.js';
+import { writeTransformed } from '../testing/checkpoints.js';
 
 const CASE = join(import.meta.dirname, '../../../../../shared/reference/mllama/tiny-a');
 const dirs: string[] = [];

@@ -8,7 +8,7 @@ import { maxAbsDiff } from './verify.js';
 import { ElemType } from './graph-builder.js';
 import { writeTinyCheckpoint } from '../tiny/index.js';
 import type { VisionInputs } from '../model/engine.js';
-import { useTempDirs } from './test-support/temp-dirs.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const { onnx } = onnxProto;
 const temp = useTempDirs();

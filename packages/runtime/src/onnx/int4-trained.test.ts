@@ -6,7 +6,7 @@ import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
 import type { BuildDtype } from './weights.js';
 import { argmax, maxAbsDiff } from './verify.js';
-import { gaussian, writeTinyLlama, writeTransformed } from './test-support/checkpoints.js';
+import { gaussian, writeTinyLlama, writeTransformed } from '../testing/checkpoints.js';
 
 // A byte-level LlamaForCausalLM trained on licence texts (scripts/train-tiny/train_llama.py),
 // with HF's float32 logits for a held-out prompt. Random tiny checkpoints say nothing about how

@@ -7,7 +7,7 @@ import { GraphBuilder, A } from './graph-builder.js';
 import { ExternalDataWriter } from './external-data.js';
 import { quantizeInt4, dequantizeInt4, quantizeInt8, dequantizeInt8 } from './int4.js';
 import { bytesOf } from './weights.js';
-import { gaussian } from './test-support/checkpoints.js';
+import { gaussian } from '../testing/checkpoints.js';
 import { maxAbsDiff } from './verify.js';
 
 const dirs: string[] = [];

@@ -4,9 +4,9 @@ import { buildModel } from './build.js';
 import { OnnxEngine } from './engine.js';
 import { readModelSpec } from './config.js';
 import { argmax, maxAbsDiff } from './verify.js';
-import { loadAllWeights, writeTinyLlama } from './test-support/checkpoints.js';
-import { referenceDecoder } from './test-support/reference-forward.js';
-import { useTempDirs } from './test-support/temp-dirs.js';
+import { loadAllWeights, writeTinyLlama } from '../testing/checkpoints.js';
+import { referenceDecoder } from '../testing/reference-forward.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const temp = useTempDirs();
 

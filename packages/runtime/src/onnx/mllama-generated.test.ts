@@ -8,8 +8,8 @@ import { readModelSpec, type ModelSpec } from './config.js';
 import { argmax, maxAbsDiff } from './verify.js';
 import { VisionIO } from './vision-io.js';
 import type { VisionInputs } from '../model/engine.js';
-import { gaussian, loadAllWeights, writeTinyMllama } from './test-support/checkpoints.js';
-import { referenceDecoder, referenceVision, type Weights } from './test-support/reference-forward.js';
+import { gaussian, loadAllWeights, writeTinyMllama } from '../testing/checkpoints.js';
+import { referenceDecoder, referenceVision, type Weights } from '../testing/reference-forward.js';
 
 // A generated Mllama whose text head_dim is 16, so the decoder runs GroupQueryAttention (the
 // reference cases use 8 and fall back to plain attention), with BF16 weights, 56 px tiles

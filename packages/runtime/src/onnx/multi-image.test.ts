@@ -8,13 +8,13 @@ import { readModelSpec, type ModelSpec } from './config.js';
 import { maxAbsDiff } from './verify.js';
 import { VisionIO } from './vision-io.js';
 import type { VisionInputs } from '../model/engine.js';
-import { gaussian, loadAllWeights } from './test-support/checkpoints.js';
-import { referenceDecoder, referenceVision, type Weights } from './test-support/reference-forward.js';
+import { gaussian, loadAllWeights } from '../testing/checkpoints.js';
+import { referenceDecoder, referenceVision, type Weights } from '../testing/reference-forward.js';
 
 const CASE = join(import.meta.dirname, '../../../../../shared/reference/mllama/tiny-a');
 
 // Two images in one prompt: image 0 has 1 valid tile of 4 (1x1 canvas), image 1 has 3 (1x3).
-// Expected values come from the float64 reference forward in test-support/.
+// Expected values come from the float64 reference forward in testing/reference-forward.ts.
 function twoImageInputs(spec: ModelSpec): { ids: number[]; vision: VisionInputs } {
   const v = spec.vision!;
   const S = v.imageSize;

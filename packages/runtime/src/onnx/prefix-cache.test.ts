@@ -7,7 +7,7 @@ import { maxAbsDiff, readCaseInputs } from './verify.js';
 import { truncateKv } from './prefix-cache.js';
 import { writeTinyCheckpoint } from '../tiny/index.js';
 import type { VisionInputs } from '../model/engine.js';
-import { useTempDirs } from './test-support/temp-dirs.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const temp = useTempDirs();
 const TINY_A = join(import.meta.dirname, '../../../../../shared/reference/mllama/tiny-a');

@@ -10,7 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildLlama3TokenizerFiles } from '../tokenizer/index.js';
 
-export const REFERENCE_MLLAMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../../shared/reference/mllama');
+/** Reference checkpoints beside the repository (../shared/reference); LOOKOUT_REFERENCE_DIR overrides. */
+export const REFERENCE_DIR =
+  process.env.LOOKOUT_REFERENCE_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../../shared/reference');
+export const REFERENCE_MLLAMA_DIR = path.join(REFERENCE_DIR, 'mllama');
 /** The images of the image-processor reference (two of the listed ones are not shipped). */
 export const REFERENCE_IMAGES_DIR = path.resolve(REFERENCE_MLLAMA_DIR, '../image_processor/images');
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelDirectory } from '../files/index.js';
 import { LlamaTokenizer } from '../tokenizer/index.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, SafetensorsFile } from '../weights/index.js';
-import { HAVE_REFERENCE, REFERENCE_MLLAMA } from '../weights/test-helpers.js';
+import { HAVE_REFERENCE, REFERENCE_MLLAMA } from '../testing/safetensors-helpers.js';
 import { preprocessorConfig, pythonFloat, toConfigJson } from './configs.js';
 import { TinyCheckpointError } from './errors.js';
 import { writeTinyCheckpoint } from './write-tiny-checkpoint.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetensorsError } from './errors.js';
 import { SafetensorsFile } from './safetensors-file.js';
-import { HAVE_REFERENCE, REFERENCE_MLLAMA, rawSafetensors, withTempDir } from './test-helpers.js';
+import { HAVE_REFERENCE, REFERENCE_MLLAMA, rawSafetensors, withTempDir } from '../testing/safetensors-helpers.js';
 
 async function expectCode(p: Promise<unknown>, code: string, ...inMessage: string[]): Promise<void> {
   const err = await p.then(

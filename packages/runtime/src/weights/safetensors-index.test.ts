@@ -5,7 +5,7 @@ import { SafetensorsError } from './errors.js';
 import { SafetensorsFile } from './safetensors-file.js';
 import { SafetensorsIndex } from './safetensors-index.js';
 import { writeSafetensors } from './safetensors-writer.js';
-import { HAVE_REFERENCE, REFERENCE_MLLAMA, withTempDir } from './test-helpers.js';
+import { HAVE_REFERENCE, REFERENCE_MLLAMA, withTempDir } from '../testing/safetensors-helpers.js';
 
 async function errorOf(p: Promise<unknown>): Promise<SafetensorsError> {
   const err = await p.then(() => undefined, (e: unknown) => e);

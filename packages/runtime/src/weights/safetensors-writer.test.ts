@@ -5,7 +5,7 @@ import { bf16BitsToF32, dtypeByteSize, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits
 import { SafetensorsError } from './errors.js';
 import { SafetensorsFile } from './safetensors-file.js';
 import { SafetensorsWriter, writeSafetensors } from './safetensors-writer.js';
-import { HAVE_REFERENCE, REFERENCE_MLLAMA, withTempDir } from './test-helpers.js';
+import { HAVE_REFERENCE, REFERENCE_MLLAMA, withTempDir } from '../testing/safetensors-helpers.js';
 
 describe.skipIf(!HAVE_REFERENCE)('SafetensorsWriter against the reference checkpoints', () => {
   for (const name of ['tiny-a', 'tiny-text']) {

@@ -13,7 +13,7 @@ import { LlamaTokenizer } from '../../tokenizer/index.js';
 import { ExecutionProviderUnavailableError, InvalidModelRequestError, ModelNotBuiltError } from '../errors.js';
 import { cudaProviderLibrary } from './providers.js';
 import { generate } from '../generate.js';
-import { referenceGeneration, referenceModelDir, REFERENCE_ROOT, type ReferenceGeneration } from '../testing/reference-model-dir.js';
+import { referenceGeneration, referenceModelDir, REFERENCE_MLLAMA_DIR as REFERENCE_ROOT, type ReferenceGeneration } from '../../testing/reference-model-dir.js';
 import { WorkerEngine } from '../worker/worker-engine.js';
 import { OnnxModel } from './onnx-model.js';
 import { defaultDtype } from './load-onnx-model.js';

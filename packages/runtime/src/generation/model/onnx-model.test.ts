@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { VisionInputs } from '../../model/engine.js';
 import type { ModelEvent, ModelRequest, PromptSegment } from '../../model/types.js';
 import { InvalidModelRequestError, QueueFullError } from '../errors.js';
-import { CharTokenizer } from '../testing/char-tokenizer.js';
-import { ScriptedEngine } from '../testing/scripted-engine.js';
+import { CharTokenizer } from '../../testing/char-tokenizer.js';
+import { ScriptedEngine } from '../../testing/scripted-engine.js';
 import { llamaChatProtocol } from './llama-chat-protocol.js';
 import type { ChatProtocol } from './model-parts.js';
 import { OnnxModel } from './onnx-model.js';
@@ -173,7 +173,7 @@ describe('OnnxModel engine restarts', () => {
     const { runtimeModuleUrl } = await import('../worker/spawn.js');
     const start = (exitAtStep?: number) =>
       WorkerEngine.start({
-        module: runtimeModuleUrl('generation/testing/scripted-engine').href,
+        module: runtimeModuleUrl('testing/scripted-engine').href,
         exportName: 'ScriptedEngine',
         method: 'create',
         args: [{ vocabSize: tok.vocabSize, script: script('hello'), exitAtStep }],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteTableTokenizer } from '../testing/byte-tokenizer.js';
+import { ByteTableTokenizer } from '../../testing/byte-tokenizer.js';
 import { StreamingDecoder } from '../../tokenizer/streaming-decoder.js';
 import { StopStringMatcher } from './stop-strings.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EngineWorkerError } from '../errors.js';
 import { generate } from '../generate.js';
-import { ByteTableTokenizer } from '../testing/byte-tokenizer.js';
-import { ScriptedEngine, type ScriptedEngineOptions } from '../testing/scripted-engine.js';
+import { ByteTableTokenizer } from '../../testing/byte-tokenizer.js';
+import { ScriptedEngine, type ScriptedEngineOptions } from '../../testing/scripted-engine.js';
 import { WorkerEngine } from './worker-engine.js';
 import { runtimeModuleUrl } from './spawn.js';
 
@@ -11,7 +11,7 @@ const engines: WorkerEngine[] = [];
 
 async function start(options: ScriptedEngineOptions & { failWith?: { code: string; message: string } }) {
   const engine = await WorkerEngine.start({
-    module: runtimeModuleUrl('generation/testing/scripted-engine').href,
+    module: runtimeModuleUrl('testing/scripted-engine').href,
     exportName: 'ScriptedEngine',
     method: 'create',
     args: [options],

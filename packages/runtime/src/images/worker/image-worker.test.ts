@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { processImage } from '../processor.js';
-import { encodePng, gradientPixels } from '../testing/fixtures.js';
-import { noisePixels } from '../testing/extra-cases.js';
+import { encodePng, gradientPixels } from '../../testing/image-fixtures.js';
+import { noisePixels } from '../../testing/image-extra-cases.js';
 import { ImageWorker } from './image-worker.js';
 
 const worker = new ImageWorker();

@@ -1,6 +1,6 @@
-import type { ModelSpec } from '../config.js';
-import type { VisionInputs } from '../../model/engine.js';
-import { ropeInvFreq } from '../rope.js';
+import type { ModelSpec } from '../onnx/config.js';
+import type { VisionInputs } from '../model/engine.js';
+import { ropeInvFreq } from '../onnx/rope.js';
 
 /**
  * An independent float64 forward pass of Llama / Mllama with plain loops, written from the

@@ -1,13 +1,11 @@
+// Safetensors test support: the reference checkpoints, temp directories, hand-built files.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REFERENCE_DIR, REFERENCE_MLLAMA_DIR as REFERENCE_MLLAMA } from './reference-model-dir.js';
 
-/** Reference checkpoints beside the repository (../shared/reference); LOOKOUT_REFERENCE_DIR overrides. */
-export const REFERENCE_DIR =
-  process.env.LOOKOUT_REFERENCE_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../../shared/reference');
-export const REFERENCE_MLLAMA = path.join(REFERENCE_DIR, 'mllama');
+export { REFERENCE_DIR, REFERENCE_MLLAMA };
 export const HAVE_REFERENCE = existsSync(path.join(REFERENCE_MLLAMA, 'tiny-a', 'model.safetensors'));
 
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {

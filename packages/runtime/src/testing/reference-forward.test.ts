@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readModelSpec } from '../config.js';
-import { readCaseInputs, maxAbsDiff } from '../verify.js';
+import { readModelSpec } from '../onnx/config.js';
+import { readCaseInputs, maxAbsDiff } from '../onnx/verify.js';
 import { loadAllWeights } from './checkpoints.js';
 import { referenceDecoder, referenceVision } from './reference-forward.js';
-
-const REF = join(import.meta.dirname, '../../../../../../shared/reference/mllama');
+import { REFERENCE_MLLAMA_DIR as REF } from './reference-model-dir.js';
 
 // The float64 reference used by the multi-image and Llama tests must itself agree with HF.
 describe('float64 reference forward', () => {

@@ -4,7 +4,7 @@
 // tile count, aspect-ratio id and the SHA-256 of the float32 pixel values.
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
-import { encodePngRaw, gradientPixels, withColorKey } from './fixtures.js';
+import { encodePngRaw, gradientPixels, withColorKey } from './image-fixtures.js';
 
 /** Uniform bytes from a 32-bit LCG: reproducible without depending on any library's RNG. */
 export function noisePixels(width: number, height: number, channels: number, seed: number): Uint8Array {

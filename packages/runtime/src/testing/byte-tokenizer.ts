@@ -2,7 +2,7 @@
  * A tokenizer double for tests and benchmarks: each id stands for a fixed byte string, so
  * multi-byte characters can be split across tokens the way byte-level BPE splits them.
  */
-import type { TokenDecoder } from '../streaming/tokenizer-like.js';
+import type { TokenDecoder } from '../generation/streaming/tokenizer-like.js';
 
 export class ByteTableTokenizer implements TokenDecoder {
   private readonly table: Uint8Array[];

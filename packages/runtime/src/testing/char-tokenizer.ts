@@ -2,8 +2,8 @@
  * A ModelTokenizer double for tests and benchmarks: special tokens first, then one id per
  * printable ASCII character. Special-token names are recognised in `template` segments only.
  */
-import type { PromptSegment } from '../../model/types.js';
-import type { ModelTokenizer } from '../model/model-parts.js';
+import type { PromptSegment } from '../model/types.js';
+import type { ModelTokenizer } from '../generation/model/model-parts.js';
 
 const FIRST_CHAR = 32;
 const LAST_CHAR = 126;

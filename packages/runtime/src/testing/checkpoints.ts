@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SafetensorsIndex, writeSafetensors, f32ToBf16Bits, bf16BitsToF32 } from '../../weights/index.js';
+import { SafetensorsIndex, writeSafetensors, f32ToBf16Bits, bf16BitsToF32 } from '../weights/index.js';
 
 /** Deterministic N(0,1) samples (mulberry32 + Box-Muller). */
 export function gaussian(seed: number): () => number {

@@ -3,7 +3,7 @@
  * (and rank the other ids by a fixed table), so tests know exactly what greedy decoding yields.
  * It counts calls and can be slowed down to look like a real forward pass.
  */
-import type { DecodeSession, ForwardEngine, VisionInputs } from '../../model/engine.js';
+import type { DecodeSession, ForwardEngine, VisionInputs } from '../model/engine.js';
 
 export interface ScriptedEngineOptions {
   vocabSize: number;
