@@ -16,19 +16,12 @@ export type AgentErrorCode =
   | 'scripted-model-exhausted'
   | 'scripted-model-error';
 
-export class AgentError extends LookoutError {
-  declare readonly code: AgentErrorCode;
-  constructor(code: AgentErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'AgentError';
-  }
-}
+export class AgentError extends LookoutError<AgentErrorCode> {}
 
 /** The model kept calling tools past `maxSteps` without giving a final answer. */
 export class MaxStepsExceeded extends AgentError {
   constructor(readonly maxSteps: number) {
     super('agent-max-steps', `The run took more than maxSteps (${maxSteps}) model steps without a final answer; raise maxSteps or check the tools.`);
-    this.name = 'MaxStepsExceeded';
   }
 }
 
@@ -36,7 +29,6 @@ export class MaxStepsExceeded extends AgentError {
 export class ModelStepFailed extends AgentError {
   constructor(modelId: string, cause: unknown) {
     super('agent-model-failed', `Model "${modelId}" failed during a step: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'ModelStepFailed';
   }
 }
 
@@ -48,7 +40,6 @@ export class OutputValidationFailed extends AgentError {
     readonly text: string,
   ) {
     super('agent-invalid-output', `The model's final answer did not match the output schema after ${budget} ${budget === 1 ? 'retry' : 'retries'}: ${issues}`);
-    this.name = 'OutputValidationFailed';
   }
 }
 
@@ -56,7 +47,6 @@ export class OutputValidationFailed extends AgentError {
 export class RunAborted extends AgentError {
   constructor(reason?: unknown) {
     super('agent-aborted', `The run was aborted by the caller${reason instanceof Error ? `: ${reason.message}` : ''}.`, { cause: reason });
-    this.name = 'RunAborted';
   }
 }
 
@@ -64,21 +54,18 @@ export class RunAborted extends AgentError {
 export class InvalidRunState extends AgentError {
   constructor(message: string) {
     super('agent-invalid-state', `Cannot resume: ${message}`);
-    this.name = 'InvalidRunState';
   }
 }
 
 export class InvalidAgentInput extends AgentError {
   constructor(message: string) {
     super('agent-invalid-input', message);
-    this.name = 'InvalidAgentInput';
   }
 }
 
 export class SessionError extends AgentError {
   constructor(code: 'session-invalid-id' | 'session-io' | 'session-conflict' | 'session-invalid-version', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
-    this.name = 'SessionError';
   }
 }
 
@@ -103,6 +90,5 @@ export class SessionConflictError extends SessionError {
         }. Nothing of the turn was stored; load the session again and retry.`,
       options,
     );
-    this.name = 'SessionConflictError';
   }
 }

@@ -1,12 +1,12 @@
 /**
  * Base of every error the Lookout packages throw: `code` is stable (callers branch on it, never on
- * the message), `cause` passes through to Error's. `name` is the class name unless a class sets
- * its own. Lives here, in the lowest package, with no imports: `@lookout/tools/errors` loads only
- * this file.
+ * the message), `cause` passes through to Error's, `name` is the class name. A family of errors
+ * names its codes as the type argument: `class ImageError extends LookoutError<ImageErrorCode> {}`.
+ * Lives here, in the lowest package, with no imports: `@lookout/tools/errors` loads only this file.
  */
-export class LookoutError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+export class LookoutError<Code extends string = string> extends Error {
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -33,19 +33,12 @@ export type ToolErrorCode =
   /** The service behind the tool cannot be reached (e.g. its MCP server closed the connection). */
   | 'tool-unavailable';
 
-export class ToolError extends LookoutError {
-  declare readonly code: ToolErrorCode;
-  constructor(code: ToolErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'ToolError';
-  }
-}
+export class ToolError extends LookoutError<ToolErrorCode> {}
 
 /** A tool definition that cannot be used (bad name, duplicate name). */
 export class ToolDefinitionError extends ToolError {
   constructor(code: 'tool-invalid-name' | 'tool-duplicate-name' | 'tool-invalid-schema', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
-    this.name = 'ToolDefinitionError';
   }
 }
 
@@ -59,6 +52,5 @@ export class ToolValidationBudgetExceeded extends ToolError {
       'tool-validation-budget-exceeded',
       `The model made more invalid tool calls than the retry budget allows (budget ${budget}); last problem: ${lastProblem}`,
     );
-    this.name = 'ToolValidationBudgetExceeded';
   }
 }

@@ -3,10 +3,4 @@ import { LookoutError } from '@lookout/tools';
 /** Stable codes for errors raised by the AI SDK adapter. */
 export type AiSdkErrorCode = 'ai-sdk-invalid-options';
 
-export class AiSdkGuardError extends LookoutError {
-  declare readonly code: AiSdkErrorCode;
-  constructor(code: AiSdkErrorCode, message: string) {
-    super(code, message);
-    this.name = 'AiSdkGuardError';
-  }
-}
+export class AiSdkGuardError extends LookoutError<AiSdkErrorCode> {}

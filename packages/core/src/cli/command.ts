@@ -19,11 +19,9 @@ export interface CliCommand {
 }
 
 /** Wrong flags or values on the command line: exit code 2 and a pointer to --help. */
-export class CliUsageError extends LookoutError {
-  declare readonly code: 'cli.usage';
+export class CliUsageError extends LookoutError<'cli.usage'> {
   constructor(message: string) {
     super('cli.usage', message);
-    this.name = 'CliUsageError';
   }
 }
 

@@ -1,11 +1,9 @@
 import { LookoutError } from '@lookout/tools';
 
 /** Thrown inside the loop's guard wrapper when a guard answered something that is not a Verdict. */
-export class NotAVerdictError extends LookoutError {
-  declare readonly code: 'guard-not-a-verdict';
+export class NotAVerdictError extends LookoutError<'guard-not-a-verdict'> {
   constructor(guard: string, problem: string) {
     super('guard-not-a-verdict', `Guard "${guard}" returned a value that is not a Verdict (${problem}).`);
-    this.name = 'NotAVerdictError';
   }
 }
 

@@ -4,10 +4,4 @@ import { LookoutError } from '@lookout/tools';
 export type McpErrorCode = 'mcp-invalid-options' | 'mcp-connect-failed' | 'mcp-list-failed';
 
 /** Base of the MCP adapter's errors; `code` is stable. */
-export class McpAdapterError extends LookoutError {
-  declare readonly code: McpErrorCode;
-  constructor(code: McpErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'McpAdapterError';
-  }
-}
+export class McpAdapterError extends LookoutError<McpErrorCode> {}

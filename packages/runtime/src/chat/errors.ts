@@ -8,11 +8,4 @@ export type ChatFormatErrorCode =
   | 'CHAT_BAD_TOOL_CALL'
   | 'CHAT_BAD_DATE';
 
-export class ChatFormatError extends LookoutError {
-  declare readonly code: ChatFormatErrorCode;
-
-  constructor(code: ChatFormatErrorCode, message: string) {
-    super(code, message);
-    this.name = 'ChatFormatError';
-  }
-}
+export class ChatFormatError extends LookoutError<ChatFormatErrorCode> {}

@@ -11,11 +11,9 @@ export interface PythonCall {
   arguments: Record<string, unknown>;
 }
 
-export class PythonCallSyntaxError extends LookoutError {
-  declare readonly code: 'CHAT_PYTHON_CALL_SYNTAX';
+export class PythonCallSyntaxError extends LookoutError<'CHAT_PYTHON_CALL_SYNTAX'> {
   constructor(message: string, readonly position: number) {
     super('CHAT_PYTHON_CALL_SYNTAX', `${message} at character ${position}`);
-    this.name = 'PythonCallSyntaxError';
   }
 }
 

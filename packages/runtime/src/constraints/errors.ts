@@ -10,12 +10,7 @@ import { LookoutError } from '@lookout/tools/errors';
  */
 export type ConstraintErrorCode = 'CONSTRAINT_UNSUPPORTED_SCHEMA' | 'CONSTRAINT_INVALID' | 'CONSTRAINT_UNSUPPORTED_TOKENIZER' | 'CONSTRAINT_VIOLATED';
 
-export class ConstraintError extends LookoutError {
-  declare readonly code: ConstraintErrorCode;
-  constructor(code: ConstraintErrorCode, message: string) {
-    super(code, message);
-  }
-}
+export class ConstraintError extends LookoutError<ConstraintErrorCode> {}
 
 /** The schema uses something outside the supported subset (docs/structured-output.md). */
 export class UnsupportedSchemaError extends ConstraintError {

@@ -13,9 +13,7 @@ export type ModelFileErrorCode =
   /** The checkpoint's tensor names or shapes disagree with config.json. */
   | 'MODEL_WEIGHTS_MISMATCH';
 
-export class ModelFileError extends LookoutError {
-  override readonly name = 'ModelFileError';
-  declare readonly code: ModelFileErrorCode;
+export class ModelFileError extends LookoutError<ModelFileErrorCode> {
   constructor(
     code: ModelFileErrorCode,
     message: string,

@@ -15,10 +15,4 @@ export type GgufErrorCode =
   /** A metadata value does not fit its declared type. */
   | 'GGUF_BAD_METADATA';
 
-export class GgufError extends LookoutError {
-  declare readonly code: GgufErrorCode;
-  constructor(code: GgufErrorCode, message: string) {
-    super(code, message);
-    this.name = 'GgufError';
-  }
-}
+export class GgufError extends LookoutError<GgufErrorCode> {}

@@ -19,19 +19,12 @@ export type ImageErrorCode =
   | 'IMAGE_PROMPT_MISMATCH'
   | 'IMAGE_WORKER_FAILED';
 
-export class ImageError extends LookoutError {
-  declare readonly code: ImageErrorCode;
-  constructor(code: ImageErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'ImageError';
-  }
-}
+export class ImageError extends LookoutError<ImageErrorCode> {}
 
 /** The input is not something the intake can read (wrong type, malformed data: URL, missing file). */
 export class ImageInputError extends ImageError {
   constructor(code: 'IMAGE_INVALID_INPUT' | 'IMAGE_NOT_FOUND', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
-    this.name = 'ImageInputError';
   }
 }
 
@@ -41,7 +34,6 @@ export class ImageLimitError extends ImageError {
   readonly actual: number;
   constructor(code: 'IMAGE_TOO_MANY_BYTES' | 'IMAGE_TOO_MANY_PIXELS', message: string, limit: number, actual: number) {
     super(code, message);
-    this.name = 'ImageLimitError';
     this.limit = limit;
     this.actual = actual;
   }
@@ -51,7 +43,6 @@ export class ImageLimitError extends ImageError {
 export class ImageFormatError extends ImageError {
   constructor(code: 'IMAGE_UNSUPPORTED_FORMAT' | 'IMAGE_CORRUPT', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
-    this.name = 'ImageFormatError';
   }
 }
 
@@ -59,7 +50,6 @@ export class ImageFormatError extends ImageError {
 export class ImageFetchError extends ImageError {
   constructor(code: 'IMAGE_FETCH_FAILED' | 'IMAGE_FETCH_TIMEOUT' | 'IMAGE_ABORTED', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
-    this.name = 'ImageFetchError';
   }
 }
 
@@ -67,7 +57,6 @@ export class ImageFetchError extends ImageError {
 export class ImageConfigError extends ImageError {
   constructor(message: string) {
     super('IMAGE_CONFIG_INVALID', message);
-    this.name = 'ImageConfigError';
   }
 }
 
@@ -75,7 +64,6 @@ export class ImageConfigError extends ImageError {
 export class VisionPromptError extends ImageError {
   constructor(message: string) {
     super('IMAGE_PROMPT_MISMATCH', message);
-    this.name = 'VisionPromptError';
   }
 }
 
@@ -83,6 +71,5 @@ export class VisionPromptError extends ImageError {
 export class ImageWorkerError extends ImageError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('IMAGE_WORKER_FAILED', message, options);
-    this.name = 'ImageWorkerError';
   }
 }

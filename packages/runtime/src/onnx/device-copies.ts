@@ -19,13 +19,7 @@ import { LookoutError } from '@lookout/tools/errors';
 
 export type ProfileErrorCode = 'PROFILE_NOT_FOUND' | 'PROFILE_INVALID';
 
-export class ProfileError extends LookoutError {
-  declare readonly code: ProfileErrorCode;
-  constructor(code: ProfileErrorCode, message: string) {
-    super(code, message);
-    this.name = 'ProfileError';
-  }
-}
+export class ProfileError extends LookoutError<ProfileErrorCode> {}
 
 /** One complete event ("ph": "X") of onnxruntime's profile; times in microseconds. */
 export interface ProfileEvent {

@@ -15,10 +15,4 @@ export type OnnxErrorCode =
   | 'ONNX_CONTEXT_EXCEEDED'
   | 'ONNX_BUILD_LOCKED';
 
-export class OnnxError extends LookoutError {
-  declare readonly code: OnnxErrorCode;
-  constructor(code: OnnxErrorCode, message: string) {
-    super(code, message);
-    this.name = 'OnnxError';
-  }
-}
+export class OnnxError extends LookoutError<OnnxErrorCode> {}

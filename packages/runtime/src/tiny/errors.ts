@@ -2,9 +2,7 @@ import { LookoutError } from '@lookout/tools/errors';
 
 export type TinyCheckpointErrorCode = 'TINY_OPTIONS_INVALID';
 
-export class TinyCheckpointError extends LookoutError {
-  override readonly name = 'TinyCheckpointError';
-  declare readonly code: TinyCheckpointErrorCode;
+export class TinyCheckpointError extends LookoutError<TinyCheckpointErrorCode> {
   constructor(
     code: TinyCheckpointErrorCode,
     message: string,

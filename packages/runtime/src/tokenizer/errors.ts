@@ -10,11 +10,4 @@ export type TokenizerErrorCode =
   | 'TOKENIZER_VOCABULARY_UNAVAILABLE'
   | 'TOKENIZER_BAD_SEGMENT';
 
-export class TokenizerError extends LookoutError {
-  declare readonly code: TokenizerErrorCode;
-
-  constructor(code: TokenizerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.name = 'TokenizerError';
-  }
-}
+export class TokenizerError extends LookoutError<TokenizerErrorCode> {}

@@ -12,9 +12,7 @@ export type SafetensorsErrorCode =
   | 'SAFETENSORS_CLOSED'
   | 'SAFETENSORS_TRUNCATED';
 
-export class SafetensorsError extends LookoutError {
-  override readonly name = 'SafetensorsError';
-  declare readonly code: SafetensorsErrorCode;
+export class SafetensorsError extends LookoutError<SafetensorsErrorCode> {
   constructor(
     code: SafetensorsErrorCode,
     message: string,

@@ -33,8 +33,7 @@ into one external-data file (weights.onnx.data); memory stays bounded by the lar
 --quiet       No progress bar
 `;
 
-class UsageError extends LookoutError {
-  declare readonly code: 'cli.usage';
+class UsageError extends LookoutError<'cli.usage'> {
   constructor(message: string) {
     super('cli.usage', message);
   }
