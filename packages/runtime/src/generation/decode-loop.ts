@@ -4,15 +4,27 @@
  * It is an async generator so that the consumer decides when to stop: a
  * consumer that stops iterating (a stop string was found) never pays for another forward pass.
  * generate() runs it on this thread; the engine worker runs the same loop next to the model.
+ *
+ * Under a constraint (constraints/, response_format and forced tool calls) the mask is applied
+ * to the logits in JS before the sampler sees them, one forward run per token: the in-graph
+ * multi-step loop chooses its tokens inside onnxruntime, where no mask can be applied, so a
+ * constrained generation never decodes in chunks (docs/structured-output.md gives the cost).
  */
 import type { ForwardEngine } from '../model/engine.js';
+import type { TokenConstraint } from '../constraints/token-constraint.js';
 import { tokenLogprobs } from '../sampling/logprobs.js';
 import { createSampler } from '../sampling/sampler.js';
 import { canDecodeInChunks, chunkedSampling, decodeInChunks } from './chunked-decode.js';
 import type { DecodePlan, DecodeTally, SampledToken } from './decode-plan.js';
 import { prefillForDecode } from './prefill.js';
 
-export async function* decodeTokens(engine: ForwardEngine, plan: DecodePlan, tally: DecodeTally, signal?: AbortSignal): AsyncGenerator<SampledToken> {
+export async function* decodeTokens(
+  engine: ForwardEngine,
+  plan: DecodePlan,
+  tally: DecodeTally,
+  signal?: AbortSignal,
+  constraint?: TokenConstraint,
+): AsyncGenerator<SampledToken> {
   // The sampler first: invalid settings fail before any forward run.
   const sampler = signal?.aborted ? undefined : createSampler(plan.sampling);
   const session = await prefillForDecode(engine, plan, tally, signal);
@@ -20,11 +32,12 @@ export async function* decodeTokens(engine: ForwardEngine, plan: DecodePlan, tal
   const eos = new Set(plan.eosIds);
   try {
     let logits = session.logits;
-    const inGraph = chunkedSampling(plan);
+    const inGraph = constraint ? undefined : chunkedSampling(plan);
     if (inGraph && canDecodeInChunks(session, inGraph)) {
       yield* decodeInChunks(session, plan, inGraph, tally, signal);
       return;
     }
+    const masked = constraint ? new Float32Array(logits.length) : undefined;
     // Every id so far, for the repetition penalty (HF penalises prompt tokens too).
     const seen = [...plan.inputIds];
     for (let produced = 0; ; ) {
@@ -32,22 +45,30 @@ export async function* decodeTokens(engine: ForwardEngine, plan: DecodePlan, tal
         tally.finishReason = 'abort';
         return;
       }
-      const id = sampler.sample(logits, seen);
+      if (masked) constraint!.applyMask(logits, masked, plan.maxTokens - produced);
+      const id = sampler.sample(masked ?? logits, seen);
       if (eos.has(id)) {
         tally.finishReason = 'eos';
         tally.eosId = id;
         return;
       }
+      constraint?.advance(id);
       seen.push(id);
       const token: SampledToken = { id };
       if (plan.topLogprobs !== undefined) {
+        // Under the model's own distribution, with or without a constraint.
         const lp = tokenLogprobs(logits, id, plan.topLogprobs);
         token.logprob = lp.chosen.logprob;
         token.top = lp.top;
       }
       yield token;
+      // A constrained value that nothing can follow ends here: no forward run for an end token.
+      if (constraint?.finished) {
+        tally.finishReason = 'eos';
+        return;
+      }
       if (++produced >= plan.maxTokens) {
-        tally.finishReason = 'length';
+        tally.finishReason = constraint?.complete ? 'eos' : 'length';
         return;
       }
       if (signal?.aborted) {

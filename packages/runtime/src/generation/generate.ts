@@ -9,7 +9,6 @@ import type { SamplingSettings } from '../model/types.js';
 import { DEFAULT_DECODE_CHUNK } from './chunked-decode.js';
 import { decodeTokens } from './decode-loop.js';
 import { isSamplingEngine, newTally, type DecodePlan } from './decode-plan.js';
-import { decodeConstrained } from './constrained-decode.js';
 import type { TokenConstraint } from '../constraints/token-constraint.js';
 import { ContextLengthExceededError, InvalidGenerationRequestError } from './errors.js';
 import type { IdLogprob } from '../sampling/logprobs.js';
@@ -119,11 +118,11 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
   const stops = new StopStringMatcher([...(sampling.stop ?? []), ...(options.stop ?? [])].filter((s) => s.length > 0));
   const tally = newTally();
   const useEngineLoop = options.decodeInEngine !== false && isSamplingEngine(engine);
-  const tokens = options.constraint
-    ? decodeConstrained(engine, plan, options.constraint, tally, signal)
-    : useEngineLoop
+  // A constraint is applied on this thread, so a constrained generation never runs in the engine.
+  const tokens =
+    useEngineLoop && !options.constraint
       ? engine.decode(plan, tally, { signal, transferInputs: options.transferInputs })
-      : decodeTokens(engine, plan, tally, signal);
+      : decodeTokens(engine, plan, tally, signal, options.constraint);
 
   const result: GenerationResult = {
     tokenIds: [],
