@@ -64,15 +64,20 @@ export function processRgbPixels(
   };
 }
 
-/** Reads, checks, decodes (EXIF-oriented), converts to RGB over white and processes one image. */
-export async function processImage(input: ImageSource, options: ProcessImageOptions = {}): Promise<ProcessedImage> {
+/** Reads, checks, decodes (EXIF-oriented) and converts one image to RGB over white. */
+export async function readImageRgb(input: ImageSource, options: ProcessImageOptions = {}): Promise<{ rgb: Uint8Array; width: number; height: number }> {
   const limits = resolveLimits(options.limits);
   const bytes = await readImageBytes(input, limits, options);
   throwIfAborted(options.signal);
   const decoded = await decodeImage(bytes, limits, options);
   throwIfAborted(options.signal);
-  const rgb = toRgb(decoded.data, decoded.width * decoded.height, decoded.channels);
-  return processRgbPixels(rgb, decoded.width, decoded.height, options.config ?? MLLAMA_PROCESSOR_CONFIG);
+  return { rgb: toRgb(decoded.data, decoded.width * decoded.height, decoded.channels), width: decoded.width, height: decoded.height };
+}
+
+/** Reads, checks, decodes (EXIF-oriented), converts to RGB over white and processes one image. */
+export async function processImage(input: ImageSource, options: ProcessImageOptions = {}): Promise<ProcessedImage> {
+  const { rgb, width, height } = await readImageRgb(input, options);
+  return processRgbPixels(rgb, width, height, options.config ?? MLLAMA_PROCESSOR_CONFIG);
 }
 
 /** Id of <|image|> in Llama 3.2 Vision's tokenizer (one past the text vocabulary). */

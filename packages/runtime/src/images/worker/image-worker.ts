@@ -1,11 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import { MLLAMA_PROCESSOR_CONFIG } from '../config.js';
-import { decodeImage } from '../decode.js';
 import { ImageWorkerError } from '../errors.js';
-import { resolveLimits } from '../limits.js';
-import type { ProcessedImage, ProcessImageOptions } from '../processor.js';
-import { toRgb } from '../rgb.js';
-import { readImageBytes, throwIfAborted, type ImageSource } from '../source.js';
+import { readImageRgb, type ProcessedImage, type ProcessImageOptions } from '../processor.js';
+import type { ImageSource } from '../source.js';
 import { PendingRequests } from '../../worker-support/index.js';
 import type { ImageWorkerRequest, ImageWorkerResponse } from './protocol.js';
 import { spawnImageWorker } from './spawn-image-worker.js';
@@ -27,15 +24,10 @@ export class ImageWorker {
 
   async process(input: ImageSource, options: ProcessImageOptions = {}): Promise<ProcessedImage> {
     if (this.closed) throw new ImageWorkerError('the image worker was closed');
-    const limits = resolveLimits(options.limits);
-    const bytes = await readImageBytes(input, limits, options);
-    throwIfAborted(options.signal);
-    const decoded = await decodeImage(bytes, limits, options);
-    throwIfAborted(options.signal);
-    let rgb = toRgb(decoded.data, decoded.width * decoded.height, decoded.channels);
+    const { rgb, width, height } = await readImageRgb(input, options);
     // Only a buffer that owns its whole ArrayBuffer may be transferred (small Node buffers share a pool).
-    if (rgb.byteOffset !== 0 || rgb.byteLength !== rgb.buffer.byteLength) rgb = rgb.slice();
-    return this.run({ rgb, width: decoded.width, height: decoded.height, config: options.config ?? MLLAMA_PROCESSOR_CONFIG });
+    const owned = rgb.byteOffset === 0 && rgb.byteLength === rgb.buffer.byteLength ? rgb : rgb.slice();
+    return this.run({ rgb: owned, width, height, config: options.config ?? MLLAMA_PROCESSOR_CONFIG });
   }
 
   /** Stops the worker; pending requests fail with IMAGE_WORKER_FAILED. */
