@@ -8,36 +8,16 @@ import { readModelSpec, type ModelSpec } from './config.js';
 import { argmax, maxAbsDiff } from './verify.js';
 import { VisionIO } from './vision-io.js';
 import type { VisionInputs } from '../model/engine.js';
-import { gaussian, loadAllWeights, writeTinyMllama } from '../testing/checkpoints.js';
+import { loadAllWeights, twoImageVision, writeTinyMllama } from '../testing/checkpoints.js';
 import { referenceDecoder, referenceVision, type Weights } from '../testing/reference-forward.js';
 
 // A generated Mllama whose text head_dim is 16, so the decoder runs GroupQueryAttention (the
 // reference cases use 8 and fall back to plain attention), with BF16 weights, 56 px tiles
 // (17 patches padded to 24) and two images of 2 and 4 tiles.
 function inputs(spec: ModelSpec): { ids: number[]; vision: VisionInputs } {
-  const S = spec.vision!.imageSize;
-  const rnd = gaussian(5);
-  const tiles = [2, 4];
-  const pixels = new Float32Array(2 * 4 * 3 * S * S);
-  for (let img = 0; img < 2; img++)
-    for (let t = 0; t < tiles[img]; t++) {
-      const base = (img * 4 + t) * 3 * S * S;
-      for (let i = 0; i < 3 * S * S; i++) pixels[base + i] = Math.max(-1.8, Math.min(2.2, rnd()));
-    }
   const ids = [128000, 9906, 128256, 11, 1234, 128256, 77, 5000, 42, 900];
   const row = (t: number): number[][] => (t < 2 ? [[0, 0, 0, 0], [0, 0, 0, 0]] : t < 5 ? [[1, 1, 0, 0], [0, 0, 0, 0]] : [[0, 0, 0, 0], [1, 1, 1, 1]]);
-  return {
-    ids,
-    vision: {
-      pixelValues: pixels,
-      numImages: 2,
-      maxTiles: 4,
-      tileSize: S,
-      aspectRatioIds: [2, 6],
-      aspectRatioMask: [[1, 1, 0, 0], [1, 1, 1, 1]],
-      crossAttentionMask: ids.map((_, t) => row(t)),
-    },
-  };
+  return { ids, vision: twoImageVision(spec, { seed: 5, tiles: [2, 4], aspectRatioIds: [2, 6], ids, row }) };
 }
 
 describe('generated Mllama (GQA decoder, BF16, two images) vs the float64 reference', () => {

@@ -8,7 +8,7 @@ import { readModelSpec, type ModelSpec } from './config.js';
 import { maxAbsDiff } from './verify.js';
 import { VisionIO } from './vision-io.js';
 import type { VisionInputs } from '../model/engine.js';
-import { gaussian, loadAllWeights } from '../testing/checkpoints.js';
+import { loadAllWeights, twoImageVision } from '../testing/checkpoints.js';
 import { referenceDecoder, referenceVision, type Weights } from '../testing/reference-forward.js';
 
 const CASE = join(import.meta.dirname, '../../../../../shared/reference/mllama/tiny-a');
@@ -16,16 +16,6 @@ const CASE = join(import.meta.dirname, '../../../../../shared/reference/mllama/t
 // Two images in one prompt: image 0 has 1 valid tile of 4 (1x1 canvas), image 1 has 3 (1x3).
 // Expected values come from the float64 reference forward in testing/reference-forward.ts.
 function twoImageInputs(spec: ModelSpec): { ids: number[]; vision: VisionInputs } {
-  const v = spec.vision!;
-  const S = v.imageSize;
-  const rnd = gaussian(11);
-  const tiles = [1, 3];
-  const pixels = new Float32Array(2 * 4 * 3 * S * S);
-  for (let img = 0; img < 2; img++)
-    for (let t = 0; t < tiles[img]; t++) {
-      const base = (img * 4 + t) * 3 * S * S;
-      for (let i = 0; i < 3 * S * S; i++) pixels[base + i] = Math.max(-1.8, Math.min(2.2, rnd()));
-    }
   const img = 128256;
   const ids = [128000, img, 1201, 3302, 98765, img, 5121, 77, 60001, 4242];
   const row = (t: number): number[][] => {
@@ -33,18 +23,7 @@ function twoImageInputs(spec: ModelSpec): { ids: number[]; vision: VisionInputs 
     if (t < 5) return [[1, 0, 0, 0], [0, 0, 0, 0]]; // image 0's tokens see image 0's one tile
     return [[0, 0, 0, 0], [1, 1, 1, 0]]; // later tokens see image 1's three tiles
   };
-  return {
-    ids,
-    vision: {
-      pixelValues: pixels,
-      numImages: 2,
-      maxTiles: 4,
-      tileSize: S,
-      aspectRatioIds: [1, 3],
-      aspectRatioMask: [[1, 0, 0, 0], [1, 1, 1, 0]],
-      crossAttentionMask: ids.map((_, t) => row(t)),
-    },
-  };
+  return { ids, vision: twoImageVision(spec, { seed: 11, tiles: [1, 3], aspectRatioIds: [1, 3], ids, row }) };
 }
 
 describe('Mllama with two images and partial tiles vs a float64 reference forward', () => {

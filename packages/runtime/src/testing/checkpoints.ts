@@ -1,18 +1,42 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { VisionInputs } from '../model/engine.js';
+import type { ModelSpec } from '../onnx/config.js';
+import { mulberry32 } from '../sampling/prng.js';
 import { SafetensorsIndex, writeSafetensors, f32ToBf16Bits, bf16BitsToF32 } from '../weights/index.js';
 
 /** Deterministic N(0,1) samples (mulberry32 + Box-Muller). */
 export function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
+}
+
+/**
+ * Vision inputs for two images of up to 4 tiles each: the first `tiles[i]` tiles of image i
+ * hold clamped N(0,1) pixels drawn from `seed`, the rest are zero; `row(t)` is token t's
+ * [image][tile] cross-attention mask.
+ */
+export function twoImageVision(
+  spec: ModelSpec,
+  o: { seed: number; tiles: [number, number]; aspectRatioIds: [number, number]; ids: number[]; row: (t: number) => number[][] },
+): VisionInputs {
+  const S = spec.vision!.imageSize;
+  const rnd = gaussian(o.seed);
+  const pixels = new Float32Array(2 * 4 * 3 * S * S);
+  for (let img = 0; img < 2; img++)
+    for (let t = 0; t < o.tiles[img]; t++) {
+      const base = (img * 4 + t) * 3 * S * S;
+      for (let i = 0; i < 3 * S * S; i++) pixels[base + i] = Math.max(-1.8, Math.min(2.2, rnd()));
+    }
+  return {
+    pixelValues: pixels,
+    numImages: 2,
+    maxTiles: 4,
+    tileSize: S,
+    aspectRatioIds: o.aspectRatioIds,
+    aspectRatioMask: o.tiles.map((n) => [0, 1, 2, 3].map((i) => (i < n ? 1 : 0))),
+    crossAttentionMask: o.ids.map((_, t) => o.row(t)),
+  };
 }
 
 export interface TinyLlamaOptions {

@@ -25,6 +25,7 @@ export {
   writeBf16Variant,
   writeTransformed,
   loadAllWeights,
+  twoImageVision,
   type TinyLlamaOptions,
   type TinyMllamaOptions,
 } from './checkpoints.js';
