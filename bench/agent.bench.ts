@@ -3,10 +3,10 @@
 // per model step against streaming the same scripted model directly, output moderation with
 // chunk + overlap windows against checking the whole reply so far at every chunk, and the tool
 // calls of one step run concurrently against one after another.
-import type { Guard, GuardSubject } from '../packages/guards/src/types.js';
-import { defineTool, z } from '../packages/tools/src/index.js';
-import { Agent } from '../packages/core/src/index.js';
-import { ScriptedModel, callTool, say, type ScriptStep } from '../packages/core/src/testing/index.js';
+import type { Guard, GuardSubject } from '@lookout/guards';
+import { defineTool, z } from '@lookout/tools';
+import { Agent } from '@lookout/core';
+import { ScriptedModel, callTool, say, type ScriptStep } from '@lookout/core/testing';
 import type { Bench } from './report.js';
 
 const LATENCY_MS = 40;

@@ -6,8 +6,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel } from '../packages/runtime/src/onnx/index.js';
-import { SafetensorsWriter, type TensorDeclaration } from '../packages/runtime/src/weights/index.js';
+import { buildModel, SafetensorsWriter, type TensorDeclaration } from '@lookout/runtime';
 import type { Bench } from './report.js';
 
 interface Shape {

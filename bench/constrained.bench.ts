@@ -5,11 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compileConstraint, CompiledGrammar, VocabularyTrie } from '../packages/runtime/src/constraints/index.js';
-import { generate } from '../packages/runtime/src/generation/generate.js';
-import { buildModel, OnnxEngine } from '../packages/runtime/src/onnx/index.js';
-import { writeTinyCheckpoint } from '../packages/runtime/src/tiny/index.js';
-import { LlamaTokenizer } from '../packages/runtime/src/tokenizer/index.js';
+import { buildModel, compileConstraint, CompiledGrammar, generate, LlamaTokenizer, OnnxEngine, VocabularyTrie, writeTinyCheckpoint } from '@lookout/runtime';
 import type { Bench } from './report.js';
 
 const ROUNDS = 5;

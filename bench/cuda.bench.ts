@@ -21,14 +21,27 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseModelConfig, expectedParameters } from '../packages/runtime/src/files/index.js';
-import { buildModel, OnnxEngine, type BuildDtype, type OnnxEngineOptions } from '../packages/runtime/src/onnx/index.js';
-import { analyzeDeviceCopies, findProfileFiles, kvCacheResidency, readProfile, type DeviceCopyReport } from '../packages/runtime/src/onnx/device-copies.js';
-import { LlamaTokenizer } from '../packages/runtime/src/tokenizer/index.js';
-import { generate, ExecutionProviderUnavailableError } from '../packages/runtime/src/generation/index.js';
-import { asProviderError, assertExecutionProvider } from '../packages/runtime/src/generation/model/providers.js';
-import { writeTinyCheckpoint, type TinyCheckpointOptions } from '../packages/runtime/src/tiny/index.js';
-import type { ForwardEngine } from '../packages/runtime/src/model/engine.js';
+import {
+  analyzeDeviceCopies,
+  asProviderError,
+  assertExecutionProvider,
+  buildModel,
+  ExecutionProviderUnavailableError,
+  expectedParameters,
+  findProfileFiles,
+  generate,
+  kvCacheResidency,
+  LlamaTokenizer,
+  OnnxEngine,
+  parseModelConfig,
+  readProfile,
+  writeTinyCheckpoint,
+  type BuildDtype,
+  type DeviceCopyReport,
+  type ForwardEngine,
+  type OnnxEngineOptions,
+  type TinyCheckpointOptions,
+} from '@lookout/runtime';
 import type { Bench, BenchRow } from './report.js';
 
 const CHUNK = 16;

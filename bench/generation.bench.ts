@@ -11,12 +11,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { buildModel, chooseToken, OnnxEngine } from '../packages/runtime/src/onnx/index.js';
-import { LlamaTokenizer } from '../packages/runtime/src/tokenizer/index.js';
-import { argmax, generate, OnnxModel, WorkerEngine } from '../packages/runtime/src/generation/index.js';
-import type { ForwardEngine } from '../packages/runtime/src/model/engine.js';
-import type { SamplingSettings } from '../packages/runtime/src/model/types.js';
-import { writeTinyCheckpoint } from '../packages/runtime/src/tiny/index.js';
+import {
+  argmax,
+  buildModel,
+  chooseToken,
+  generate,
+  LlamaTokenizer,
+  OnnxEngine,
+  OnnxModel,
+  WorkerEngine,
+  writeTinyCheckpoint,
+  type ForwardEngine,
+  type SamplingSettings,
+} from '@lookout/runtime';
 import type { Bench } from './report.js';
 
 const TOKENS = 64;

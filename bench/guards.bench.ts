@@ -4,9 +4,8 @@
 // for text and for a 4-tile image.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Guard, GuardSubject, Verdict } from '../packages/guards/src/types.js';
-import { composeGuards, GuardPolicy, LlamaGuard, PiiGuard } from '../packages/guards/src/index.js';
-import { REFERENCE_IMAGES, hasReferenceModels, referenceModelDir } from '../packages/guards/src/testing/reference-model-dir.js';
+import { composeGuards, GuardPolicy, LlamaGuard, PiiGuard, type Guard, type GuardSubject, type Verdict } from '@lookout/guards';
+import { REFERENCE_IMAGES_DIR as REFERENCE_IMAGES, hasReferenceModels, referenceModelDir } from '@lookout/runtime/testing';
 import type { Bench } from './report.js';
 
 const PIPELINE_RUNS = 3000;
@@ -64,7 +63,7 @@ const bench: Bench = async (report) => {
     console.log('  (skipped Llama Guard latency: shared/reference/mllama not found)');
     return;
   }
-  const { OnnxModel, LlamaTokenizer } = await import('../packages/runtime/src/index.js');
+  const { OnnxModel, LlamaTokenizer } = await import('@lookout/runtime');
   const dirs: string[] = [];
   try {
     const textDir = referenceModelDir('tiny-text');

@@ -1,7 +1,7 @@
 // Image processor throughput: a 4-tile image (1500x1000 PNG -> 2x2 canvas, resized to 1120x746)
 // through processImage, against a bare sharp decode + resize of the same bytes to the same size.
 import { createRequire } from 'node:module';
-import { ImageProcessor, processImage, processRgbPixels, decodeImage, resolveLimits, toRgb } from '../packages/runtime/src/images/index.js';
+import { ImageProcessor, processImage, processRgbPixels, decodeImage, resolveLimits, toRgb } from '@lookout/runtime';
 import type { Bench } from './report.js';
 
 // sharp is a dependency of @lookout/runtime, not of the workspace root.

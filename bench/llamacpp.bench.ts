@@ -13,9 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildModel } from '../packages/runtime/src/onnx/index.js';
-import { writeLlamaGguf, type GgmlType } from '../packages/runtime/src/gguf/index.js';
-import { writeTinyCheckpoint, type TinyCheckpointOptions } from '../packages/runtime/src/tiny/index.js';
+import { buildModel, writeLlamaGguf, writeTinyCheckpoint, type GgmlType, type TinyCheckpointOptions } from '@lookout/runtime';
 import type { ChildJob, ChildResult } from './llamacpp/child.js';
 import type { Bench } from './report.js';
 

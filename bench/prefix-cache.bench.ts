@@ -9,9 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildModel, OnnxEngine } from '../packages/runtime/src/onnx/index.js';
-import type { VisionInputs } from '../packages/runtime/src/model/engine.js';
-import { writeTinyCheckpoint } from '../packages/runtime/src/tiny/index.js';
+import { buildModel, OnnxEngine, writeTinyCheckpoint, type VisionInputs } from '@lookout/runtime';
 import type { Bench } from './report.js';
 
 const ROUNDS = 5;

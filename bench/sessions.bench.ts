@@ -10,8 +10,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FileSessionStore, MemorySessionStore, type SessionStore, type TurnRecord } from '../packages/core/src/index.js';
-import { PostgresSessionStore } from '../packages/core/src/postgres/index.js';
+import { FileSessionStore, MemorySessionStore, type SessionStore, type TurnRecord } from '@lookout/core';
+import { PostgresSessionStore } from '@lookout/core/postgres';
 import { startTestServer } from '../packages/core/src/postgres/test-server.js';
 import type { Bench } from './report.js';
 

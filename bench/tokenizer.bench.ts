@@ -4,9 +4,7 @@
 // streaming decoder (one id at a time) against decoding all ids in one call.
 // Imported by path: the root package does not depend on @lookout/runtime, and the tokenizer and
 // chat folders are all this bench needs.
-import { buildLlama3TokenizerFiles, LlamaTokenizer } from '../packages/runtime/src/tokenizer/index.js';
-import { renderChat, segmentsToString } from '../packages/runtime/src/chat/index.js';
-import type { ChatMessage, ToolSpec } from '../packages/runtime/src/model/types.js';
+import { buildLlama3TokenizerFiles, LlamaTokenizer, renderChat, segmentsToString, type ChatMessage, type ToolSpec } from '@lookout/runtime';
 import type { Bench } from './report.js';
 
 const TOOLS: ToolSpec[] = [

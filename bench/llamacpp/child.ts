@@ -1,8 +1,7 @@
 // One engine, one model file, one timed generation, in a process of its own so that its peak RSS
 // is its own. Run by llamacpp.bench.ts: `node --import tsx bench/llamacpp/child.ts '<json job>'`;
 // prints one JSON line (ChildResult) on stdout.
-import { OnnxEngine } from '../../packages/runtime/src/onnx/index.js';
-import { argmax } from '../../packages/runtime/src/onnx/verify.js';
+import { argmax, OnnxEngine } from '@lookout/runtime';
 import type { Token } from 'node-llama-cpp';
 
 export interface ChildJob {
