@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Template } from '@huggingface/jinja';
 import type { ChatMessage, ToolSpec } from '../model/types.js';
 import { llama32VisionChatTemplate } from '../tokenizer/build-llama3-tokenizer-files.js';
-import { llama3TestTokenizer } from '../tokenizer/test-tokenizer.js';
+import { llama3TestTokenizer } from '../testing/llama3-test-tokenizer.js';
 import { renderChat, renderChatString, toolResultText, type RenderChatOptions } from './render-chat.js';
 import { ChatFormatError } from './errors.js';
 

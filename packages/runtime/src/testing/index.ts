@@ -15,7 +15,7 @@ export {
 export { ScriptedEngine, type ScriptedEngineOptions } from './scripted-engine.js';
 export { ByteTableTokenizer } from './byte-tokenizer.js';
 export { CharTokenizer } from './char-tokenizer.js';
-export { llama3TestTokenizer } from '../tokenizer/test-tokenizer.js';
+export { llama3TestTokenizer } from './llama3-test-tokenizer.js';
 export { gradientPixels, encodePng, encodePngRaw, pngChunk, pngBombHeader, withColorKey, startServer } from './image-fixtures.js';
 export { EXTRA_CASES, noisePixels, pixelHash, sha256, type ExtraCase } from './image-extra-cases.js';
 export {

@@ -6,7 +6,7 @@ import llama3TokenizerJs from 'llama3-tokenizer-js';
 import { buildLlama3TokenizerFiles } from './build-llama3-tokenizer-files.js';
 import { LlamaTokenizer } from './llama-tokenizer.js';
 import { TokenizerError } from './errors.js';
-import { llama3TestTokenizer } from './test-tokenizer.js';
+import { llama3TestTokenizer } from '../testing/llama3-test-tokenizer.js';
 
 const REFERENCE = '/work/shared/reference/mllama';
 

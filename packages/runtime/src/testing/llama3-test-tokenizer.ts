@@ -1,6 +1,6 @@
 /** Test helper: one Llama 3.2 Vision tokenizer per test file (building it takes ~1 s). */
-import { buildLlama3TokenizerFiles } from './build-llama3-tokenizer-files.js';
-import { LlamaTokenizer } from './llama-tokenizer.js';
+import { buildLlama3TokenizerFiles } from '../tokenizer/build-llama3-tokenizer-files.js';
+import { LlamaTokenizer } from '../tokenizer/llama-tokenizer.js';
 
 const cache = new Map<boolean, LlamaTokenizer>();
 
