@@ -7,15 +7,14 @@
 // Options (after `--`): --size 1b|small, --prompt N (512), --tokens N (128), --threads N (2),
 // --rounds N (1), --chunk N (16, Lookout's tokens per in-graph decode run), --dir D (work
 // directory; the checkpoint there is reused), --json (print one JSON object instead of rows).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, statSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { buildModel, writeLlamaGguf, writeTinyCheckpoint, type GgmlType, type TinyCheckpointOptions } from '@lookout/runtime';
 import type { ChildJob, ChildResult } from './llamacpp/child.js';
 import type { Bench } from './report.js';
+import { runJsonChild, suiteOptions } from './suite-support.js';
 
 const SIZES: Record<string, Omit<TinyCheckpointOptions, 'arch'>> = {
   // Llama 3.2 1B: hidden 2048, 16 layers, 32/8 heads (head_dim 64), MLP 8192, tied embeddings.
@@ -29,19 +28,15 @@ class BenchOptionError extends Error {
 }
 
 function options() {
-  const { values } = parseArgs({
-    args: process.argv.slice(2).filter((a) => a !== '--'),
-    strict: false,
-    options: {
-      size: { type: 'string', default: '1b' },
-      prompt: { type: 'string', default: '512' },
-      tokens: { type: 'string', default: '128' },
-      threads: { type: 'string', default: '2' },
-      rounds: { type: 'string', default: '1' },
-      chunk: { type: 'string', default: '16' },
-      dir: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
+  const values = suiteOptions({
+    size: { type: 'string', default: '1b' },
+    prompt: { type: 'string', default: '512' },
+    tokens: { type: 'string', default: '128' },
+    threads: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
+    chunk: { type: 'string', default: '16' },
+    dir: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
   const size = String(values.size);
   if (!SIZES[size]) throw new BenchOptionError(`--size must be one of ${Object.keys(SIZES).join(', ')}; got "${size}"`);
@@ -81,19 +76,7 @@ function promptIds(n: number): number[] {
 
 function runChild(job: ChildJob): Promise<ChildResult> {
   const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'llamacpp', 'child.ts');
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${job.engine} on ${job.path} exited with ${code}: ${err.slice(-2000)}`));
-      else resolve(JSON.parse(line) as ChildResult);
-    });
-  });
+  return runJsonChild<ChildResult>(child, job, `${job.engine} on ${job.path}`);
 }
 
 interface Tally {

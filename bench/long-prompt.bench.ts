@@ -8,28 +8,23 @@
 // Options (after `--`): --lengths 1024,4096,16384 --threads 2 --dir D.
 // One-run plain-op prefills past --max-plain-one-run (4096) are not run: their score matrices
 // alone would take heads × T² × 4 bytes (8.6 GB at 16k) and can exhaust the machine.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { buildModel, writeTinyCheckpoint } from '@lookout/runtime';
 import type { LongPromptJob, LongPromptResult } from './long-prompt/child.js';
 import type { Bench } from './report.js';
+import { runJsonChild, suiteOptions } from './suite-support.js';
 
 const SHAPE = { arch: 'llama' as const, seed: 3, hidden: 512, layers: 4, heads: 8, kvHeads: 2, intermediate: 2048, tieWordEmbeddings: true };
 
 function options() {
-  const { values } = parseArgs({
-    args: process.argv.slice(2).filter((a) => a !== '--'),
-    strict: false,
-    options: {
-      lengths: { type: 'string', default: '1024,4096,16384' },
-      threads: { type: 'string', default: '2' },
-      'max-plain-one-run': { type: 'string', default: '4096' },
-      dir: { type: 'string', default: path.join(tmpdir(), 'lookout-bench-long-prompt') },
-    },
+  const values = suiteOptions({
+    lengths: { type: 'string', default: '1024,4096,16384' },
+    threads: { type: 'string', default: '2' },
+    'max-plain-one-run': { type: 'string', default: '4096' },
+    dir: { type: 'string', default: path.join(tmpdir(), 'lookout-bench-long-prompt') },
   });
   const lengths = String(values.lengths).split(',').map(Number);
   if (lengths.some((n) => !Number.isInteger(n) || n < 2)) throw new Error(`--lengths must be integers >= 2, comma-separated; got "${values.lengths}"`);
@@ -38,19 +33,7 @@ function options() {
 
 function runChild(job: LongPromptJob): Promise<LongPromptResult> {
   const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'long-prompt', 'child.ts');
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', child, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`prefill of ${job.tokens} tokens${job.oneRun ? ' in one run' : ''} exited with ${code}: ${err.slice(-2000)}`));
-      else resolve(JSON.parse(line) as LongPromptResult);
-    });
-  });
+  return runJsonChild<LongPromptResult>(child, job, `prefill of ${job.tokens} tokens${job.oneRun ? ' in one run' : ''}`, ['--expose-gc']);
 }
 
 const mb = (bytes: number) => bytes / 2 ** 20;
