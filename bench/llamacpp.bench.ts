@@ -117,20 +117,23 @@ const bench: Bench = async (report) => {
   }
 
   const prompt = promptIds(o.prompt);
-  const runs: Array<{ key: string; engine: ChildJob['engine']; path: string }> = [
+  const runs: Array<{ key: string; engine: ChildJob['engine']; path: string; prepack?: boolean }> = [
     { key: 'lookout-fp32', engine: 'lookout', path: onnx.fp32 },
     { key: 'llamacpp-F32', engine: 'llamacpp', path: gguf.F32 },
     { key: 'lookout-int4', engine: 'lookout', path: onnx.int4 },
     { key: 'llamacpp-Q4_0', engine: 'llamacpp', path: gguf.Q4_0 },
     { key: 'llamacpp-Q8_0', engine: 'llamacpp', path: gguf.Q8_0 },
+    // The fp32 build with onnxruntime's weight prepacking on (off by default on CPU): what the
+    // default gives up in decode speed for half the memory and a fast load.
+    { key: 'lookout-fp32-prepacked', engine: 'lookout', path: onnx.fp32, prepack: true },
   ];
   const results = new Map<string, ChildResult[]>();
   for (let r = 0; r < o.rounds; r++) {
     // Interleaved; odd rounds run each pair the other way round.
-    const order = r % 2 ? [1, 0, 3, 2, 4] : [0, 1, 2, 3, 4];
+    const order = r % 2 ? [1, 0, 3, 2, 4, 5] : [0, 1, 2, 3, 4, 5];
     for (const i of order) {
       const run = runs[i];
-      const res = await runChild({ engine: run.engine, path: run.path, prompt, tokens: o.tokens, threads: o.threads, chunk: o.chunk });
+      const res = await runChild({ engine: run.engine, path: run.path, prompt, tokens: o.tokens, threads: o.threads, chunk: o.chunk, prepack: run.prepack });
       log(`${run.key} round ${r + 1}: prefill ${res.prefillMs.toFixed(0)} ms, decode ${(res.decodeMs / res.decodeSteps).toFixed(1)} ms/token, peak RSS ${(res.peakRss / 1e6).toFixed(0)} MB, load ${res.loadMs.toFixed(0)} ms`);
       results.set(run.key, [...(results.get(run.key) ?? []), res]);
     }
@@ -154,6 +157,7 @@ const bench: Bench = async (report) => {
     { label: 'fp32 vs F32', ours: 'lookout-fp32', theirs: 'llamacpp-F32' },
     { label: 'int4 vs Q4_0', ours: 'lookout-int4', theirs: 'llamacpp-Q4_0' },
     { label: 'int4 vs Q8_0', ours: 'lookout-int4', theirs: 'llamacpp-Q8_0' },
+    { label: 'fp32 prepacked vs F32', ours: 'lookout-fp32-prepacked', theirs: 'llamacpp-F32' },
   ];
   const shape = `${o.size}, ${o.prompt}-token prompt, ${o.tokens} greedy tokens, ${o.threads} threads`;
   for (const p of pairs) {
@@ -184,6 +188,9 @@ const bench: Bench = async (report) => {
       loadRatioFp32: ratio('lookout-fp32', 'llamacpp-F32', 'loadMs'),
       loadRatioInt4: ratio('lookout-int4', 'llamacpp-Q4_0', 'loadMs'),
       decodeRatioInt4VsQ8_0: ratio('lookout-int4', 'llamacpp-Q8_0', 'decodeTps'),
+      decodeRatioFp32Prepacked: ratio('lookout-fp32-prepacked', 'llamacpp-F32', 'decodeTps'),
+      rssRatioFp32Prepacked: ratio('lookout-fp32-prepacked', 'llamacpp-F32', 'peakRssMB'),
+      fp32RssOverWeights: T['lookout-fp32'].peakRssMB / (dirBytes(onnx.fp32) / 1e6),
       greedyFp32FirstDifference: agree,
       engines: Object.fromEntries(Object.entries(T).map(([k, v]) => [k, { ...v, tokenIds: undefined }])),
     };

@@ -14,6 +14,8 @@ export interface ChildJob {
   threads: number;
   /** Lookout: tokens per in-graph decode run (the default decodeChunk of generate). */
   chunk: number;
+  /** Lookout: onnxruntime's weight prepacking (default: the engine's choice for the build). */
+  prepack?: boolean;
 }
 
 export interface ChildResult {
@@ -34,7 +36,7 @@ const WARMUP_PROMPT = [128000, 9906, 1917, 11, 420, 374, 264, 1296, 13];
 
 async function lookout(job: ChildJob): Promise<Omit<ChildResult, 'peakRss' | 'idleRss'>> {
   let t = performance.now();
-  const engine = await OnnxEngine.load(job.path, { executionProvider: 'cpu', intraOpThreads: job.threads });
+  const engine = await OnnxEngine.load(job.path, { executionProvider: 'cpu', intraOpThreads: job.threads, prepackWeights: job.prepack });
   const loadMs = performance.now() - t;
   try {
     // Warm-up: a short prompt and a few steps (first-run allocations, thread pool start).

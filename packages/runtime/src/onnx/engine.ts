@@ -41,6 +41,14 @@ export interface OnnxEngineOptions {
    * columns are the positions so far or the image tokens (Mllama's cross-attention).
    */
   prefillScoreBytes?: number;
+  /**
+   * Let onnxruntime repack weights into its GEMM layout at load. Packing keeps a second copy of
+   * every packed weight beside the loaded one; without it MatMul reads the initializers where
+   * they lie. Default: off for fp32/fp16 builds on CPU (half the resident memory, loads several
+   * times faster, decode as fast; see docs/run-llama-vision.md), on for int4 builds, whose
+   * MatMulNBits kernels need their packed layout to be fast.
+   */
+  prepackWeights?: boolean;
 }
 
 export interface PrefillOptions {
@@ -100,9 +108,12 @@ export class OnnxEngine implements ForwardEngine {
     const manifest = JSON.parse(readFileSync(join(buildDir, MANIFEST_FILE), 'utf8')) as BuildManifest;
     const provider = options.executionProvider ?? 'cpu';
     warnOnProviderMismatch(manifest, provider);
+    // int4 builds keep packing on: MatMulNBits without its packed layout is two orders slower.
+    const prepackWeights = options.prepackWeights ?? (provider !== 'cpu' || manifest.dtype === 'int4');
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: [provider],
       graphOptimizationLevel: 'all',
+      ...(prepackWeights ? {} : { extra: { session: { disable_prepacking: '1' } } }),
       // On CPU an f16 graph runs through onnxruntime's inserted casts, and it warns once per f16
       // node it cannot constant-fold; those warnings say nothing the docs do not.
       ...(provider === 'cpu' && manifest.computeType === 'float16' ? { logSeverityLevel: 3 as const } : {}),
