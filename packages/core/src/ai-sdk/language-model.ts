@@ -1,5 +1,6 @@
 import type { ChatMessage, ContentPart, FinishReason, LanguageModel, ModelRequest, SamplingSettings, ToolSpec, Usage } from '@lookout/runtime';
 import type { LanguageModelMiddleware } from 'ai';
+import { streamStructured, type JsonWithTools } from './structured-reply.js';
 
 type AiSdkModel = Parameters<NonNullable<LanguageModelMiddleware['wrapGenerate']>>[0]['model'];
 type CallOptions = Parameters<AiSdkModel['doGenerate']>[0];
@@ -11,18 +12,27 @@ type Warning = GenerateResult['warnings'][number];
 export interface LookoutLanguageModelOptions {
   /** Reported as the model id. Default: the model's own id. */
   modelId?: string;
+  /**
+   * A call with both tools and a JSON response format (`generateText` with `Output.object` and
+   * tools): `'answer-pass'` (default) lets the model call tools first and constrains only the
+   * answer; `'forward'` sends both to the model as they are. See docs/ai-sdk.md.
+   */
+  jsonWithTools?: JsonWithTools;
 }
 
 /**
  * Any Lookout `LanguageModel` (in-process `OnnxModel`, `OpenAICompatibleModel`, `ScriptedModel`)
  * as an AI SDK language model, for `generateText`, `streamText` and `wrapLanguageModel`:
  * text and images in, text and tool calls out, streamed. Tool calls come back as the AI SDK's
- * tool calls (the SDK runs the tools). Settings Lookout has no use for come back as warnings.
+ * tool calls (the SDK runs the tools). `responseFormat: { type: 'json', schema }` and a forced
+ * `toolChoice` (required, a named tool) become constrained decoding on a model that can
+ * (`capabilities.structuredOutput`), so `generateObject` and `Output.object` get valid JSON.
+ * Settings Lookout has no use for come back as warnings.
  */
 export function lookoutLanguageModel(model: LanguageModel, options: LookoutLanguageModelOptions = {}): AiSdkModel {
   const doStream = async (call: CallOptions): Promise<StreamResult> => {
-    const { request, warnings } = toRequest(call);
-    const events = model.stream(request, { signal: call.abortSignal });
+    const { request, warnings } = toRequest(call, model.capabilities.structuredOutput === true);
+    const events = streamStructured(model, request, { signal: call.abortSignal, jsonWithTools: options.jsonWithTools });
     const iterator = events[Symbol.asyncIterator]();
     let textOpen = false;
     let started = false;
@@ -127,7 +137,7 @@ function finishPart(reason: FinishReason, usage: Usage, calls: number): StreamPa
 }
 
 /** The AI SDK call as a Lookout model request. */
-function toRequest(call: CallOptions): { request: ModelRequest; warnings: Warning[] } {
+function toRequest(call: CallOptions, constrains: boolean): { request: ModelRequest; warnings: Warning[] } {
   const warnings: Warning[] = [];
   const unsupported = (feature: string) => warnings.push({ type: 'unsupported', feature } as Warning);
   const messages: ChatMessage[] = [];
@@ -178,8 +188,23 @@ function toRequest(call: CallOptions): { request: ModelRequest; warnings: Warnin
       else unsupported(`provider tool ${tool.name}`);
     }
   }
-  if (call.toolChoice && call.toolChoice.type !== 'auto' && call.toolChoice.type !== 'none') unsupported(`toolChoice ${call.toolChoice.type}`);
-  if (call.responseFormat?.type === 'json') unsupported('responseFormat json');
+  // A forced call and JSON replies are constrained at decode time (runtime/constraints/).
+  let toolChoice: ModelRequest['toolChoice'];
+  const choice = call.toolChoice;
+  if (tools?.length && (choice?.type === 'required' || choice?.type === 'tool')) {
+    if (!constrains) unsupported(`toolChoice ${choice.type} (the model cannot constrain its output)`);
+    else toolChoice = choice.type === 'required' ? 'required' : { name: choice.toolName };
+  } else if (tools?.length && choice?.type === 'auto') toolChoice = 'auto';
+  let responseFormat: ModelRequest['responseFormat'];
+  const format = call.responseFormat;
+  if (format?.type === 'json') {
+    if (!constrains) unsupported('responseFormat json (the model cannot constrain its output)');
+    else
+      responseFormat =
+        format.schema !== undefined
+          ? { type: 'json_schema', name: format.name ?? 'output', schema: format.schema as Record<string, unknown>, strict: true }
+          : { type: 'json_object' };
+  }
   if (call.presencePenalty !== undefined) unsupported('presencePenalty');
   if (call.frequencyPenalty !== undefined) unsupported('frequencyPenalty');
   const sampling: SamplingSettings = {
@@ -190,5 +215,8 @@ function toRequest(call: CallOptions): { request: ModelRequest; warnings: Warnin
     ...(call.seed !== undefined ? { seed: call.seed } : {}),
     ...(call.stopSequences?.length ? { stop: call.stopSequences } : {}),
   };
-  return { request: { messages, ...(tools?.length ? { tools } : {}), sampling }, warnings };
+  return {
+    request: { messages, ...(tools?.length ? { tools } : {}), ...(toolChoice ? { toolChoice } : {}), ...(responseFormat ? { responseFormat } : {}), sampling },
+    warnings,
+  };
 }
