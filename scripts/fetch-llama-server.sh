@@ -49,9 +49,9 @@ fetch_with_apt() {
   mkdir -p "$WORK/apt/lists/partial" "$WORK/apt/cache/archives/partial"
   echo "deb [signed-by=$keyring] $MIRROR $SUITE main" >"$WORK/apt/sources.list"
   local opts=(-o "Dir::Etc::sourcelist=$WORK/apt/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::State::Lists=$WORK/apt/lists"
-    -o "Dir::Cache=$WORK/apt/cache" -o APT::Sandbox::User=root -o Acquire::Retries=2 -o Acquire::http::Timeout=30)
+    -o "Dir::Cache=$WORK/apt/cache" -o Dir::State::status=/dev/null -o APT::Sandbox::User=root -o Acquire::Retries=2 -o Acquire::http::Timeout=30)
   log "reading the $SUITE package index from $MIRROR ..."
-  apt-get "${opts[@]}" -qq update >&2 || return 1
+  apt-get "${opts[@]}" -qq --error-on=any update >&2 || return 1
   log "downloading ${PACKAGES[*]} ..."
   (cd "$WORK/debs" && apt-get "${opts[@]}" -qq download "${PACKAGES[@]}" >&2) || return 1
 }

@@ -388,6 +388,17 @@ describe('OpenAICompatibleModel raw prompts and JSON mode', () => {
     });
   });
 
+  it('leaves the leading BOS of a template segment out for an engine that adds its own (engineAddsBos)', async () => {
+    const done = JSON.stringify({ id: 'x', object: 'text_completion', created: 1, model: 'g', choices: [{ index: 0, text: '', finish_reason: 'stop' }] });
+    const fake = await fakeServer(sseRaw(`data: ${done}\n\ndata: [DONE]\n\n`));
+    const prompt = (first: 'template' | 'content') => [{ type: first, text: '<|begin_of_text|>[' } as const, { type: 'content', text: 'hi' } as const];
+    await collect(new OpenAICompatibleModel({ baseUrl: fake.url, model: 'g', engineAddsBos: true }).stream({ prompt: prompt('template') }));
+    // Only the application's template text is trimmed; a content segment is untrusted text (escaped, never trimmed).
+    await collect(new OpenAICompatibleModel({ baseUrl: fake.url, model: 'g', engineAddsBos: true }).stream({ prompt: prompt('content') }));
+    await collect(new OpenAICompatibleModel({ baseUrl: fake.url, model: 'g' }).stream({ prompt: prompt('template') }));
+    expect(fake.requests.map((r) => r.body.prompt)).toEqual(['[hi', '<\u200b|begin_of_text|>[hi', '<|begin_of_text|>[hi']);
+  });
+
   it('refuses image segments in a raw prompt', async () => {
     const model = new OpenAICompatibleModel({ baseUrl: 'http://127.0.0.1:9/v1', model: 'g' });
     await expect(collect(model.stream({ prompt: [{ type: 'image', image: new Uint8Array([1]) }] }))).rejects.toBeInstanceOf(ServedRequestError);

@@ -59,6 +59,14 @@ export interface OpenAICompatibleModelOptions {
    * parsed. Default true. Text without such sequences is sent byte-identical either way.
    */
   escapeSpecialTokens?: boolean;
+  /**
+   * The engine adds the model's BOS (`<|begin_of_text|>`) to a /completions prompt itself, as
+   * vLLM, SGLang, llama-server and TGI do for Llama models: a raw prompt's own leading BOS is then
+   * left out of the request, so the model sees one, not two (llama-server warns "the final prompt
+   * starts with 2 BOS tokens"). Default false: the prompt goes as written, which is right for
+   * `lookout serve`. Chat requests are not affected (the engine renders those).
+   */
+  engineAddsBos?: boolean;
 }
 
 interface PendingToolCall {
@@ -107,7 +115,7 @@ export class OpenAICompatibleModel implements LanguageModel {
     const streamUsage = this.options.streamUsage ?? true;
     const wireText = { escapeSpecialTokens: this.escapesSpecialTokens };
     const body = raw
-      ? toCompletionRequest(this.options.model, request, stream, streamUsage, wireText)
+      ? toCompletionRequest(this.options.model, request, stream, streamUsage, { ...wireText, engineAddsBos: this.options.engineAddsBos })
       : await toChatRequest(this.options.model, request, stream, streamUsage, wireText);
     const url = `${this.baseUrl}${raw ? '/completions' : '/chat/completions'}`;
 

@@ -146,14 +146,33 @@ export function promptToString(segments: PromptSegment[], options: WireTextOptio
     .join('');
 }
 
+export interface CompletionWireOptions extends WireTextOptions {
+  /**
+   * The engine puts `<|begin_of_text|>` in front of a completions prompt itself (vLLM, SGLang,
+   * llama-server and TGI tokenize it with the model's BOS added), so a prompt's own leading one,
+   * written by a template segment, is left out: the model sees one BOS, not two. Default false.
+   */
+  engineAddsBos?: boolean;
+}
+
+const BOS_TEXT = '<|begin_of_text|>';
+
+/** The segments without the leading BOS of a first template segment (see engineAddsBos). */
+function withoutLeadingBos(segments: PromptSegment[]): PromptSegment[] {
+  const first = segments[0];
+  if (first?.type !== 'template' || !first.text.startsWith(BOS_TEXT)) return segments;
+  return [{ ...first, text: first.text.slice(BOS_TEXT.length) }, ...segments.slice(1)];
+}
+
 export function toCompletionRequest(
   model: string,
   request: ModelRequest,
   stream: boolean,
   streamUsage: boolean,
-  options: WireTextOptions = {},
+  options: CompletionWireOptions = {},
 ): OpenAICompletionRequest {
-  const body: OpenAICompletionRequest = { model, prompt: promptToString(request.prompt ?? [], options), ...samplingFields(request) };
+  const segments = options.engineAddsBos ? withoutLeadingBos(request.prompt ?? []) : (request.prompt ?? []);
+  const body: OpenAICompletionRequest = { model, prompt: promptToString(segments, options), ...samplingFields(request) };
   if (request.topLogprobs !== undefined) body.logprobs = request.topLogprobs;
   if (stream) {
     body.stream = true;
