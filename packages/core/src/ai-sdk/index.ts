@@ -2,3 +2,4 @@
 export { guardMiddleware, type AiSdkGuardOptions, type AiSdkVerdictEvent } from './guard-middleware.js';
 export { AiSdkGuardError, type AiSdkErrorCode } from './errors.js';
 export { lookoutLanguageModel, type LookoutLanguageModelOptions } from './language-model.js';
+export type { JsonWithTools } from './structured-reply.js';
