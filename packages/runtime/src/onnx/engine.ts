@@ -306,6 +306,20 @@ export class OnnxDecodeSession implements DecodeSession {
   }
 
   /**
+   * Drops every position after the first `length` (the rejected tail of a speculative decode
+   * run): the KV cache is cut back to them (a copy) and the next run feeds position `length`.
+   * `logits` stay those of the last run until the next step() or decode().
+   */
+  rewind(length: number): void {
+    if (this.disposed) throw new OnnxError('ONNX_SESSION_DISPOSED', 'the decode session was disposed');
+    if (!Number.isInteger(length) || length < 0 || length > this.position) throw new OnnxError('ONNX_BAD_INPUT', `cannot rewind a session of ${this.position} positions to ${length}`);
+    if (length === this.position) return;
+    for (const name of Object.keys(this.past)) this.past[name] = truncateKv(this.past[name], length);
+    this.position = length;
+    this.fedIds.length = Math.min(this.fedIds.length, length);
+  }
+
+  /**
    * Greedy decoding of `count` tokens in one onnxruntime run (the KV cache crosses once, not per
    * token): the first is the argmax of the current logits, the rest are chosen in the graph.
    * Afterwards the session is where `count` step() calls with those tokens would leave it.
