@@ -292,6 +292,11 @@ export class TokenConstraint {
     return this.state === DONE;
   }
 
+  /** Inside a string, after no escape or partial character (most of the vocabulary allowed). */
+  get inString(): boolean {
+    return inPlainString(this.state);
+  }
+
   /** Shortest completion in bytes (0 when complete). */
   get remainingBytes(): number {
     return dist(this.state);
@@ -331,12 +336,58 @@ export class TokenConstraint {
     if (accepting(this.state)) for (const id of this.eos) if (id < n) out[id] = logits[id];
   }
 
+  /**
+   * Whether applyMask with the same `tokensLeft` would leave `id` unmasked, found by feeding the
+   * token's bytes instead of building the mask: what the chunked constrained loop asks of each
+   * token the model chose without a mask (generation/constrained-chunks.ts).
+   */
+  allows(id: number, tokensLeft = Infinity): boolean {
+    if (this.eos.includes(id) && accepting(this.state)) return true;
+    const next = this.next(id);
+    // An empty token is in no mask (the trie's root is not a token).
+    if (!next || this.grammar.trie.bytes[id]!.length === 0) return false;
+    const d = dist(this.state);
+    // Steering (see applyMask): only tokens after which the completion still fits.
+    return tokensLeft > d + this.grammar.steerMargin || dist(next) - d <= Math.max(tokensLeft - 1 - d, -1);
+  }
+
+  /**
+   * The one token the mask allows here, when there is exactly one and the value cannot end
+   * (a forced piece of structure): it can be taken without sampling. Undefined otherwise; inside
+   * a string (most of the vocabulary allowed) without building the mask.
+   */
+  forcedToken(tokensLeft = Infinity): number | undefined {
+    if (this.state === DONE || accepting(this.state) || inPlainString(this.state)) return undefined;
+    const mask = this.grammar.mask(this.state);
+    let count = mask.ids.length;
+    const d = dist(this.state);
+    if (tokensLeft <= d + this.grammar.steerMargin) {
+      const slack = Math.max(tokensLeft - 1 - d, -1);
+      count = 0;
+      for (let i = 0; i < mask.deltas.length && mask.deltas[i] <= slack; i++) count = mask.ends[i];
+    }
+    return count === 1 ? mask.ids[0] : undefined;
+  }
+
   /** Moves past a chosen token (not an eos id). */
   advance(id: number): void {
+    const s = this.next(id);
+    if (!s) throw new ConstraintError('CONSTRAINT_VIOLATED', `Token ${id} does not continue the constrained output.`);
+    this.state = s;
+    this.peeked = undefined;
+  }
+
+  /** The last state a token was fed to (allows() then advance() feed the bytes once). */
+  private peeked: { from: Stack; id: number; next: Stack | null } | undefined;
+
+  /** The state after `id`'s bytes, or null when the automaton refuses them. */
+  private next(id: number): Stack | null {
+    const p = this.peeked;
+    if (p && p.from === this.state && p.id === id) return p.next;
     const bytes = this.grammar.trie.bytes[id];
     let s: Stack | null = bytes ? this.state : null;
     if (bytes) for (const b of bytes) if (s) s = feed(s, b);
-    if (!s) throw new ConstraintError('CONSTRAINT_VIOLATED', `Token ${id} does not continue the constrained output.`);
-    this.state = s;
+    this.peeked = { from: this.state, id, next: s };
+    return s;
   }
 }
