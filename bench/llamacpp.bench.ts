@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { buildModel, writeLlamaGguf, writeTinyCheckpoint, type GgmlType, type TinyCheckpointOptions } from '@lookout/runtime';
 import type { ChildJob, ChildResult } from './llamacpp/child.js';
 import type { Bench } from './report.js';
-import { runJsonChild, suiteOptions } from './suite-support.js';
+import { BenchOptionError, runJsonChild, suiteOptions } from './suite-support.js';
 
 const SIZES: Record<string, Omit<TinyCheckpointOptions, 'arch'>> = {
   // Llama 3.2 1B: hidden 2048, 16 layers, 32/8 heads (head_dim 64), MLP 8192, tied embeddings.
@@ -22,10 +22,6 @@ const SIZES: Record<string, Omit<TinyCheckpointOptions, 'arch'>> = {
   // A quick run: the same vocabulary, a quarter of the width, 4 layers.
   small: { hidden: 512, layers: 4, heads: 8, kvHeads: 2, intermediate: 2048, tieWordEmbeddings: true },
 };
-
-class BenchOptionError extends Error {
-  readonly code = 'BENCH_BAD_OPTION';
-}
 
 function options() {
   const values = suiteOptions({

@@ -1,6 +1,14 @@
 // Shared by the suites that take their own options or run each measurement in a child process.
 import { spawn } from 'node:child_process';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LookoutError } from '@lookout/tools/errors';
+
+/** A suite option out of range or not one of the choices. */
+export class BenchOptionError extends LookoutError<'BENCH_BAD_OPTION'> {
+  constructor(message: string) {
+    super('BENCH_BAD_OPTION', message);
+  }
+}
 
 /** A suite's own options: the arguments after `--` (`pnpm bench <suite> -- --size small`); others are ignored. */
 export function suiteOptions(options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | undefined> {

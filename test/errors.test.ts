@@ -1,12 +1,13 @@
 // Every error class a package exports is a LookoutError (from @lookout/tools) with a stable,
 // non-empty `code` and its own class name as `name`. A new exported error class fails the first
 // check of its entry until it has a sample below (and so a base and a code).
-// @lookout/core/serve is not listed yet: its ServeError and ServeConfigError are still on Error.
+// ModelSourceError (core/serve/load-model.ts, no entry exports it) has its check next to it.
 import { describe, expect, it } from 'vitest';
 import * as core from '@lookout/core';
 import * as aiSdk from '@lookout/core/ai-sdk';
 import * as langchain from '@lookout/core/langchain';
 import * as mcp from '@lookout/core/mcp';
+import * as serve from '@lookout/core/serve';
 import * as guards from '@lookout/guards';
 import * as runtime from '@lookout/runtime';
 import * as tools from '@lookout/tools';
@@ -106,6 +107,14 @@ const entries: Array<[string, Record<string, unknown>, Samples]> = [
     },
   ],
   ['@lookout/core/mcp', mcp, { McpAdapterError: () => new mcp.McpAdapterError('mcp-connect-failed', 'refused') }],
+  [
+    '@lookout/core/serve',
+    serve,
+    {
+      ServeError: () => new serve.ServeError(400, 'invalid_request', 'bad request', {}, 'messages'),
+      ServeConfigError: () => new serve.ServeConfigError('maxConcurrent must be at least 1'),
+    },
+  ],
   ['@lookout/core/ai-sdk', aiSdk, { AiSdkGuardError: () => new aiSdk.AiSdkGuardError('ai-sdk-invalid-options', 'bad options') }],
 ];
 

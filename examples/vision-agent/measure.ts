@@ -1,6 +1,7 @@
 // Measures the main object in a photo: the pixels that differ from the background (estimated
 // from the image border), their bounding box, size in centimetres at a known scale, and colour.
 import sharp from 'sharp';
+import { LookoutError } from '@lookout/tools/errors';
 
 export interface Measurement {
   imageWidth: number;
@@ -12,11 +13,9 @@ export interface Measurement {
   rgb: [number, number, number];
 }
 
-export class MeasureError extends Error {
-  readonly code = 'measure.no-object';
+export class MeasureError extends LookoutError<'measure.no-object'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'MeasureError';
+    super('measure.no-object', message);
   }
 }
 

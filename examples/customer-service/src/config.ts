@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LLAMA_GUARD_VARIANTS, type LlamaGuardVariant } from '@lookout/guards';
+import { LookoutError } from '@lookout/tools/errors';
 
 export type ModelChoice =
   | { kind: 'tiny'; cacheDir: string }
@@ -40,11 +41,9 @@ export interface ShopConfig {
   databaseUrl?: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'example.config';
+export class ConfigError extends LookoutError<'example.config'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('example.config', message);
   }
 }
 

@@ -1,15 +1,15 @@
 // Small node:http helpers: bodies with a size limit, JSON replies, cookies, server-sent events.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LookoutError } from '@lookout/tools/errors';
 
 /** A request the server refuses, with the status and a message naming what is accepted. */
-export class HttpError extends Error {
+export class HttpError extends LookoutError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'HttpError';
+    super(code, message);
   }
 }
 

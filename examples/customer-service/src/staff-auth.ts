@@ -2,12 +2,11 @@
 // staff sessions behind their own cookie, and a limit on failed sign-ins.
 import { randomBytes, scrypt as scryptCallback, scryptSync, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
 import type { ShopStore } from './store/types.js';
+import { LookoutError } from '@lookout/tools/errors';
 
-export class StaffConfigError extends Error {
-  readonly code = 'example.staff-config';
+export class StaffConfigError extends LookoutError<'example.staff-config'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'StaffConfigError';
+    super('example.staff-config', message);
   }
 }
 

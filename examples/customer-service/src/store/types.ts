@@ -4,6 +4,7 @@
 // (--database-url, shared by every replica).
 import { createHash, randomBytes } from 'node:crypto';
 import type { VerdictAuditEntry } from '@lookout/core';
+import { LookoutError } from '@lookout/tools/errors';
 
 export interface Customer {
   id: string;
@@ -125,20 +126,16 @@ export interface Handover {
 }
 
 /** A `before` value that no verdict page handed out. */
-export class InvalidCursorError extends Error {
-  readonly code = 'example.invalid-cursor';
+export class InvalidCursorError extends LookoutError<'example.invalid-cursor'> {
   constructor() {
-    super('before must be the "next" value of a previous /api/verdicts page.');
-    this.name = 'InvalidCursorError';
+    super('example.invalid-cursor', 'before must be the "next" value of a previous /api/verdicts page.');
   }
 }
 
 /** A checkpoint refused because another process took the run over (its lease here had run out). */
-export class RunTakenOverError extends Error {
-  readonly code = 'example.run-taken-over';
+export class RunTakenOverError extends LookoutError<'example.run-taken-over'> {
   constructor(runId: string) {
-    super(`Run ${runId} is being continued by another process; this one stops before running a tool.`);
-    this.name = 'RunTakenOverError';
+    super('example.run-taken-over', `Run ${runId} is being continued by another process; this one stops before running a tool.`);
   }
 }
 

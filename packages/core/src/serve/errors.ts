@@ -1,15 +1,19 @@
-/** An error `lookout serve` answers with an OpenAI-style error body and the given HTTP status. */
-export class ServeError extends Error {
-  readonly code: string;
+import { LookoutError } from '@lookout/tools';
+
+/**
+ * An error `lookout serve` answers with an OpenAI-style error body and the given HTTP status. Its
+ * `code` is the body's `code` (`invalid_request`, `invalid_image`, `context_length_exceeded`,
+ * `overloaded`, ...; a model failure the server does not map keeps the runtime's code), so it is an
+ * open string rather than a closed union.
+ */
+export class ServeError extends LookoutError {
   readonly status: number;
   readonly headers: Record<string, string>;
   /** The request field at fault ("messages", "max_tokens", ...), or null when no one field is. */
   readonly param: string | null;
   constructor(status: number, code: string, message: string, headers: Record<string, string> = {}, param: string | null = null) {
-    super(message);
-    this.name = 'ServeError';
+    super(code, message);
     this.status = status;
-    this.code = code;
     this.headers = headers;
     this.param = param;
   }
@@ -31,10 +35,8 @@ export class ServeError extends Error {
 }
 
 /** LookoutServer / limiter options out of range. */
-export class ServeConfigError extends Error {
-  readonly code = 'serve.config';
+export class ServeConfigError extends LookoutError<'serve.config'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ServeConfigError';
+    super('serve.config', message);
   }
 }

@@ -1,5 +1,6 @@
 import type { LanguageModel } from '@lookout/runtime';
 import { OpenAICompatibleModel, listServedModels } from '@lookout/runtime';
+import { LookoutError } from '@lookout/tools';
 
 /** Where a command gets its model: an in-process model directory or a served engine. */
 export interface ModelSource {
@@ -15,11 +16,10 @@ export interface ModelSource {
   images?: boolean;
 }
 
-export class ModelSourceError extends Error {
-  readonly code = 'cli.model_source';
+/** A command's model flags that name no usable model (none, both kinds, an ambiguous engine). */
+export class ModelSourceError extends LookoutError<'cli.model_source'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'ModelSourceError';
+    super('cli.model_source', message);
   }
 }
 
