@@ -1,9 +1,14 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool as McpToolInfo } from '@modelcontextprotocol/sdk/types.js';
+import { VerdictCache, type Verdict } from '@lookout/guards';
 import { defineJsonSchemaTool, ToolDefinitionError, ToolError, type AnyTool, type ToolContext } from '@lookout/tools';
+import { resolveGuards, type GuardSetting, type ResolvedGuard } from '../guarding/config.js';
+import { withRunCache } from '../guarding/run-cache.js';
+import { runStage } from '../guarding/run-stage.js';
+import { endSpan, startSpan } from '../tracing/spans.js';
 import { convertResult, type McpCallResult } from './content.js';
 import { McpAdapterError } from './errors.js';
 
@@ -64,6 +69,28 @@ export interface McpToolsOptions {
   onToolsChanged?: (tools: McpTool[]) => void;
   /** Called when a refresh after a change notification failed (the previous list stays). */
   onError?: (error: unknown) => void;
+  /**
+   * Guards that read what the server says about each tool (its name, title, description and the
+   * texts of its input schema) before the tool is offered, at the first listing and after every
+   * `list_changed`: a description is untrusted text the model reads, the same as a result. Pass
+   * the agent's tool-result guards (Prompt Guard, an injection pattern); they see a `tool-result`
+   * subject. A tool any of them flags (block or redact) is not offered: it is listed in
+   * `skipped` and reported to `onToolFlagged`. Default: none (descriptions go to the model unchecked).
+   */
+  descriptionGuards?: GuardSetting[];
+  /** Per-guard time limit for `descriptionGuards`, in ms; a guard that runs over flags the tool unless failOpen. Default 10 000. */
+  guardTimeoutMs?: number;
+  /** Called for each tool whose description a guard flagged, and which is therefore not offered (once per tool and description). */
+  onToolFlagged?: (event: McpToolFlagged) => void;
+}
+
+/** A server tool that `descriptionGuards` kept from the model. */
+export interface McpToolFlagged {
+  server: string;
+  /** The tool's name on the server. */
+  tool: string;
+  /** The verdict that decided. */
+  verdict: Verdict;
 }
 
 /** A Lookout tool backed by an MCP server's tool. */
@@ -102,6 +129,8 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
   const tools: McpTool[] = [];
   const skipped: Array<{ name: string; reason: string }> = [];
   let closed = false;
+  const screen = descriptionScreen(server, options);
+  const watch = new ConnectionWatch(client, server);
 
   const load = async (): Promise<McpTool[]> => {
     let listed: McpToolInfo[];
@@ -112,7 +141,13 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
     }
     const next: McpTool[] = [];
     const nextSkipped: Array<{ name: string; reason: string }> = [];
+    const flagged = await screen(listed);
     for (const info of listed) {
+      const verdict = flagged.get(info);
+      if (verdict) {
+        nextSkipped.push({ name: info.name, reason: `its description was flagged by guard "${verdict.guard}"${verdict.categories.length ? ` (${verdict.categories.join(', ')})` : ''}` });
+        continue;
+      }
       if (options.deny?.includes(info.name)) {
         nextSkipped.push({ name: info.name, reason: 'on the deny list' });
         continue;
@@ -122,7 +157,7 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
         continue;
       }
       try {
-        const tool = toLookoutTool(client, server, prefix, info, options);
+        const tool = toLookoutTool(client, server, prefix, info, options, watch);
         if (next.some((t) => t.name === tool.name)) {
           nextSkipped.push({ name: info.name, reason: `its name "${tool.name}" is taken by another tool of the server` });
           continue;
@@ -147,6 +182,7 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
   try {
     await load();
   } catch (error) {
+    watch.stop();
     if (owned) await client.close().catch(() => {});
     throw error;
   }
@@ -169,6 +205,7 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
     refresh,
     async close() {
       closed = true;
+      watch.stop();
       client.removeNotificationHandler(ToolListChangedNotificationSchema.shape.method.value);
       if (owned) await client.close();
     },
@@ -181,6 +218,12 @@ function checkOptions(options: McpToolsOptions): void {
   };
   if (options.timeoutMs !== undefined && !(options.timeoutMs > 0)) bad(`timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
   if (options.connectTimeoutMs !== undefined && !(options.connectTimeoutMs > 0)) bad(`connectTimeoutMs must be a positive number of milliseconds, got ${options.connectTimeoutMs}`);
+  if (options.guardTimeoutMs !== undefined && !(options.guardTimeoutMs > 0)) bad(`guardTimeoutMs must be a positive number of milliseconds, got ${options.guardTimeoutMs}`);
+  try {
+    resolveGuards(options.descriptionGuards, 1, 'descriptionGuards');
+  } catch (error) {
+    bad((error as Error).message.replace(/^guards\./, '').replace(/\.$/, ''));
+  }
   if (options.images !== undefined && options.images !== 'guard' && options.images !== 'drop') bad(`images must be 'guard' or 'drop', got ${JSON.stringify(options.images)}`);
   for (const key of ['allow', 'deny'] as const) {
     const list = options[key];
@@ -242,7 +285,7 @@ function sanitize(name: string): string {
   return /^[A-Za-z_]/.test(clean) ? clean : `_${clean}`;
 }
 
-function toLookoutTool(client: Client, server: string, prefix: string, info: McpToolInfo, options: McpToolsOptions): McpTool {
+function toLookoutTool(client: Client, server: string, prefix: string, info: McpToolInfo, options: McpToolsOptions, watch: ConnectionWatch): McpTool {
   const name = prefix ? `${prefix}__${sanitize(info.name)}` : sanitize(info.name);
   const description: McpToolDescription = { server, name: info.name, ...(info.annotations ? { annotations: info.annotations } : {}) };
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -256,16 +299,26 @@ function toLookoutTool(client: Client, server: string, prefix: string, info: Mcp
 
   const execute = async (args: Record<string, unknown>, ctx: ToolContext) => {
     let result: McpCallResult;
+    // Aborted by the runner (timeout, run aborted) through ctx.signal, or by the watch when the
+    // connection is found lost mid-call; either way the SDK sends notifications/cancelled.
+    const call = watch.begin(ctx.signal);
     try {
-      // The runner aborts ctx.signal on its timeout; the SDK then sends notifications/cancelled.
       // Its own timer is set later so the runner's timeout is the one that answers.
-      result = (await client.callTool({ name: info.name, arguments: args }, undefined, { signal: ctx.signal, timeout: timeoutMs + 1_000 })) as McpCallResult;
+      result = (await client.callTool({ name: info.name, arguments: args }, undefined, { signal: call.signal, timeout: timeoutMs + 1_000 })) as McpCallResult;
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+      if (call.lost) {
+        throw new ToolError('tool-unavailable', `Tool "${name}" is unavailable: the connection to MCP server "${server}" was lost during the call (${call.lost.message}).`, { cause: call.lost });
+      }
       if ((error instanceof McpError && error.code === ErrorCode.ConnectionClosed) || (error instanceof Error && error.message === 'Not connected')) {
         throw new ToolError('tool-unavailable', `Tool "${name}" is unavailable: MCP server "${server}" closed the connection${error.message === 'Not connected' ? '' : ' during the call'}.`, { cause: error });
       }
+      if (isUnreachable(error)) {
+        throw new ToolError('tool-unavailable', `Tool "${name}" is unavailable: MCP server "${server}" cannot be reached (${describe(error)}).`, { cause: error });
+      }
       throw error;
+    } finally {
+      call.end();
     }
     const converted = convertResult(result, options.images ?? 'guard');
     if (result.isError) throw new Error(converted.text || 'the server reported an error without a message');
@@ -283,3 +336,151 @@ function toLookoutTool(client: Client, server: string, prefix: string, info: Mcp
   });
   return Object.freeze({ ...tool, mcp: { server, tool: info.name } });
 }
+
+/** A transport failure that means no answer can come: the server is down or forgot the session. */
+function isUnreachable(error: unknown): boolean {
+  if (error instanceof StreamableHTTPError) return true;
+  return error instanceof TypeError && /fetch failed|terminated/.test(error.message);
+}
+
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause?.code ?? cause?.message;
+  return `${(error as Error).message ?? String(error)}${detail ? `: ${detail}` : ''}`;
+}
+
+/** One call the watch can fail. */
+interface WatchedCall {
+  readonly signal: AbortSignal;
+  /** Set when the watch found the connection lost while the call was open. */
+  readonly lost: Error | undefined;
+  end(): void;
+}
+
+/**
+ * Notices a connection that died under open calls. The SDK fails pending requests when the
+ * transport closes (stdio: the process exits), but the streamable HTTP transport reports a
+ * broken response stream only through `onerror` and then tries to resume it, so a call would
+ * wait for its timeout. On a transport error while calls are open the watch pings the server
+ * (one probe at a time): a ping that fails means nothing can answer, and the open calls end at
+ * once as `tool-unavailable`; a ping that succeeds leaves them running (the stream may resume).
+ */
+class ConnectionWatch {
+  private readonly open = new Set<{ controller: AbortController; lost?: Error }>();
+  private probing = false;
+  private readonly previous: Client['onerror'];
+  private stopped = false;
+
+  constructor(
+    private readonly client: Client,
+    private readonly server: string,
+    private readonly probeTimeoutMs = 5_000,
+  ) {
+    this.previous = client.onerror;
+    client.onerror = (error) => {
+      this.previous?.(error);
+      if (!this.stopped) this.onTransportError(error);
+    };
+  }
+
+  begin(outer: AbortSignal): WatchedCall {
+    const entry: { controller: AbortController; lost?: Error } = { controller: new AbortController() };
+    const forward = () => entry.controller.abort(outer.reason);
+    if (outer.aborted) forward();
+    else outer.addEventListener('abort', forward, { once: true });
+    this.open.add(entry);
+    return {
+      signal: entry.controller.signal,
+      get lost() {
+        return entry.lost;
+      },
+      end: () => {
+        outer.removeEventListener('abort', forward);
+        this.open.delete(entry);
+      },
+    };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.client.onerror = this.previous;
+  }
+
+  private onTransportError(error: Error): void {
+    if (this.open.size === 0 || this.probing) return;
+    this.probing = true;
+    const started = [...this.open];
+    this.client
+      .ping({ timeout: this.probeTimeoutMs })
+      .then(
+        () => undefined,
+        (pingError: unknown) => {
+          const lost = new Error(`${error.message}; a ping to "${this.server}" then failed: ${describe(pingError)}`, { cause: error });
+          for (const entry of started) {
+            if (!this.open.has(entry)) continue;
+            entry.lost = lost;
+            entry.controller.abort(lost);
+          }
+        },
+      )
+      .finally(() => {
+        this.probing = false;
+      });
+  }
+}
+
+/** Tool listings through `descriptionGuards`: which tools were flagged, and by which verdict. */
+function descriptionScreen(server: string, options: McpToolsOptions): (tools: McpToolInfo[]) => Promise<Map<McpToolInfo, Verdict>> {
+  const empty: ResolvedGuard[] = [];
+  const guards = resolveGuards(options.descriptionGuards, options.guardTimeoutMs ?? 10_000, 'descriptionGuards');
+  // A description seen before (an unchanged tool after list_changed) is not classified again.
+  const stage = withRunCache({ input: empty, output: empty, 'tool-call': empty, 'tool-result': guards }, new VerdictCache({ maxEntries: 1000 }))['tool-result'];
+  // What was reported already, so a refresh reports only tools newly flagged (or changed).
+  let reported = new Set<string>();
+  return async (tools) => {
+    const flagged = new Map<McpToolInfo, Verdict>();
+    if (stage.length === 0 || tools.length === 0) return flagged;
+    const { span, ctx } = startSpan('lookout.mcp.screen_tools', { 'lookout.mcp.server': server, 'lookout.mcp.tools': tools.length });
+    await Promise.all(
+      tools.map(async (info) => {
+        const { decision } = await runStage(stage, { stage: 'tool-result', conversation: [], content: { text: describedText(info), images: [] }, tool: { name: info.name } }, { traceContext: ctx });
+        if (decision.kind === 'pass') return;
+        flagged.set(info, decision.verdict);
+        span.addEvent('lookout.mcp.tool_dropped', { 'lookout.mcp.tool': info.name, 'lookout.guard.name': decision.verdict.guard, 'lookout.guard.categories': decision.verdict.categories });
+      }),
+    );
+    span.setAttribute('lookout.mcp.tools_dropped', [...flagged.keys()].map((t) => t.name));
+    endSpan(span);
+    const now = new Set<string>();
+    for (const [info, verdict] of flagged) {
+      const key = `${info.name}\u0000${describedText(info)}`;
+      now.add(key);
+      if (!reported.has(key)) options.onToolFlagged?.({ server, tool: info.name, verdict });
+    }
+    reported = now;
+    return flagged;
+  };
+}
+
+/** Everything the server wrote about a tool that reaches the model: name, title, description and the schema's texts. */
+function describedText(info: McpToolInfo): string {
+  const lines = [info.name, info.title, info.annotations?.title, info.description].filter((t): t is string => typeof t === 'string' && t !== '');
+  const walk = (node: unknown, key?: string): void => {
+    if (typeof node === 'string') {
+      if (key === undefined || TEXT_KEYWORDS.has(key)) lines.push(node);
+    } else if (Array.isArray(node)) node.forEach((n) => walk(n, key === 'enum' || key === 'examples' ? undefined : key));
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        if (key === 'properties' || key === 'patternProperties' || key === '$defs' || key === 'definitions') {
+          lines.push(k); // a property name is text the model reads as well
+          walk(v);
+        } else walk(v, k);
+      }
+    }
+  };
+  walk(info.inputSchema);
+  return lines.join('\n');
+}
+
+/** Schema keywords whose string values are prose or values the model reads. */
+const TEXT_KEYWORDS = new Set(['description', 'title', 'default', 'const', 'examples', 'enum', '$comment']);
