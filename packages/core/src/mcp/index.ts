@@ -8,6 +8,7 @@ export {
   type McpStdioServer,
   type McpHttpServer,
   type McpToolDescription,
+  type McpToolFlagged,
 } from './tools.js';
 export { convertResult, type McpCallResult } from './content.js';
 export { McpAdapterError, type McpErrorCode } from './errors.js';
