@@ -19,7 +19,6 @@ export {
   GenerationError,
   InvalidGenerationRequestError,
   InvalidModelRequestError,
-  InvalidSamplingError,
   llamaChatProtocol,
   MissingRuntimePartError,
   ModelNotBuiltError,
@@ -47,6 +46,7 @@ export { asProviderError } from './generation/model/providers.js';
 
 // Sampling on logits.
 export {
+  InvalidSamplingError,
   applyRepetitionPenalty,
   applyTemperature,
   applyTopK,

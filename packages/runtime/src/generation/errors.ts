@@ -1,17 +1,8 @@
-import { LookoutError } from '@lookout/tools/errors';
+// Typed errors of the generation layer, on GenerationError (model/errors.ts, shared with
+// sampling/'s InvalidSamplingError).
+import { GenerationError } from '../model/errors.js';
 
-/**
- * Typed errors of the generation layer. Every error carries a stable `code` that callers can
- * switch on; the message names what was wrong and what is accepted.
- */
-export class GenerationError extends LookoutError {}
-
-/** A sampling setting is out of range (e.g. topP = 2). */
-export class InvalidSamplingError extends GenerationError {
-  constructor(message: string) {
-    super('INVALID_SAMPLING', message);
-  }
-}
+export { GenerationError };
 
 /** A generate() argument is malformed (empty prompt, bad eos ids, ...). */
 export class InvalidGenerationRequestError extends GenerationError {

@@ -1,5 +1,16 @@
 // Generation: the decode loop, the engine worker, request queueing and OnnxModel.
-export * from './errors.js';
+export {
+  GenerationError,
+  InvalidGenerationRequestError,
+  ContextLengthExceededError,
+  GenerationAbortedError,
+  QueueFullError,
+  EngineWorkerError,
+  ExecutionProviderUnavailableError,
+  ModelNotBuiltError,
+  InvalidModelRequestError,
+  MissingRuntimePartError,
+} from './errors.js';
 export { StopStringMatcher } from './streaming/stop-strings.js';
 export type { TokenDecoder } from './streaming/tokenizer-like.js';
 export {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidSamplingError } from '../generation/errors.js';
+import { InvalidSamplingError } from './errors.js';
 import { logSoftmax, tokenLogprobs } from './logprobs.js';
 import { seededRandom } from './prng.js';
 import { createSampler, sampleCategorical } from './sampler.js';

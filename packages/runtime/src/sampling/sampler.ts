@@ -3,7 +3,7 @@
  * buffer (the engine's logits are never modified) and a seeded random source per generation.
  */
 import type { SamplingSettings } from '../model/types.js';
-import { InvalidSamplingError } from '../generation/errors.js';
+import { InvalidSamplingError } from './errors.js';
 import { randomSeed, seededRandom, type Random } from './prng.js';
 import { applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP, expStats } from './processors.js';
 import { argmax } from './top-indices.js';
