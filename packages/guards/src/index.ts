@@ -1,6 +1,6 @@
 // Public surface of @lookout/guards.
-export * from './types.js';
-export * from './errors.js';
+export type { Stage, GuardSubject, Verdict, Redaction, GuardCheckOptions, Guard } from './types.js';
+export { GuardError, GuardConfigError, GuardTimeoutError, GuardImageUnsupportedError, GuardModelError, GuardAbortError } from './errors.js';
 export * from './compose/index.js';
 export * from './rules/index.js';
 export * from './policy/index.js';

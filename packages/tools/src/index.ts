@@ -1,7 +1,19 @@
 // Public surface of @lookout/tools.
-export * from './types.js';
-export * from './errors.js';
-export * from './result.js';
+export type {
+  ToolSpec,
+  ToolCallRequest,
+  ToolContext,
+  ApprovalRule,
+  ToolDefinition,
+  Tool,
+  ArgumentCheck,
+  JsonSchemaToolDefinition,
+  AnyTool,
+} from './types.js';
+export { LookoutError, ToolError, ToolDefinitionError, ToolValidationBudgetExceeded } from './errors.js';
+export type { ToolErrorCode } from './errors.js';
+export { withImages, isToolOutputWithImages, errorResult } from './result.js';
+export type { ToolResult, ToolOutputWithImages } from './result.js';
 export { defineTool, toToolSpec, assertToolName } from './define.js';
 export { defineJsonSchemaTool, compileArgumentsSchema } from './json-schema.js';
 export { formatIssuePath, formatIssues } from './issues.js';

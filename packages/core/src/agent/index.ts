@@ -1,3 +1,29 @@
 export { Agent } from './agent.js';
-export * from './types.js';
-export * from './events.js';
+export type {
+  BlockInfo,
+  AgentOptions,
+  AgentInput,
+  RunOptions,
+  ApprovalDecision,
+  ResumeOptions,
+  PendingApproval,
+  ToolAnswer,
+  PendingCall,
+  RunState,
+  RunStatus,
+  AgentResult,
+  GuardAction,
+} from './types.js';
+export type {
+  TurnStartEvent,
+  GuardVerdictEvent,
+  BlockedEvent,
+  TextDeltaEvent,
+  ToolCallEvent,
+  ToolResultEvent,
+  ApprovalRequestedEvent,
+  TurnEndEvent,
+  ErrorEvent,
+  AgentEvent,
+  AgentEventMap,
+} from './events.js';

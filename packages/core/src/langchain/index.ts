@@ -4,4 +4,4 @@ export { guardMiddleware, type GuardMiddlewareOptions } from './guard-middleware
 export { guardRunnable, type GuardRunnableOptions } from './guard-runnable.js';
 export { fromLangChainTool, toLangChainTool } from './tools.js';
 export { toLookoutMessages, toContentParts } from './messages.js';
-export * from './errors.js';
+export { LangChainAdapterError, UnsupportedContentError, GuardBlockedError, StructuredOutputError } from './errors.js';

@@ -1,6 +1,28 @@
 // Served backends: LanguageModel implementations over HTTP engines.
-export * from './errors.js';
-export * from './openai-wire.js';
+export {
+  ServedModelError,
+  ServedHttpError,
+  ServedTimeoutError,
+  ServedConnectionError,
+  ServedAbortError,
+  ServedProtocolError,
+  ServedRequestError,
+} from './errors.js';
+export type {
+  OpenAIContentPart,
+  OpenAIToolCall,
+  OpenAIMessage,
+  OpenAITool,
+  OpenAIChatRequest,
+  OpenAIChatLogprob,
+  OpenAIUsage,
+  OpenAIToolCallDelta,
+  OpenAIChatChunk,
+  OpenAIChatCompletion,
+  OpenAICompletionRequest,
+  OpenAICompletionChoice,
+  OpenAICompletionResponse,
+} from './openai-wire.js';
 export { parseSse, type SseEvent } from './sse.js';
 export { imageToUrl, bytesToDataUrl, parseDataUrl, sniffImageType } from './images.js';
 export { toOpenAIMessages, toOpenAITools, promptToString, type WireTextOptions } from './to-openai.js';

@@ -1,5 +1,21 @@
 export { TokenizerError, type TokenizerErrorCode } from './errors.js';
-export * from './special-tokens.js';
+export {
+  llama3SpecialTokens,
+  LLAMA3_BASE_VOCAB_SIZE,
+  LLAMA3_SPECIAL_TOKEN_COUNT,
+  MLLAMA_IMAGE_TOKEN,
+  MLLAMA_IMAGE_TOKEN_ID,
+  LLAMA3_NAMED_SPECIAL_TOKENS,
+  BEGIN_OF_TEXT,
+  END_OF_TEXT,
+  FINETUNE_RIGHT_PAD,
+  START_HEADER,
+  END_HEADER,
+  END_OF_MESSAGE,
+  END_OF_TURN,
+  PYTHON_TAG,
+} from './special-tokens.js';
+export type { SpecialTokenEntry } from './special-tokens.js';
 export {
   buildLlama3TokenizerFiles,
   llama32VisionChatTemplate,
