@@ -1,4 +1,4 @@
-import { BaseChatModel, type BaseChatModelCallOptions, type BaseChatModelParams, type BindToolsInput } from '@langchain/core/language_models/chat_models';
+import { BaseChatModel, type BaseChatModelCallOptions, type BaseChatModelParams, type BindToolsInput, type LangSmithParams } from '@langchain/core/language_models/chat_models';
 import type { ModelProfile } from '@langchain/core/language_models/profile';
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
@@ -37,6 +37,10 @@ export interface ChatLookoutFields extends BaseChatModelParams {
   /** Any Lookout LanguageModel: OnnxModel (in-process), OpenAICompatibleModel (served), a test double. */
   model: LanguageModel;
   sampling?: SamplingSettings;
+  /** LangChain's standard parameter: `sampling.temperature` (which wins when both are given). */
+  temperature?: number;
+  /** LangChain's standard parameter: `sampling.maxTokens` (which wins when both are given). */
+  maxTokens?: number;
   /** Stop sequences for every call (a call's own `stop` adds to them). */
   stop?: string[];
   /** Largest prompt the model takes, for the model profile. Llama 3.2 Vision: 131072. */
@@ -63,7 +67,10 @@ export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessage
   constructor(fields: ChatLookoutFields) {
     super(fields);
     this.model = fields.model;
-    this.sampling = fields.sampling;
+    const standard: SamplingSettings = {};
+    if (fields.temperature !== undefined) standard.temperature = fields.temperature;
+    if (fields.maxTokens !== undefined) standard.maxTokens = fields.maxTokens;
+    this.sampling = Object.keys(standard).length ? { ...standard, ...fields.sampling } : fields.sampling;
     this.stop = fields.stop;
     this.maxInputTokens = fields.maxInputTokens;
   }
@@ -142,6 +149,29 @@ export class ChatLookout extends BaseChatModel<ChatLookoutCallOptions, AIMessage
 
   invocationParams(options?: this['ParsedCallOptions']): Record<string, unknown> {
     return { model: this.model.id, ...this.sampling, ...options?.sampling };
+  }
+
+  /**
+   * What identifies this model's answers in a cache key: the model and its sampling defaults
+   * (LangChain adds the call's options). `cache: true` uses one global cache for every chat model,
+   * so without these two ChatLookouts over different models would share answers.
+   */
+  _identifyingParams(): Record<string, unknown> {
+    return { model: this.model.id, ...(this.sampling ? { sampling: this.sampling } : {}), ...(this.stop?.length ? { stop: this.stop } : {}) };
+  }
+
+  /** LangSmith's standard parameters, as sent: Lookout's default temperature is 0 (greedy). */
+  getLsParams(options: this['ParsedCallOptions']): LangSmithParams {
+    const sampling: SamplingSettings = { ...this.sampling, ...options?.sampling };
+    const stop = [...(sampling.stop ?? []), ...(this.stop ?? []), ...(options?.stop ?? [])];
+    return {
+      ls_provider: 'lookout',
+      ls_model_name: this.model.id,
+      ls_model_type: 'chat',
+      ls_temperature: sampling.temperature ?? 0,
+      ...(sampling.maxTokens !== undefined ? { ls_max_tokens: sampling.maxTokens } : {}),
+      ls_stop: stop.length ? stop : undefined,
+    };
   }
 
   async *_streamResponseChunks(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): AsyncGenerator<ChatGenerationChunk> {
