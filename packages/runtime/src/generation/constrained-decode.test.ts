@@ -147,14 +147,17 @@ describe('constrained decoding on the tiny checkpoint', () => {
     expect(error.keyword).toBe('format');
   });
 
-  it('generate() under a constraint runs one step per token, whatever decodeChunk says', async () => {
+  it('generate() under a constraint decodes in chunks where it can, one step per token with decodeChunk 1', async () => {
     const tokenizer = await LlamaTokenizer.fromDirectory(dir);
     const grammar = compileConstraint({ responseFormat: { type: 'json_schema', schema: ORDER } }, tokenizer)!;
     const eos = [tokenizer.specialIds.eot!];
     const inputIds = tokenizer.encode('<|begin_of_text|>Order:', { allowSpecial: true });
-    const result = await generate(model.engine, tokenizer, { inputIds, eosIds: eos, maxTokens: 160, decodeChunk: 16, sampling: { temperature: 1, topK: 40, seed: 8 }, constraint: grammar.start(eos) });
-    expect(result.decodeChunks).toBe(0);
-    expect(result.finishReason).toBe('eos');
-    expect(validate(JSON.parse(result.text)), result.text).toBe(true);
+    for (const decodeChunk of [16, 1]) {
+      const result = await generate(model.engine, tokenizer, { inputIds, eosIds: eos, maxTokens: 160, decodeChunk, sampling: { temperature: 1, topK: 40, seed: 8 }, constraint: grammar.start(eos) });
+      if (decodeChunk === 1) expect(result.decodeChunks).toBe(0);
+      else expect(result.decodeChunks).toBeGreaterThan(0);
+      expect(result.finishReason).toBe('eos');
+      expect(validate(JSON.parse(result.text)), result.text).toBe(true);
+    }
   }, 60_000);
 });

@@ -5,16 +5,21 @@
  * consumer that stops iterating (a stop string was found) never pays for another forward pass.
  * generate() runs it on this thread; the engine worker runs the same loop next to the model.
  *
- * Under a constraint (constraints/, response_format and forced tool calls) the mask is applied
- * to the logits in JS before the sampler sees them, one forward run per token: the in-graph
- * multi-step loop chooses its tokens inside onnxruntime, where no mask can be applied, so a
- * constrained generation never decodes in chunks (docs/structured-output.md gives the cost).
+ * Under a constraint (constraints/, response_format and forced tool calls) the in-graph
+ * multi-step loop, which chooses its tokens inside onnxruntime where no mask can be applied, runs
+ * speculatively when the session can rewind (constrained-chunks.ts: chunks checked against the
+ * constraint, the first refused token replaced under the mask), for greedy decoding and top-k
+ * cuts (constrained-choice.ts says why not otherwise). Otherwise the mask is applied to the
+ * logits in JS before the sampler sees them, one forward run per token
+ * (docs/structured-output.md gives the costs).
  */
 import type { ForwardEngine } from '../model/engine.js';
 import type { TokenConstraint } from '../constraints/token-constraint.js';
 import { tokenLogprobs } from '../sampling/logprobs.js';
 import { createSampler } from '../sampling/sampler.js';
 import { canDecodeInChunks, chunkedSampling, decodeInChunks } from './chunked-decode.js';
+import { chunksUnderConstraint } from './constrained-choice.js';
+import { canRewind, decodeConstrainedInChunks } from './constrained-chunks.js';
 import type { DecodePlan, DecodeTally, SampledToken } from './decode-plan.js';
 import { prefillForDecode } from './prefill.js';
 
@@ -32,10 +37,16 @@ export async function* decodeTokens(
   const eos = new Set(plan.eosIds);
   try {
     let logits = session.logits;
-    const inGraph = constraint ? undefined : chunkedSampling(plan);
+    const inGraph = chunkedSampling(plan);
     if (inGraph && canDecodeInChunks(session, inGraph)) {
-      yield* decodeInChunks(session, plan, inGraph, tally, signal);
-      return;
+      if (!constraint) {
+        yield* decodeInChunks(session, plan, inGraph, tally, signal);
+        return;
+      }
+      if (chunksUnderConstraint(inGraph, logits.length) && canRewind(session)) {
+        yield* decodeConstrainedInChunks(session, plan, inGraph, constraint, tally, signal);
+        return;
+      }
     }
     const masked = constraint ? new Float32Array(logits.length) : undefined;
     // Every id so far, for the repetition penalty (HF penalises prompt tokens too).

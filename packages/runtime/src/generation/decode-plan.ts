@@ -1,7 +1,8 @@
 /**
  * What the token loops share: the plan a generation runs (prompt, sampling with its seed, stop
  * ids, budget), the tokens it yields and the tally it fills in. The free loop (decode-loop.ts),
- * the chunked one (chunked-decode.ts), the constrained one and the engine worker all take these.
+ * the chunked one (chunked-decode.ts), the constrained ones (decode-loop.ts per token,
+ * constrained-chunks.ts in chunks) and the engine worker all take these.
  */
 import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
@@ -43,6 +44,26 @@ export interface DecodeTally {
   chunks?: number;
   /** Prompt tokens the engine took from its prefix cache. */
   cachedPromptTokens?: number;
+  /** How a constrained generation decoded in chunks went (constrained-chunks.ts). */
+  constrained?: ConstrainedDecodeStats;
+}
+
+/**
+ * Chunked constrained decoding, counted: chunks run in the graph, the tokens they proposed and
+ * the ones the constraint accepted, and the positions decided in JS (each one forward run).
+ */
+export interface ConstrainedDecodeStats {
+  chunks: number;
+  proposed: number;
+  accepted: number;
+  /** Chunks cut by a refused token: the session was rewound and its last accepted token fed again. */
+  rewinds: number;
+  /** Positions where the model's own token was allowed and taken without a chunk. */
+  drafted: number;
+  /** Positions chosen under the mask (the model's own token was refused). */
+  masked: number;
+  /** Positions where the mask allowed a single token, taken without sampling. */
+  forced: number;
 }
 
 /** An engine that runs the whole decode loop itself (e.g. in its worker, next to the model). */

@@ -8,7 +8,7 @@ import type { ForwardEngine, VisionInputs } from '../model/engine.js';
 import type { SamplingSettings } from '../model/types.js';
 import { DEFAULT_DECODE_CHUNK } from './chunked-decode.js';
 import { decodeTokens } from './decode-loop.js';
-import { isSamplingEngine, newTally, type DecodePlan } from './decode-plan.js';
+import { isSamplingEngine, newTally, type ConstrainedDecodeStats, type DecodePlan } from './decode-plan.js';
 import type { TokenConstraint } from '../constraints/token-constraint.js';
 import { ContextLengthExceededError, InvalidGenerationRequestError } from './errors.js';
 import type { IdLogprob } from '../sampling/logprobs.js';
@@ -72,9 +72,10 @@ export interface GenerateOptions {
   skipSpecial?: boolean;
   /**
    * Only tokens this constraint allows are chosen (constraints/: JSON Schema, JSON object, forced
-   * tool call). One forward run per token, on this thread (decodeChunk and decodeInEngine do
-   * not apply); the finish reason is 'eos' once the value is complete, 'length' when the budget
-   * ran out before.
+   * tool call). The loop runs on this thread (decodeInEngine does not apply); decodeChunk does,
+   * speculatively (constrained-chunks.ts: the same tokens as one run per token when greedy, the
+   * same distribution when sampled), except with a top-p cut. The finish reason is 'eos' once the
+   * value is complete, 'length' when the budget ran out before.
    */
   constraint?: TokenConstraint;
 }
@@ -97,6 +98,8 @@ export interface GenerationResult {
   stepTransferBytes: number;
   /** Multi-step forward runs used after the prefill (0 when every token had its own run). */
   decodeChunks: number;
+  /** Under a constraint decoded in chunks: what the chunks proposed and what was accepted. */
+  constrained?: ConstrainedDecodeStats;
 }
 
 export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, options: GenerateOptions): Promise<GenerationResult> {
@@ -175,6 +178,7 @@ export async function generate(engine: ForwardEngine, tokenizer: TokenDecoder, o
   result.transferBytes = tally.transferBytes;
   result.stepTransferBytes = tally.stepTransferBytes;
   result.decodeChunks = tally.chunks ?? 0;
+  if (tally.constrained) result.constrained = tally.constrained;
   return result;
 }
 

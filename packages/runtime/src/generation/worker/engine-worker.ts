@@ -7,6 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { DecodeSession, ForwardEngine } from '../../model/engine.js';
 import { decodeTokens } from '../decode-loop.js';
+import { isMultiStepSession } from '../chunked-decode.js';
+import { canRewind } from '../constrained-chunks.js';
 import { newTally } from '../decode-plan.js';
 import { postError, postReply, serializeError } from '../../worker-support/index.js';
 import type { EngineFactorySpec, FromWorker, LogitsReply, ToWorker } from './protocol.js';
@@ -21,19 +23,41 @@ let nextSession = 1;
 
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-/** Moves the logits' buffer when it holds exactly these logits; otherwise copies them once. */
-function sendLogits(id: number, session: number, logits: Float32Array, engineBytes: number): void {
+/**
+ * Moves the logits' buffer when it holds exactly these logits; otherwise copies them once. `keep`:
+ * always a copy, the session still needs them (a multi-step session chooses the first token of
+ * its next run from them).
+ */
+function sendLogits(id: number, session: number, logits: Float32Array, engineBytes: number, extra: Partial<LogitsReply> = {}, keep = false): void {
   const whole = logits.byteOffset === 0 && logits.buffer.byteLength === logits.byteLength && logits.buffer instanceof ArrayBuffer;
-  if (whole) {
+  if (whole && !keep) {
     try {
-      postReply<LogitsReply>(port, id, { session, logits, engineBytes, copiedBytes: 0 }, [logits.buffer as ArrayBuffer]);
+      postReply<LogitsReply>(port, id, { ...extra, session, logits, engineBytes, copiedBytes: 0 }, [logits.buffer as ArrayBuffer]);
       return;
     } catch {
       // Not detachable (e.g. external memory): fall through to a single copy.
     }
   }
   const copy = logits.slice();
-  postReply<LogitsReply>(port, id, { session, logits: copy, engineBytes, copiedBytes: copy.byteLength }, [copy.buffer]);
+  postReply<LogitsReply>(port, id, { ...extra, session, logits: copy, engineBytes, copiedBytes: copy.byteLength }, [copy.buffer]);
+}
+
+/** What a session offers to chunked constrained decoding (multi-step runs and rewinds). */
+function multiStep(session: DecodeSession): LogitsReply['multiStep'] {
+  if (!isMultiStepSession(session) || !canRewind(session)) return undefined;
+  return { repetitionPenaltyInGraph: session.repetitionPenaltyInGraph !== false, logprobsInGraph: session.logprobsInGraph === true, length: session.length };
+}
+
+function sessionFor(id: number): DecodeSession {
+  const session = sessions.get(id);
+  if (!session) throw new Error(`decode session ${id} does not exist (disposed or never created)`);
+  return session;
+}
+
+function rewind(session: DecodeSession, length: number | undefined): void {
+  if (length === undefined) return;
+  if (!canRewind(session)) throw new Error('this decode session cannot rewind');
+  session.rewind(length);
 }
 
 async function loadEngine(): Promise<ForwardEngine> {
@@ -55,17 +79,27 @@ async function handle(engine: ForwardEngine, msg: ToWorker): Promise<void> {
         const session = await engine.prefill(msg.inputIds, msg.vision, { signal: controller.signal });
         const id = nextSession++;
         sessions.set(id, session);
-        sendLogits(msg.id, id, session.logits, session.lastTransferBytes);
+        const features = multiStep(session);
+        sendLogits(msg.id, id, session.logits, session.lastTransferBytes, features ? { multiStep: features } : {}, features !== undefined);
       } finally {
         aborts.delete(msg.id);
       }
       return;
     }
     case 'step': {
-      const session = sessions.get(msg.session);
-      if (!session) throw new Error(`decode session ${msg.session} does not exist (disposed or never created)`);
+      const session = sessionFor(msg.session);
+      rewind(session, msg.rewindTo);
       const logits = await session.step(msg.tokenId);
-      sendLogits(msg.id, msg.session, logits, session.lastTransferBytes);
+      sendLogits(msg.id, msg.session, logits, session.lastTransferBytes, {}, multiStep(session) !== undefined);
+      return;
+    }
+    case 'decode-chunk': {
+      const session = sessionFor(msg.session);
+      if (!isMultiStepSession(session)) throw new Error('this decode session cannot decode several tokens per run');
+      rewind(session, msg.rewindTo);
+      const ids = await session.decode(msg.count, msg.params, msg.uniforms, msg.seen);
+      const logprobs = msg.params.topLogprobs !== undefined ? session.lastLogprobs?.map((lp) => ({ logprob: lp.logprob, top: lp.top.map((t) => ({ id: t.id, logprob: t.logprob })) })) : undefined;
+      sendLogits(msg.id, msg.session, session.logits, session.lastTransferBytes, { ids, ...(logprobs ? { logprobs } : {}) }, true);
       return;
     }
     case 'abort':

@@ -5,6 +5,8 @@
 import type { VisionInputs } from '../../model/engine.js';
 import type { Reply, SerializedError } from '../../worker-support/index.js';
 import type { DecodePlan, DecodeTally, SampledToken } from '../decode-plan.js';
+import type { InGraphSampling } from '../chunked-decode.js';
+import type { IdLogprob } from '../../sampling/logprobs.js';
 
 /** How the worker builds its ForwardEngine: `await import(module)[exportName][method](...args)`. */
 export interface EngineFactorySpec {
@@ -19,7 +21,10 @@ export interface EngineFactorySpec {
 
 export type ToWorker =
   | { type: 'prefill'; id: number; inputIds: number[]; vision?: VisionInputs }
-  | { type: 'step'; id: number; session: number; tokenId: number }
+  /** `rewindTo`: first cut the session back to that many positions (a rejected chunk's tail). */
+  | { type: 'step'; id: number; session: number; tokenId: number; rewindTo?: number }
+  /** A multi-step run of the session (MultiStepDecodeSession.decode), for chunked constrained decoding. */
+  | { type: 'decode-chunk'; id: number; session: number; count: number; params: InGraphSampling; uniforms: number[]; seen?: number[]; rewindTo?: number }
   /** Aborts the running prefill with this id. */
   | { type: 'abort'; id: number }
   /** Runs the whole sampling loop in the worker; tokens stream back as they are sampled. */
@@ -37,6 +42,14 @@ export interface LogitsReply {
   engineBytes: number;
   /** Bytes copied to cross the thread boundary (0 when the buffer was moved). */
   copiedBytes: number;
+  /**
+   * A prefill's: the session can decode several tokens per run and rewind (OnnxDecodeSession),
+   * with these in-graph features; absent when it cannot.
+   */
+  multiStep?: { repetitionPenaltyInGraph: boolean; logprobsInGraph: boolean; length: number };
+  /** A decode-chunk's tokens and, when asked for, the log-probabilities of those after the first. */
+  ids?: number[];
+  logprobs?: Array<{ logprob: number; top: IdLogprob[] }>;
 }
 
 export type FromWorker =

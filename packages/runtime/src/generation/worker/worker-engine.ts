@@ -5,6 +5,8 @@
 import type { Worker } from 'node:worker_threads';
 import type { DecodeSession, VisionInputs } from '../../model/engine.js';
 import type { DecodePlan, DecodeTally, SampledToken, SamplingEngine } from '../decode-plan.js';
+import type { InGraphSampling, MultiStepDecodeSession } from '../chunked-decode.js';
+import type { IdLogprob } from '../../sampling/logprobs.js';
 import { AsyncQueue } from '../../async/async-queue.js';
 import { EngineWorkerError, GenerationAbortedError } from '../errors.js';
 import { PendingRequests, firstMessage, isReply, type SerializedError } from '../../worker-support/index.js';
@@ -87,7 +89,7 @@ export class WorkerEngine implements SamplingEngine {
         this.post({ type: 'dispose-session', session: reply.session });
         throw new GenerationAbortedError('The prefill was aborted.');
       }
-      return new WorkerDecodeSession(this, reply, inputBytes);
+      return reply.multiStep ? new WorkerMultiStepSession(this, reply, inputBytes, reply.multiStep) : new WorkerDecodeSession(this, reply, inputBytes);
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -179,9 +181,15 @@ export class WorkerEngine implements SamplingEngine {
   }
 
   /** @internal */
-  stepRequest(session: number, tokenId: number): Promise<LogitsReply> {
+  stepRequest(session: number, tokenId: number, rewindTo?: number): Promise<LogitsReply> {
     const id = this.pending.newId();
-    return this.request(id, { type: 'step', id, session, tokenId });
+    return this.request(id, { type: 'step', id, session, tokenId, ...(rewindTo !== undefined ? { rewindTo } : {}) });
+  }
+
+  /** @internal */
+  chunkRequest(message: Omit<Extract<ToWorker, { type: 'decode-chunk' }>, 'type' | 'id'>): Promise<LogitsReply> {
+    const id = this.pending.newId();
+    return this.request(id, { type: 'decode-chunk', id, ...message });
   }
 
   /** @internal */
@@ -222,13 +230,15 @@ export class WorkerEngine implements SamplingEngine {
 }
 
 class WorkerDecodeSession implements DecodeSession {
-  private current: Float32Array;
-  private transferBytes: number;
-  private disposed = false;
+  protected current: Float32Array;
+  protected transferBytes: number;
+  protected disposed = false;
+  /** A rewind not yet sent: it travels with the next step or chunk. */
+  protected rewindTo?: number;
 
   constructor(
-    private readonly engine: WorkerEngine,
-    private readonly first: LogitsReply,
+    protected readonly engine: WorkerEngine,
+    protected readonly first: LogitsReply,
     inputBytes: number,
   ) {
     this.current = first.logits;
@@ -245,16 +255,74 @@ class WorkerDecodeSession implements DecodeSession {
 
   async step(tokenId: number): Promise<Float32Array> {
     if (this.disposed) throw new EngineWorkerError('SESSION_DISPOSED', 'step() was called on a disposed decode session.');
-    const reply = await this.engine.stepRequest(this.first.session, tokenId);
+    const rewindTo = this.takeRewind();
+    const reply = await this.engine.stepRequest(this.first.session, tokenId, rewindTo);
     this.current = reply.logits;
     this.transferBytes = reply.engineBytes + reply.copiedBytes + 8;
+    this.advanced(1);
     return reply.logits;
   }
+
+  protected takeRewind(): number | undefined {
+    const to = this.rewindTo;
+    this.rewindTo = undefined;
+    return to;
+  }
+
+  /** Positions fed by a step or a chunk (tracked by the multi-step proxy). */
+  protected advanced(_count: number): void {}
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.engine.post({ type: 'dispose-session', session: this.first.session });
+  }
+}
+
+/**
+ * The proxy of a worker session that decodes several tokens per run and rewinds
+ * (OnnxDecodeSession): chunked decoding driven from this thread, which chunked constrained
+ * decoding needs (its constraint lives here). A rewind is sent with the next request.
+ */
+class WorkerMultiStepSession extends WorkerDecodeSession implements MultiStepDecodeSession {
+  readonly repetitionPenaltyInGraph: boolean;
+  readonly logprobsInGraph: boolean;
+  lastLogprobs: Array<{ logprob: number; top: IdLogprob[] }> = [];
+  private position: number;
+
+  constructor(engine: WorkerEngine, first: LogitsReply, inputBytes: number, features: NonNullable<LogitsReply['multiStep']>) {
+    super(engine, first, inputBytes);
+    this.repetitionPenaltyInGraph = features.repetitionPenaltyInGraph;
+    this.logprobsInGraph = features.logprobsInGraph;
+    this.position = features.length;
+  }
+
+  get length(): number {
+    return this.position;
+  }
+
+  rewind(length: number): void {
+    if (this.disposed) throw new EngineWorkerError('SESSION_DISPOSED', 'rewind() was called on a disposed decode session.');
+    if (!Number.isInteger(length) || length < 0 || length > this.position) throw new EngineWorkerError('ENGINE_BAD_REWIND', `cannot rewind a session of ${this.position} positions to ${length}`);
+    this.position = length;
+    this.rewindTo = length;
+  }
+
+  async decode(count: number, params: InGraphSampling, uniforms: number[], seen?: number[]): Promise<number[]> {
+    if (this.disposed) throw new EngineWorkerError('SESSION_DISPOSED', 'decode() was called on a disposed decode session.');
+    const rewindTo = this.takeRewind();
+    const reply = await this.engine.chunkRequest({ session: this.first.session, count, params, uniforms, ...(seen ? { seen } : {}), ...(rewindTo !== undefined ? { rewindTo } : {}) });
+    const ids = reply.ids ?? [];
+    this.current = reply.logits;
+    this.lastLogprobs = reply.logprobs ?? [];
+    // The engine's bytes, the ids and uniforms posted, the ids back.
+    this.transferBytes = reply.engineBytes + reply.copiedBytes + 8 * (count + (seen?.length ?? 0)) + 8 * ids.length;
+    this.advanced(count);
+    return ids;
+  }
+
+  protected override advanced(count: number): void {
+    this.position += count;
   }
 }
 
