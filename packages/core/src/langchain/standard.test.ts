@@ -484,8 +484,9 @@ describe.each(targets)('ChatLookout standard checks on $name', (target) => {
         apiDetails: z.object({ serviceName: z.string(), endpointName: z.string(), parameters: z.record(z.string(), z.unknown()), extractionPath: z.string() }),
       });
       if (!target.exact) {
-        // Decode-time constraints take objects with listed properties only (docs/structured-output.md):
-        // a free-form record is refused up front with a typed error, never answered unconstrained.
+        // zod 4 writes the record with propertyNames and a schema-valued additionalProperties, which
+        // decode-time constraints do not enforce (docs/structured-output.md): the schema is refused up
+        // front with a typed error, never answered unconstrained.
         await expect(chat().withStructuredOutput(complex, { name: 'service_tool' }).invoke('Use the service_tool.')).rejects.toMatchObject({ code: 'CONSTRAINT_UNSUPPORTED_SCHEMA' });
         return;
       }
