@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileSessionStore, MemorySessionStore, type SessionStore, type TurnRecord } from '@lookout/core';
 import { PostgresSessionStore } from '@lookout/core/postgres';
-import { startTestServer } from '../packages/core/src/postgres/test-server.js';
+import { startTestServer } from '@lookout/core/testing/postgres';
 import type { Bench } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -8,7 +8,7 @@ import { ScriptedModel, say } from '@lookout/core/testing';
 import { PostgresSessionStore } from '@lookout/core/postgres';
 import type { LanguageModel, ModelEvent } from '@lookout/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../../packages/core/src/postgres/test-server.js';
+import { startTestServer, type TestServer } from '@lookout/core/testing/postgres';
 import { createShopApp } from '../src/app.js';
 import { ShopClient, STAFF, StaffClient, replyText, startShop, tempDataDir } from './helpers.js';
 import { startFixtureReplica, streamChat, type Replica } from './replicas.js';

