@@ -1,20 +1,20 @@
 // kill -9 between turns must lose no completed turn: a child process runs turns against a
 // FileSessionStore and reports each one after run() resolved; the parent kills it with SIGKILL.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSessionStore, sessionMessages } from '@lookout/core';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const coreUrl = pathToFileURL(path.join(root, 'packages/core/src/index.ts')).href;
-const testingUrl = pathToFileURL(path.join(root, 'packages/core/src/testing/index.ts')).href;
+// The child's code is evaluated (node -e) in this folder, so it imports the packages by name as
+// this file does.
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 const childSource = (dir: string) => `
-import { Agent, FileSessionStore } from ${JSON.stringify(coreUrl)};
-import { ScriptedModel } from ${JSON.stringify(testingUrl)};
+import { Agent, FileSessionStore } from '@lookout/core';
+import { ScriptedModel } from '@lookout/core/testing';
 const model = new ScriptedModel({ steps: [[{ type: 'text', text: 'noted' }]], whenExhausted: 'repeat-last' });
 const agent = new Agent({ model, sessions: new FileSessionStore(${JSON.stringify(dir)}) });
 for (let n = 1; ; n++) {
@@ -33,9 +33,10 @@ describe('FileSessionStore under kill -9', () => {
   });
 
   it('keeps every turn the child reported complete, and the session continues', async () => {
-    const script = path.join(dir, 'child.mjs');
-    await writeFile(script, childSource(path.join(dir, 'sessions')));
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', childSource(path.join(dir, 'sessions'))], {
+      cwd: here,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let reported = 0;
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
