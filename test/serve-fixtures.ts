@@ -1,4 +1,4 @@
-import type { LanguageModel, ModelCapabilities, ModelEvent, ModelRequest, StreamOptions } from '@lookout/runtime';
+import type { LanguageModel, ModelCapabilities, ModelEvent, ModelRequest, StreamOptions, Usage } from '@lookout/runtime';
 
 export type Script = (request: ModelRequest, call: number) => ModelEvent[];
 
@@ -50,7 +50,7 @@ export class RecordingModel implements LanguageModel {
   }
 }
 
-export const textEvents = (text: string, usage = { inputTokens: 7, outputTokens: 2 }): ModelEvent[] => [
+export const textEvents = (text: string, usage: Usage = { inputTokens: 7, outputTokens: 2 }): ModelEvent[] => [
   ...text.split(/(?<= )/).map((t): ModelEvent => ({ type: 'text-delta', text: t })),
   { type: 'finish', reason: 'stop', usage },
 ];

@@ -255,7 +255,7 @@ describe('lookout serve request handling', () => {
     const first = collect(client().stream({ messages: [{ role: 'user', content: '1' }] }));
     await model.parked(1);
     const second = collect(client().stream({ messages: [{ role: 'user', content: '2' }] }));
-    await expect.poll(async () => (await (await fetch(`${(running[0] as LookoutServer).url.replace(/\/v1$/, '')}/health`)).json()).queued).toBe(1);
+    await expect.poll(async () => ((await (await fetch(`${(running[0] as LookoutServer).url.replace(/\/v1$/, '')}/health`)).json()) as { queued: number }).queued).toBe(1);
     // A third request finds the queue full; with no retries the 429 surfaces.
     const third = await collect(client({ retry: { maxRetries: 0 } }).stream({ messages: [{ role: 'user', content: '3' }] })).catch((e) => e);
     expect(third).toBeInstanceOf(ServedHttpError);
