@@ -5,39 +5,16 @@
 // per test.
 import { rm } from 'node:fs/promises';
 import { ScriptedModel, say } from '@lookout/core/testing';
-import { PostgresSessionStore } from '@lookout/core/postgres';
 import type { LanguageModel, ModelEvent } from '@lookout/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '@lookout/core/testing/postgres';
+import { describe, expect, it } from 'vitest';
+import { queryRows } from '@lookout/core/testing/postgres';
 import { createShopApp } from '../src/app.js';
 import { ShopClient, STAFF, StaffClient, replyText, startShop, tempDataDir } from './helpers.js';
+import { postgresForTests } from './postgres-server.js';
 import { startFixtureReplica, streamChat, type Replica } from './replicas.js';
 
-let server: TestServer;
-let databases = 0;
-const cleanup: Array<() => Promise<unknown>> = [];
-
-beforeAll(async () => {
-  server = await startTestServer();
-}, 120_000);
-
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => {});
-  await server?.stop();
-}, 60_000);
-
-async function freshDatabase(): Promise<string> {
-  return server.createDatabase(`crash_${++databases}`);
-}
-
-async function sql<T>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const store = new PostgresSessionStore(url, { maxConnections: 1, migrate: false });
-  try {
-    return (await store.pool.query(text, values)).rows as T[];
-  } finally {
-    await store.close();
-  }
-}
+const postgres = postgresForTests('crash');
+const { cleanup, freshDatabase } = postgres;
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -72,14 +49,14 @@ describe('bots on PostgreSQL, when things break', () => {
     expect(cut.events.at(-1)?.event).toBe('delta');
     await doomed.kill();
 
-    expect(await sql(url, 'SELECT * FROM lookout_turns')).toEqual([]);
-    expect(await sql(url, 'SELECT * FROM lookout_audit')).toEqual([]);
+    expect(await queryRows(url, 'SELECT * FROM lookout_turns')).toEqual([]);
+    expect(await queryRows(url, 'SELECT * FROM lookout_audit')).toEqual([]);
     const other = await inProcessShop(url, new ScriptedModel({ steps: [say('Your kettle ships on Friday.')] }));
     const again = new ShopClient(other.url, ada.cookie);
     expect((await again.history()).messages).toEqual([]);
     const { events } = await again.send('Where is my kettle, please?');
     expect(replyText(events)).toBe('Your kettle ships on Friday.');
-    const turns = await sql<{ seq: number; status: string }>(url, 'SELECT seq, status FROM lookout_turns');
+    const turns = await queryRows<{ seq: number; status: string }>(url, 'SELECT seq, status FROM lookout_turns');
     expect(turns).toEqual([{ seq: 1, status: 'completed' }]);
     expect((await again.history()).messages.map((m: { text: string }) => m.text)).toEqual(['Where is my kettle, please?', 'Your kettle ships on Friday.']);
   }, 90_000);
@@ -113,7 +90,7 @@ describe('bots on PostgreSQL, when things break', () => {
     const inFlight = ada.send('Second question');
     await modelStarted;
     let during: Awaited<typeof inFlight> | undefined;
-    await server.restart({
+    await postgres.server.restart({
       whileDown: async () => {
         release();
         during = await inFlight;
@@ -123,13 +100,13 @@ describe('bots on PostgreSQL, when things break', () => {
 
     // The same process, the same pool: it reconnects and goes on.
     expect(replyText((await ada.send('Third question')).events)).toBe('Answer 3, part one. Part two.');
-    const turns = await sql<{ seq: number; turn: { messages: Array<{ role: string; content: Array<{ text?: string }> }> } }>(url, 'SELECT seq, turn FROM lookout_turns ORDER BY seq');
+    const turns = await queryRows<{ seq: number; turn: { messages: Array<{ role: string; content: Array<{ text?: string }> }> } }>(url, 'SELECT seq, turn FROM lookout_turns ORDER BY seq');
     expect(turns.map((t) => [t.seq, t.turn.messages[0]!.content.map((p) => p.text).join('')])).toEqual([
       [1, 'First question'],
       [2, 'Third question'],
     ]);
-    expect(await sql(url, 'SELECT 1 FROM lookout_audit a LEFT JOIN lookout_turns t USING (session_id, seq) WHERE t.seq IS NULL')).toEqual([]);
-    expect(await sql(url, 'SELECT DISTINCT seq FROM lookout_audit ORDER BY seq')).toEqual([{ seq: 1 }, { seq: 2 }]);
+    expect(await queryRows(url, 'SELECT 1 FROM lookout_audit a LEFT JOIN lookout_turns t USING (session_id, seq) WHERE t.seq IS NULL')).toEqual([]);
+    expect(await queryRows(url, 'SELECT DISTINCT seq FROM lookout_audit ORDER BY seq')).toEqual([{ seq: 1 }, { seq: 2 }]);
   }, 90_000);
 
   it('kill -9 right after an approved refund was paid: a running bot leaves the run alone while its holder lives, then finishes it once', async () => {
@@ -142,7 +119,7 @@ describe('bots on PostgreSQL, when things break', () => {
     const [approval] = (await staff.approvals()).approvals;
     // The decision's run pays the refund, then hangs in the model step after it.
     staff.decide(approval.id, 'approve').catch(() => {});
-    const refunds = async () => (await sql(url, `SELECT 1 FROM shop_refund_requests WHERE customer_id = 'cus_grace'`)).length;
+    const refunds = async () => (await queryRows(url, `SELECT 1 FROM shop_refund_requests WHERE customer_id = 'cus_grace'`)).length;
     await until('the refund is paid', async () => (await refunds()) === 1);
 
     // Another bot starts while the holder is alive: its start-up recovery and its sweeps leave the run alone.
@@ -154,19 +131,19 @@ describe('bots on PostgreSQL, when things break', () => {
     });
     expect(await other.recover()).toEqual({ recovered: 0, alreadyStored: 0, failed: 0 });
     await new Promise((r) => setTimeout(r, 2.5 * leaseMs));
-    expect(await sql(url, 'SELECT * FROM lookout_turns')).toEqual([]);
-    expect(await sql<{ owner: string }>(url, 'SELECT owner FROM shop_run_leases')).toEqual([{ owner: expect.stringContaining(`:${holder.process.pid}:`) }]);
+    expect(await queryRows(url, 'SELECT * FROM lookout_turns')).toEqual([]);
+    expect(await queryRows<{ owner: string }>(url, 'SELECT owner FROM shop_run_leases')).toEqual([{ owner: expect.stringContaining(`:${holder.process.pid}:`) }]);
 
     // The holder dies: once its lease ran out, the running bot finishes the run from its checkpoint.
     await holder.kill();
-    await until('the run is finished', async () => (await sql(url, 'SELECT 1 FROM lookout_turns')).length === 1);
+    await until('the run is finished', async () => (await queryRows(url, 'SELECT 1 FROM lookout_turns')).length === 1);
     expect(await refunds()).toBe(1);
     expect(await other.db.approval(approval.id)).toMatchObject({ status: 'approved', runStatus: 'done' });
     const [turn] = (await other.agent.sessions.load((await other.db.approval(approval.id))!.sessionId)).turns;
     expect(turn!.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
     expect(turn!.audit.filter((e) => e.kind === 'tool-call')).toMatchObject([{ tool: 'open_refund_request', status: 'ok' }]);
-    expect(await sql(url, 'SELECT * FROM shop_run_checkpoints')).toEqual([]);
-    expect(await sql(url, 'SELECT * FROM shop_run_leases')).toEqual([]);
+    expect(await queryRows(url, 'SELECT * FROM shop_run_checkpoints')).toEqual([]);
+    expect(await queryRows(url, 'SELECT * FROM shop_run_leases')).toEqual([]);
     // The customer, on the surviving bot, sees the outcome.
     const shown = await new ShopClient(await other.server.listen(0), grace.cookie).history();
     expect(shown.pendingApproval).toBeNull();

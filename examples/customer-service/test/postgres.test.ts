@@ -4,9 +4,8 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ScriptedModel, say } from '@lookout/core/testing';
-import { PostgresSessionStore } from '@lookout/core/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '@lookout/core/testing/postgres';
+import { queryRows, startTestServer, type TestServer } from '@lookout/core/testing/postgres';
 import { parseConfig } from '../src/config.js';
 import { ShopClient, replyText, startShop, tempDataDir } from './helpers.js';
 
@@ -26,14 +25,7 @@ afterAll(async () => {
   await server?.stop();
 }, 60_000);
 
-async function sql<T>(text: string): Promise<T[]> {
-  const store = new PostgresSessionStore(url, { maxConnections: 1 });
-  try {
-    return (await store.pool.query(text)).rows as T[];
-  } finally {
-    await store.close();
-  }
-}
+const sql = <T extends Record<string, unknown>>(text: string) => queryRows<T>(url, text);
 
 describe('customer-service on PostgreSQL', () => {
   it('takes the database from --database-url or DATABASE_URL and refuses anything but a postgres:// URL', () => {

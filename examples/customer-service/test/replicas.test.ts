@@ -4,9 +4,8 @@
 // writing one conversation at once never both store, and an approval requested on one process
 // and decided on another resumes once.
 import { rm } from 'node:fs/promises';
-import { PostgresSessionStore } from '@lookout/core/postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '@lookout/core/testing/postgres';
+import { queryRows, startTestServer, type TestServer } from '@lookout/core/testing/postgres';
 import { ShopClient, StaffClient, tempDataDir } from './helpers.js';
 import { startDemoReplica, streamChat, type Replica } from './replicas.js';
 
@@ -35,14 +34,7 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 }, 60_000);
 
-async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {
-  const store = new PostgresSessionStore(url, { maxConnections: 1, migrate: false });
-  try {
-    return (await store.pool.query(text, values)).rows as T[];
-  } finally {
-    await store.close();
-  }
-}
+const sql = <T extends Record<string, unknown>>(text: string, values: unknown[] = []) => queryRows<T>(url, text, values);
 
 /** What the customer typed in a stored turn. */
 const userText = (turn: { messages: Array<{ role: string; content: unknown }> }) => {

@@ -6,29 +6,14 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { TurnRecord } from '@lookout/core';
 import { PostgresSessionStore } from '@lookout/core/postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '@lookout/core/testing/postgres';
+import { describe, expect, it } from 'vitest';
 import { PostgresShopStore } from '../src/store/postgres.js';
 import { SqliteShopStore } from '../src/store/sqlite.js';
 import { RunTakenOverError, type ShopStore } from '../src/store/types.js';
 import { tempDataDir } from './helpers.js';
+import { postgresForTests } from './postgres-server.js';
 
-let server: TestServer;
-let databases = 0;
-const cleanup: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  server = await startTestServer();
-}, 120_000);
-
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c().catch(() => {});
-  await server?.stop();
-}, 60_000);
-
-async function freshDatabase(): Promise<string> {
-  return server.createDatabase(`shop_store_${++databases}`);
-}
+const { cleanup, freshDatabase } = postgresForTests('shop_store');
 
 async function postgresStore(url?: string, options: { leaseMs?: number } = {}): Promise<PostgresShopStore> {
   const store = new PostgresShopStore(url ?? (await freshDatabase()), { maxConnections: 4, ...options });

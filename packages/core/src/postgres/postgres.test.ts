@@ -12,7 +12,7 @@ import { SessionConflictError } from '../errors.js';
 import type { TurnRecord } from '../sessions/types.js';
 import { ScriptedModel, callTool, say } from '../testing/index.js';
 import { PostgresRunStateStore, PostgresSessionStore } from './index.js';
-import { startTestServer, type TestServer } from '../testing/postgres-server.js';
+import { queryRows, startTestServer, type TestServer } from '../testing/postgres-server.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let server: TestServer;
@@ -41,14 +41,8 @@ function runStates(): PostgresRunStateStore {
   return store;
 }
 
-async function sql<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, values: unknown[] = [], connection = url): Promise<T[]> {
-  const client = new pg.Client({ connectionString: connection });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
+function sql<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, values: unknown[] = [], connection = url): Promise<T[]> {
+  return queryRows<T>(connection, text, values);
 }
 
 function child(script: string, args: string[]): { process: ChildProcess; output: Promise<string>; exited: Promise<number | null> } {

@@ -56,13 +56,7 @@ export async function startTestServer(): Promise<TestServer> {
   return {
     url,
     async createDatabase(name) {
-      const client = new pg.Client({ connectionString: url() });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await client.end();
-      }
+      await queryRows(url(), `CREATE DATABASE ${name}`);
       return url(name);
     },
     async restart({ whileDown } = {}) {
@@ -78,4 +72,18 @@ export async function startTestServer(): Promise<TestServer> {
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs one statement on `connection` (a URL from `url()` or `createDatabase()`) over a connection
+ * of its own, closed afterwards, and returns the rows: what tests read back from the tables.
+ */
+export async function queryRows<T extends pg.QueryResultRow = Record<string, unknown>>(connection: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: connection });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
