@@ -5,7 +5,7 @@ import { APICallError, Output, generateObject, generateText, stepCountIs, stream
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { callTool, say } from '@lookout/core/testing';
-import { API_KEY, PNG_BYTES, SCRIPTED, TINY, afterToolResult, finish, startScripted, startTiny, userImages, type ScriptedServer, type TinyServer } from './fixtures.js';
+import { API_KEY, PNG_BYTES, SCRIPTED, TINY, afterToolResult, closeServers, finish, plainAnswer, startScripted, startTiny, userImages, type ScriptedServer, type TinyServer } from './fixtures.js';
 
 const Ticket = z.object({
   category: z.enum(['damaged_item', 'late_delivery', 'refund']),
@@ -33,17 +33,12 @@ beforeAll(async () => {
     if (typeof choice === 'object') return [callTool(choice.name, { orderId: 'A-17', amount: 30 }, 'call_named'), finish({ inputTokens: 33, outputTokens: 9 })];
     if (request.tools?.length) return [callTool('lookup_order', { orderId: 'A-17' }, 'call_lookup'), finish({ inputTokens: 33, outputTokens: 7 })];
     if (request.responseFormat?.type === 'json_schema') return [...say(JSON.stringify(TICKET), { chunk: 6 }), finish()];
-    const images = userImages(request);
-    if (images.length) return [...say(`I see ${images.length} image of ${images[0].length} bytes.`), finish()];
-    return [...say('Hello from Lookout.', { chunk: 4 }), finish()];
+    return plainAnswer(request, 4);
   });
   tiny = await startTiny();
 }, 120_000);
 
-afterAll(async () => {
-  await scripted?.close();
-  await tiny?.close();
-});
+afterAll(() => closeServers(scripted, tiny));
 
 const lookupOrder = tool({
   description: 'Find an order',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { OnnxModel, writeTinyCheckpoint, type ModelRequest, type Usage } from '@lookout/runtime';
 import { LookoutServer, type LookoutServerOptions } from '@lookout/core/serve';
-import { ScriptedModel, type ScriptItem } from '@lookout/core/testing';
+import { ScriptedModel, say, type ScriptItem } from '@lookout/core/testing';
 
 /**
  * Servers for the client-compatibility suite. Each test file drives a real `lookout serve`
@@ -26,6 +26,21 @@ export const PNG_BYTES = new Uint8Array(Buffer.from(PNG_DATA_URL.split(',')[1], 
 /** Steps end with this usage, so clients' token counts can be asserted exactly. */
 export const USAGE: Usage = { inputTokens: 21, outputTokens: 5 };
 export const finish = (usage: Usage = USAGE): ScriptItem => ({ type: 'finish', usage });
+
+/**
+ * The scripted answer when none of a suite's own rules apply: the user's images counted and
+ * measured, else a greeting streamed in pieces of `chunk` characters.
+ */
+export function plainAnswer(request: ModelRequest, chunk?: number): ScriptItem[] {
+  const images = userImages(request);
+  if (images.length) return [...say(`I see ${images.length} image of ${images[0].length} bytes.`), finish()];
+  return [...say('Hello from Lookout.', { chunk }), finish()];
+}
+
+/** Closes the servers a suite started (those that did start). */
+export async function closeServers(...servers: Array<Served | undefined>): Promise<void> {
+  for (const server of servers) await server?.close();
+}
 
 /** What a scripted step answers, computed from the request the server handed the model. */
 export type Answer = (request: ModelRequest, step: number) => ScriptItem[];

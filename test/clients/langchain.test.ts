@@ -6,7 +6,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { callTool, say } from '@lookout/core/testing';
-import { API_KEY, PNG_BYTES, PNG_DATA_URL, SCRIPTED, TINY, afterToolResult, finish, startScripted, startTiny, userImages, type ScriptedServer, type TinyServer } from './fixtures.js';
+import { API_KEY, PNG_BYTES, PNG_DATA_URL, SCRIPTED, TINY, afterToolResult, closeServers, finish, plainAnswer, startScripted, startTiny, userImages, type ScriptedServer, type TinyServer } from './fixtures.js';
 
 const Ticket = z.object({
   category: z.enum(['damaged_item', 'late_delivery', 'refund']),
@@ -31,17 +31,12 @@ beforeAll(async () => {
     if (typeof choice === 'object') return [callTool(choice.name, { orderId: 'A-17', amount: 9.5 }, 'call_named'), finish()];
     if (request.tools?.length) return [callTool('lookup_order', { orderId: 'A-17' }, 'call_lookup'), finish({ inputTokens: 30, outputTokens: 8 })];
     if (request.responseFormat?.type === 'json_schema' || request.responseFormat?.type === 'json_object') return [...say(JSON.stringify(TICKET), { chunk: 5 }), finish()];
-    const images = userImages(request);
-    if (images.length) return [...say(`I see ${images.length} image of ${images[0].length} bytes.`), finish()];
-    return [...say('Hello from Lookout.', { chunk: 4 }), finish()];
+    return plainAnswer(request, 4);
   });
   tiny = await startTiny();
 }, 120_000);
 
-afterAll(async () => {
-  await scripted?.close();
-  await tiny?.close();
-});
+afterAll(() => closeServers(scripted, tiny));
 
 const lookupOrder = tool(async ({ orderId }) => JSON.stringify({ orderId, status: 'shipped' }), {
   name: 'lookup_order',

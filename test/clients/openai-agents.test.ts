@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { callTool, say } from '@lookout/core/testing';
-import { API_KEY, SCRIPTED, TINY, afterToolResult, finish, startScripted, startTiny, type ScriptedServer, type TinyServer } from './fixtures.js';
+import { API_KEY, SCRIPTED, TINY, afterToolResult, closeServers, finish, plainAnswer, startScripted, startTiny, type ScriptedServer, type TinyServer } from './fixtures.js';
 
 setTracingDisabled(true);
 
@@ -29,15 +29,12 @@ beforeAll(async () => {
     if (afterToolResult(request)) return [...say(`Order A-17 has ${JSON.parse((request.messages!.at(-1) as { content: string }).content).status}.`), finish()];
     if (request.tools?.length) return [callTool('lookup_order', { orderId: 'A-17' }, 'call_lookup'), finish({ inputTokens: 33, outputTokens: 7 })];
     if (request.responseFormat?.type === 'json_schema') return [...say(JSON.stringify(TICKET), { chunk: 6 }), finish()];
-    return [...say('Hello from Lookout.'), finish()];
+    return plainAnswer(request);
   });
   tiny = await startTiny();
 }, 120_000);
 
-afterAll(async () => {
-  await scripted?.close();
-  await tiny?.close();
-});
+afterAll(() => closeServers(scripted, tiny));
 
 const executed: unknown[] = [];
 const lookupOrder = tool({

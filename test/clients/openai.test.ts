@@ -13,8 +13,10 @@ import {
   SCRIPTED,
   TINY,
   afterToolResult,
+  closeServers,
   finish,
   lastText,
+  plainAnswer,
   startScripted,
   startTiny,
   userImages,
@@ -54,21 +56,16 @@ beforeAll(async () => {
     if (typeof choice === 'object') return [callTool(choice.name, { order_id: 'A-17', amount: 12.5, reason: 'damaged' }, 'call_named'), finish({ inputTokens: 40, outputTokens: 14 })];
     if (format === 'json_schema') return [...say(JSON.stringify(TICKET), { chunk: 7 }), finish()];
     if (format === 'json_object') return [...say('{"ok": true, "n": 3}'), finish()];
-    const images = userImages(request);
-    if (images.length) return [...say(`I see ${images.length} image of ${images[0].length} bytes.`), finish()];
     if (lastText(request) === 'slow') return say('one two three four five six seven eight', { chunk: 4, delayMs: 40 });
     if (lastText(request) === 'fail midway') return [...say('partial '), { type: 'error', error: 'the engine crashed' }];
-    return [...say('Hello from Lookout.', { chunk: 5 }), finish()];
+    return plainAnswer(request, 5);
   });
   client = new OpenAI({ baseURL: scripted.baseURL, apiKey: API_KEY, maxRetries: 0 });
   tiny = await startTiny();
   tinyClient = new OpenAI({ baseURL: tiny.baseURL, apiKey: API_KEY, maxRetries: 0 });
 }, 120_000);
 
-afterAll(async () => {
-  await scripted?.close();
-  await tiny?.close();
-});
+afterAll(() => closeServers(scripted, tiny));
 
 const user = (content: string): OpenAI.Chat.Completions.ChatCompletionMessageParam[] => [{ role: 'user', content }];
 
