@@ -1,22 +1,15 @@
 import { TinyCheckpointError } from './errors.js';
-import { DEFAULT_SUPPORTED_ASPECT_RATIOS } from '../files/vision-config.js';
+import type { TextConfig } from '../files/text-config.js';
+import { DEFAULT_SUPPORTED_ASPECT_RATIOS, type VisionConfig } from '../files/vision-config.js';
 
 export type TinyArch = 'mllama' | 'llama';
 export type TinyDtype = 'f32' | 'f16' | 'bf16';
 
-export interface TinyVisionSizes {
-  hidden: number;
-  heads: number;
-  /** Local encoder layers. */
-  layers: number;
-  globalLayers: number;
-  intermediate: number;
-  /** Tile side in pixels (a multiple of patchSize). */
-  imageSize: number;
-  patchSize: number;
-  maxNumTiles: number;
-  intermediateLayersIndices: number[];
-}
+/** The vision encoder's sizes a tiny checkpoint takes, as VisionConfig names them (imageSize a multiple of patchSize). */
+export type TinyVisionSizes = Pick<
+  VisionConfig,
+  'hidden' | 'heads' | 'layers' | 'globalLayers' | 'intermediate' | 'imageSize' | 'patchSize' | 'maxNumTiles' | 'intermediateLayersIndices'
+>;
 
 export interface TinyCheckpointOptions {
   arch: TinyArch;
@@ -39,21 +32,13 @@ export interface TinyCheckpointOptions {
   tokenizer?: boolean;
 }
 
-/** Every size resolved, as the config and the parameter list use them. */
-export interface TinySizes {
+/** Every size resolved, as the config and the parameter list use them (TextConfig's and VisionConfig's names). */
+export interface TinySizes
+  extends Pick<TextConfig, 'vocabSize' | 'hidden' | 'layers' | 'heads' | 'kvHeads' | 'headDim' | 'intermediate' | 'crossAttentionLayers' | 'tieWordEmbeddings'> {
   arch: TinyArch;
   seed: number;
   dtype: TinyDtype;
-  vocabSize: number;
-  hidden: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  intermediate: number;
-  crossAttentionLayers: number[];
-  tieWordEmbeddings: boolean;
-  vision?: TinyVisionSizes & { supportedAspectRatios: Array<[number, number]>; visionOutputDim: number; numPatches: number };
+  vision?: TinyVisionSizes & Pick<VisionConfig, 'supportedAspectRatios' | 'visionOutputDim'> & { numPatches: number };
 }
 
 /** The Llama 3 text vocabulary, kept real so token ids are real. */
