@@ -13,6 +13,7 @@ export type {
   OpenAIToolCall,
   OpenAIMessage,
   OpenAITool,
+  OpenAISamplingFields,
   OpenAIChatRequest,
   OpenAIChatLogprob,
   OpenAIUsage,

@@ -23,14 +23,12 @@ export interface OpenAITool {
   function: { name: string; description?: string; parameters?: Record<string, unknown> };
 }
 
-export interface OpenAIChatRequest {
+/** The model, streaming and sampling fields that chat and legacy completion requests share. */
+export interface OpenAISamplingFields {
   model: string;
-  messages: OpenAIMessage[];
-  tools?: OpenAITool[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   max_tokens?: number;
-  max_completion_tokens?: number;
   temperature?: number;
   top_p?: number;
   /** Not OpenAI; accepted by vLLM, SGLang, llama.cpp server, TGI. */
@@ -39,6 +37,12 @@ export interface OpenAIChatRequest {
   repetition_penalty?: number;
   seed?: number;
   stop?: string | string[];
+}
+
+export interface OpenAIChatRequest extends OpenAISamplingFields {
+  messages: OpenAIMessage[];
+  tools?: OpenAITool[];
+  max_completion_tokens?: number;
   logprobs?: boolean;
   top_logprobs?: number;
   tool_choice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
@@ -100,18 +104,8 @@ export interface OpenAIChatCompletion {
 }
 
 /** Legacy completions, used for raw prompts. */
-export interface OpenAICompletionRequest {
-  model: string;
+export interface OpenAICompletionRequest extends OpenAISamplingFields {
   prompt: string;
-  stream?: boolean;
-  stream_options?: { include_usage?: boolean };
-  max_tokens?: number;
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  repetition_penalty?: number;
-  seed?: number;
-  stop?: string | string[];
   /** Number of alternatives per step (0 = chosen token only). */
   logprobs?: number;
 }
