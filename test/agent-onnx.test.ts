@@ -3,11 +3,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { deflateSync, crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, type AgentEvent } from '@lookout/core';
 import type { Guard, GuardSubject } from '@lookout/guards';
 import { OnnxModel, writeTinyCheckpoint, type ModelEvent } from '@lookout/runtime';
+import { encodePngRaw } from '@lookout/runtime/testing';
 
 let dir: string;
 let model: OnnxModel;
@@ -36,24 +36,9 @@ function slowGuard(safe: boolean, delayMs: number, seen: GuardSubject[] = []): G
   };
 }
 
-/** A 2x2 RGB PNG written by hand (zlib only), so no image library is needed here. */
+/** A 2x2 RGB PNG: red, green / blue, white. */
 function tinyPng(): Uint8Array {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(2, 0);
-  ihdr.writeUInt32BE(2, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const rows = Buffer.from([0, 255, 0, 0, 0, 255, 0, 0, 0, 0, 255, 255, 255, 255]);
-  return new Uint8Array(
-    Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]),
-  );
+  return new Uint8Array(encodePngRaw(2, 2, 8, 2, [Uint8Array.of(255, 0, 0, 0, 255, 0), Uint8Array.of(0, 0, 255, 255, 255, 255)]));
 }
 
 describe('Agent over OnnxModel (tiny mllama, CPU)', () => {

@@ -3,8 +3,8 @@
 // a message naming what is accepted and nothing of the server's internals; the customer's text
 // stays in the transcript with a note. An unexpected failure mid-reply says sorry, not why.
 import { rm } from 'node:fs/promises';
-import { deflateSync } from 'node:zlib';
 import { ScriptedModel, say } from '@lookout/core/testing';
+import { pngBombHeader } from '@lookout/runtime/testing';
 import sharp from 'sharp';
 import { afterEach, expect, it } from 'vitest';
 import { ShopClient, startShop } from './helpers.js';
@@ -13,34 +13,6 @@ const dirs: string[] = [];
 afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type: string, data: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const out = Buffer.alloc(8 + data.length + 4);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE(crc32(body), 8 + data.length);
-  return out;
-}
-
-/** A valid PNG signature and IHDR that claim width x height, with a tiny (wrong) IDAT. */
-function claimedPng(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(16))), chunk('IEND', Buffer.alloc(0))]);
-}
 
 const dataUrl = (bytes: Buffer, type = 'image/png') => `data:${type};base64,${bytes.toString('base64')}`;
 const INTERNALS = /\/(work|home|usr|tmp|srv|root)\/|node_modules|\.ts\b|vips|sharp|libpng|spng|ScriptedModel|onnx/i;
@@ -55,7 +27,7 @@ it('refuses unreadable photos with a 4xx naming what is accepted, and keeps the 
   const cases = [
     { name: 'not an image', image: dataUrl(Buffer.from('#!/bin/sh\necho this is a script, not a photo\n')), status: 415, code: 'unsupported-image' },
     { name: 'truncated PNG', image: dataUrl(noise.subarray(0, Math.floor(noise.length / 2))), status: 400, code: 'unreadable-image' },
-    { name: 'PNG claiming 50000x50000', image: dataUrl(claimedPng(50_000, 50_000)), status: 413, code: 'image-too-large' },
+    { name: 'PNG claiming 50000x50000', image: dataUrl(pngBombHeader(50_000, 50_000)), status: 413, code: 'image-too-large' },
     { name: 'JPEG label on PNG-less bytes', image: dataUrl(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46]), 'image/jpeg'), status: 400, code: 'unreadable-image' },
   ];
   for (const [i, c] of cases.entries()) {

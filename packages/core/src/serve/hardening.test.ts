@@ -5,9 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxModel, writeTinyCheckpoint } from '@lookout/runtime';
+import { encodePngRaw, pngChunk } from '@lookout/runtime/testing';
 import { LookoutServer } from './index.js';
 import { redactPaths } from './model-errors.js';
 
@@ -68,25 +69,12 @@ const withImage = (bytes: Uint8Array, mediaType = 'image/png') => [
   { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:${mediaType};base64,${Buffer.from(bytes).toString('base64')}` } }, { type: 'text', text: 'What is this?' }] },
 ];
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE(crc32(body), 8 + data.length);
-  return out;
-}
-
 /** A valid RGB PNG whose header claims width x height; `rows` rows of pixel data follow. */
 function png(width: number, height: number, rows = height): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
   // Noise, so that the compressed data is long and a cut lands inside it.
-  const raw = Buffer.alloc(rows * (1 + width * 3));
-  for (let i = 0, x = 7; i < raw.length; i++) raw[i] = i % (1 + width * 3) === 0 ? 0 : (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
+  let x = 7;
+  const noise = () => Uint8Array.from({ length: width * 3 }, () => (x = (x * 1103515245 + 12345) >>> 0) >>> 24);
+  return encodePngRaw(width, height, 8, 2, Array.from({ length: rows }, noise));
 }
 
 function expectOpenAIError(reply: Reply, status: number, code: string, param: string | null = null) {
