@@ -1,8 +1,6 @@
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { buildModel, type BuildDtype, type BuildProgress } from '@lookout/runtime';
-import { LookoutError } from '@lookout/tools';
-import type { CliCommand } from '../command.js';
+import { CliUsageError, parseCliArgs, type CliCommand } from '../command.js';
 
 const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
 
@@ -33,41 +31,29 @@ into one external-data file (weights.onnx.data); memory stays bounded by the lar
 --quiet       No progress bar
 `;
 
-class UsageError extends LookoutError<'cli.usage'> {
-  constructor(message: string) {
-    super('cli.usage', message);
-  }
-}
-
 const command: CliCommand = {
   name: 'build',
   summary: 'Build ONNX graphs from a Llama / Llama 3.2 Vision checkpoint',
   usage,
   async run(argv, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { dtype: { type: 'string', default: 'fp32' }, compute: { type: 'string' }, out: { type: 'string' }, 'lm-head': { type: 'string' }, 'accuracy-level': { type: 'string' }, embeddings: { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
-      });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const { values, positionals } = parsed;
-    if (positionals.length !== 1) throw new UsageError(`expected exactly one <model-dir>, got ${positionals.length}`);
+    const { values, positionals } = parseCliArgs(
+      argv,
+      { dtype: { type: 'string', default: 'fp32' }, compute: { type: 'string' }, out: { type: 'string' }, 'lm-head': { type: 'string' }, 'accuracy-level': { type: 'string' }, embeddings: { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
+      true,
+    );
+    if (positionals.length !== 1) throw new CliUsageError(`expected exactly one <model-dir>, got ${positionals.length}`);
     const dtype = values.dtype as BuildDtype;
-    if (!DTYPES.includes(dtype)) throw new UsageError(`--dtype "${values.dtype}" is not accepted; use one of ${DTYPES.join(', ')}`);
+    if (!DTYPES.includes(dtype)) throw new CliUsageError(`--dtype "${values.dtype}" is not accepted; use one of ${DTYPES.join(', ')}`);
     const compute = values.compute;
-    if (compute !== undefined && compute !== 'f32' && compute !== 'f16') throw new UsageError(`--compute "${compute}" is not accepted; use f32 or f16`);
-    if (dtype === 'fp32' && compute === 'f16') throw new UsageError('--dtype fp32 --compute f16 is what --dtype fp16 builds; use --dtype fp16');
+    if (compute !== undefined && compute !== 'f32' && compute !== 'f16') throw new CliUsageError(`--compute "${compute}" is not accepted; use f32 or f16`);
+    if (dtype === 'fp32' && compute === 'f16') throw new CliUsageError('--dtype fp32 --compute f16 is what --dtype fp16 builds; use --dtype fp16');
     const lmHead = values['lm-head'];
-    if (lmHead !== undefined && lmHead !== 'f16' && lmHead !== 'int8' && lmHead !== 'int4') throw new UsageError(`--lm-head "${lmHead}" is not accepted; use f16, int8 or int4`);
+    if (lmHead !== undefined && lmHead !== 'f16' && lmHead !== 'int8' && lmHead !== 'int4') throw new CliUsageError(`--lm-head "${lmHead}" is not accepted; use f16, int8 or int4`);
     const level = values['accuracy-level'];
-    if (level !== undefined && level !== '0' && level !== '4') throw new UsageError(`--accuracy-level "${level}" is not accepted; use 0 or 4`);
+    if (level !== undefined && level !== '0' && level !== '4') throw new CliUsageError(`--accuracy-level "${level}" is not accepted; use 0 or 4`);
     const embeddings = values.embeddings;
-    if (embeddings !== undefined && embeddings !== 'f16' && embeddings !== 'int8' && embeddings !== 'int4') throw new UsageError(`--embeddings "${embeddings}" is not accepted; use f16, int8 or int4`);
-    if ((lmHead !== undefined || level !== undefined || embeddings !== undefined) && dtype !== 'int4') throw new UsageError('--lm-head, --accuracy-level and --embeddings apply to --dtype int4 only');
+    if (embeddings !== undefined && embeddings !== 'f16' && embeddings !== 'int8' && embeddings !== 'int4') throw new CliUsageError(`--embeddings "${embeddings}" is not accepted; use f16, int8 or int4`);
+    if ((lmHead !== undefined || level !== undefined || embeddings !== undefined) && dtype !== 'int4') throw new CliUsageError('--lm-head, --accuracy-level and --embeddings apply to --dtype int4 only');
     const int4 = {
       ...(lmHead ? { lmHead: lmHead as 'f16' | 'int8' | 'int4' } : {}),
       ...(level ? { accuracyLevel: Number(level) as 0 | 4 } : {}),
