@@ -61,21 +61,30 @@ export function escapeSpecialTokensAcross(texts: readonly string[]): string[] {
 }
 
 /**
- * Escapes the untrusted `content` segments of a raw prompt, runs of adjacent ones together (see
- * escapeSpecialTokensAcross); `template` and `image` segments are kept as they are.
+ * Escapes the texts of a sequence of pieces, where `undefined` marks a piece that is not text
+ * (an image, a template segment): each run of adjacent texts together (escapeSpecialTokensAcross),
+ * as the engine will concatenate them. Pieces keep their places; non-texts stay undefined.
  */
-export function escapePromptContent(segments: PromptSegment[]): PromptSegment[] {
-  const out = [...segments];
+export function escapeTextRuns(texts: ReadonlyArray<string | undefined>): Array<string | undefined> {
+  const out = [...texts];
   for (let i = 0; i < out.length; ) {
-    if (out[i].type !== 'content') {
+    if (out[i] === undefined) {
       i++;
       continue;
     }
     let end = i;
-    while (end < out.length && out[end].type === 'content') end++;
-    const escaped = escapeSpecialTokensAcross(out.slice(i, end).map((s) => (s as { text: string }).text));
-    escaped.forEach((text, k) => (out[i + k] = { type: 'content', text }));
+    while (end < out.length && out[end] !== undefined) end++;
+    escapeSpecialTokensAcross(out.slice(i, end) as string[]).forEach((text, k) => (out[i + k] = text));
     i = end;
   }
   return out;
+}
+
+/**
+ * Escapes the untrusted `content` segments of a raw prompt, runs of adjacent ones together (see
+ * escapeTextRuns); `template` and `image` segments are kept as they are.
+ */
+export function escapePromptContent(segments: PromptSegment[]): PromptSegment[] {
+  const texts = escapeTextRuns(segments.map((s) => (s.type === 'content' ? s.text : undefined)));
+  return segments.map((s, i) => (s.type === 'content' ? { type: 'content', text: texts[i] as string } : s));
 }

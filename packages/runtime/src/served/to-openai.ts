@@ -2,7 +2,7 @@ import type { ChatMessage, ContentPart, FinishReason, ModelRequest, PromptSegmen
 import type { OpenAIChatRequest, OpenAICompletionRequest, OpenAIMessage, OpenAITool } from './openai-wire.js';
 import { imageToUrl } from './images.js';
 import { ServedRequestError } from './errors.js';
-import { escapePromptContent, escapeSpecialTokens, escapeSpecialTokensAcross } from './special-tokens.js';
+import { escapePromptContent, escapeSpecialTokens, escapeTextRuns } from './special-tokens.js';
 
 export interface WireTextOptions {
   /**
@@ -21,19 +21,8 @@ const untrustedText = (options: WireTextOptions): ((text: string) => string) =>
  * template writes them one after the other, so a look-alike split across parts must not re-form.
  */
 function untrustedParts(parts: ContentPart[], options: WireTextOptions): Array<string | undefined> {
-  const texts: Array<string | undefined> = parts.map((p) => (p.type === 'text' ? p.text : undefined));
-  if (options.escapeSpecialTokens === false) return texts;
-  for (let i = 0; i < parts.length; ) {
-    if (parts[i].type !== 'text') {
-      i++;
-      continue;
-    }
-    let end = i;
-    while (end < parts.length && parts[end].type === 'text') end++;
-    escapeSpecialTokensAcross(texts.slice(i, end) as string[]).forEach((t, k) => (texts[i + k] = t));
-    i = end;
-  }
-  return texts;
+  const texts = parts.map((p) => (p.type === 'text' ? p.text : undefined));
+  return options.escapeSpecialTokens === false ? texts : escapeTextRuns(texts);
 }
 
 export async function toOpenAIMessages(messages: ChatMessage[], options: WireTextOptions = {}): Promise<OpenAIMessage[]> {
