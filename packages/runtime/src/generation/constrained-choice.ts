@@ -81,6 +81,7 @@ export class ResidualSampler {
   }
 
   private draw(masked: Float32Array, seen: readonly number[], drafted: Float32Array | undefined): number {
+    if (this.temperature === 0 && this.penalty === 1) return argmax(masked);
     const work = this.scores(masked, 'work', seen);
     if (this.temperature === 0) return argmax(work);
     const cut = this.topK > 0 && this.topK < work.length;
@@ -123,29 +124,39 @@ function topKMass(scores: Float32Array, k: number): { max: number; sum: number; 
  * (rounding), from r itself.
  */
 function categorical(r: Float32Array, q: { max: number; sum: number; ids: Set<number> } | undefined, random: Random): number {
+  // The support once (a top-k cut leaves about k entries), then sums over it alone.
+  const support: number[] = [];
   let max = -Infinity;
-  for (let i = 0; i < r.length; i++) if (r[i] > max) max = r[i];
+  for (let i = 0; i < r.length; i++) {
+    const v = r[i];
+    if (v === -Infinity) continue;
+    support.push(i);
+    if (v > max) max = v;
+  }
   if (max === -Infinity) return argmax(r);
+  const weights = new Float64Array(support.length);
   let sum = 0;
-  for (let i = 0; i < r.length; i++) if (r[i] !== -Infinity) sum += Math.exp(r[i] - max);
-  const weight = (i: number): number => {
-    const pr = Math.exp(r[i] - max) / sum;
-    if (!q || !q.ids.has(i)) return pr;
-    return Math.max(0, pr - Math.exp(r[i] - q.max) / q.sum);
-  };
-  let total = 0;
-  for (let i = 0; i < r.length; i++) if (r[i] !== -Infinity) total += weight(i);
-  if (!(total > 1e-12)) return categorical(r, undefined, random);
+  for (let j = 0; j < support.length; j++) sum += weights[j] = Math.exp(r[support[j]] - max);
+  let total = sum;
+  if (q) {
+    total = 0;
+    for (let j = 0; j < support.length; j++) {
+      const i = support[j];
+      const pr = weights[j] / sum;
+      const w = q.ids.has(i) ? Math.max(0, pr - Math.exp(r[i] - q.max) / q.sum) : pr;
+      weights[j] = w;
+      total += w;
+    }
+    if (!(total > 1e-12)) return categorical(r, undefined, random);
+  }
   const target = random.next() * total;
   let acc = 0;
   let last = -1;
-  for (let i = 0; i < r.length; i++) {
-    if (r[i] === -Infinity) continue;
-    const w = weight(i);
-    if (w === 0) continue;
-    acc += w;
-    last = i;
-    if (acc > target) return i;
+  for (let j = 0; j < support.length; j++) {
+    if (weights[j] === 0) continue;
+    acc += weights[j];
+    last = support[j];
+    if (acc > target) return last;
   }
   return last;
 }
