@@ -4,7 +4,7 @@ import { readModelSpec, type ModelSpec } from './config.js';
 import { SafetensorsIndex } from '../weights/index.js';
 import { ExternalDataWriter } from './external-data.js';
 import { GraphBuilder, type FloatElem } from './graph-builder.js';
-import { int4Settings, WeightWriter, type BuildDtype, type BuildProgress, type Int4Settings } from './weights.js';
+import { INT4_BLOCK_SIZES, int4Settings, WeightWriter, type BuildDtype, type BuildProgress, type Int4Settings } from './weights.js';
 import { buildDecoderGraph } from './text-graph.js';
 import { addGreedyLoop, LoopIO } from './decode-loop.js';
 import { buildVisionGraph } from './vision-graph.js';
@@ -70,7 +70,7 @@ export interface BuildManifest {
    * manifests, which were all float32.
    */
   computeType?: FloatElem;
-  /** int4 builds: the settings used. Absent in older int4 manifests (f16 lm_head and embeddings, level 0); `embeddings` absent: f16. */
+  /** int4 builds: the settings used. Absent in older int4 manifests (f16 lm_head and embeddings, level 0); `embeddings` absent: f16; `blockSize` absent: 32. */
   int4?: Int4Settings;
 }
 
@@ -150,6 +150,9 @@ function resolveInt4(compute: 'f32' | 'f16', given: Partial<Int4Settings> | unde
   if (settings.embeddings !== 'f16' && settings.embeddings !== 'int8' && settings.embeddings !== 'int4') {
     throw new OnnxError('ONNX_BAD_CONFIG', `int4.embeddings must be f16, int8 or int4; got "${String(settings.embeddings)}"`);
   }
+  if (!(INT4_BLOCK_SIZES as readonly number[]).includes(settings.blockSize)) {
+    throw new OnnxError('ONNX_BAD_CONFIG', `int4.blockSize must be 32, 64 or 128; got "${String(settings.blockSize)}"`);
+  }
   return settings;
 }
 
@@ -171,7 +174,8 @@ function readFinishedBuild(outDir: string, wanted: BuildSettings): BuildManifest
     (wanted.int4 === undefined ||
       ((manifest.int4?.lmHead ?? 'f16') === wanted.int4.lmHead &&
         (manifest.int4?.accuracyLevel ?? 0) === wanted.int4.accuracyLevel &&
-        (manifest.int4?.embeddings ?? 'f16') === wanted.int4.embeddings));
+        (manifest.int4?.embeddings ?? 'f16') === wanted.int4.embeddings &&
+        (manifest.int4?.blockSize ?? 32) === wanted.int4.blockSize));
   const files = [manifest.decoder, manifest.data, ...(manifest.vision ? [manifest.vision] : [])];
   return same && files.every((f) => typeof f === 'string' && existsSync(join(outDir, f))) ? manifest : undefined;
 }

@@ -27,19 +27,19 @@ describe('int4 build settings', () => {
   it('records the CPU defaults (8-bit lm_head, accuracy level 4, 8-bit embeddings) in the manifest', async () => {
     const out = join(dir, 'onnx-int4-default');
     const { manifest } = await buildModel(dir, { dtype: 'int4', outDir: out });
-    expect(manifest.int4).toEqual({ lmHead: 'int8', accuracyLevel: 4, embeddings: 'int8' });
+    expect(manifest.int4).toEqual({ lmHead: 'int8', accuracyLevel: 4, embeddings: 'int8', blockSize: 32 });
     expect(hasAccuracyLevel(await readFile(join(out, manifest.decoder)))).toBe(true);
   });
 
   it('takes other settings as options, and reuses a build only when they match', async () => {
     const out = join(dir, 'onnx-int4');
     const first = await buildModel(dir, { dtype: 'int4', outDir: out, int4: { lmHead: 'int4', accuracyLevel: 0 } });
-    expect(first.manifest.int4).toEqual({ lmHead: 'int4', accuracyLevel: 0, embeddings: 'int8' });
+    expect(first.manifest.int4).toEqual({ lmHead: 'int4', accuracyLevel: 0, embeddings: 'int8', blockSize: 32 });
     const same = await buildModel(dir, { dtype: 'int4', outDir: out, int4: { lmHead: 'int4', accuracyLevel: 0 }, reuseExisting: true });
     expect(same.reused).toBe(true);
     const other = await buildModel(dir, { dtype: 'int4', outDir: out, int4: { lmHead: 'f16' }, reuseExisting: true });
     expect(other.reused).toBeUndefined();
-    expect(other.manifest.int4).toEqual({ lmHead: 'f16', accuracyLevel: 4, embeddings: 'int8' });
+    expect(other.manifest.int4).toEqual({ lmHead: 'f16', accuracyLevel: 4, embeddings: 'int8', blockSize: 32 });
     const f16Table = await buildModel(dir, { dtype: 'int4', outDir: out, int4: { lmHead: 'f16', embeddings: 'f16' }, reuseExisting: true });
     expect(f16Table.reused).toBeUndefined();
     await expect(buildModel(dir, { dtype: 'int4', outDir: out, int4: { lmHead: 'int2' as never } })).rejects.toMatchObject({ code: 'ONNX_BAD_CONFIG' });

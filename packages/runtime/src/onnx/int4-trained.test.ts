@@ -261,21 +261,25 @@ describe('int4 on a trained checkpoint (fixtures/trained-llama)', () => {
     expect(quarter.top1).toBeGreaterThanOrEqual(THRESHOLDS.top1);
   }, 120_000);
 
-  it('the int4 settings (lm_head and embeddings f16 / 8-bit / 4-bit, accuracy level 0 / 4) all stay within the int4 bounds', async () => {
+  it('the int4 settings (lm_head and embeddings f16 / 8-bit / 4-bit, accuracy level 0 / 4, blocks of 32 / 64 / 128) all stay within the int4 bounds', async () => {
     const settings = [
-      ['f16', '0', 'f16'],
-      ['int8', '0', 'f16'],
-      ['int4', '0', 'f16'],
-      ['f16', '4', 'f16'],
-      ['int4', '4', 'f16'],
-      ['int8', '4', 'f16'],
-      ['int8', '4', 'int8'],
-      ['int4', '4', 'int4'],
+      ['f16', '0', 'f16', '32'],
+      ['int8', '0', 'f16', '32'],
+      ['int4', '0', 'f16', '32'],
+      ['f16', '4', 'f16', '32'],
+      ['int4', '4', 'f16', '32'],
+      ['int8', '4', 'f16', '32'],
+      ['int8', '4', 'int8', '32'],
+      ['int4', '4', 'int4', '32'],
+      ['int8', '4', 'int8', '64'],
+      ['int8', '4', 'int8', '128'],
+      ['int4', '4', 'int4', '64'],
     ];
-    for (const [lmHead, level, embeddings] of settings) {
-      const e = await build(FIXTURE, 'int4', undefined, { LOOKOUT_INT4_LM_HEAD: lmHead, LOOKOUT_INT4_ACCURACY_LEVEL: level, LOOKOUT_INT4_EMBEDDINGS: embeddings });
+    for (const [lmHead, level, embeddings, block] of settings) {
+      const env = { LOOKOUT_INT4_LM_HEAD: lmHead, LOOKOUT_INT4_ACCURACY_LEVEL: level, LOOKOUT_INT4_EMBEDDINGS: embeddings, LOOKOUT_INT4_BLOCK_SIZE: block };
+      const e = await build(FIXTURE, 'int4', undefined, env);
       const r = await compare(fp32, e, prompt.input_ids);
-      console.log(`trained-llama int4, lm_head ${lmHead}, accuracy level ${level}, embeddings ${embeddings}, vs fp32: ${fmt(r)}`);
+      console.log(`trained-llama int4, lm_head ${lmHead}, accuracy level ${level}, embeddings ${embeddings}, blocks of ${block}, vs fp32: ${fmt(r)}`);
       expect(r.meanKl).toBeLessThan(THRESHOLDS.meanKl);
       expect(r.top1).toBeGreaterThanOrEqual(THRESHOLDS.top1);
       expect(r.loss[1]).toBeLessThan(r.loss[0] * THRESHOLDS.lossRatio);

@@ -38,28 +38,28 @@ describe('int4 block quantisation for MatMulNBits', () => {
     for (let j = 3; j < 64; j++) expect(zb[j]).toBe(0);
   });
 
-  it('MatMulNBits on the CPU provider computes x @ dequant(W)^T', async () => {
+  it.each([32, 64, 128])('MatMulNBits on the CPU provider computes x @ dequant(W)^T (blocks of %i)', async (block) => {
     const dir = mkdtempSync(join(tmpdir(), 'lookout-int4-'));
     dirs.push(dir);
     const N = 48;
-    const K = 96;
+    const K = 384;
     const rnd = gaussian(2);
     const w = Float32Array.from({ length: N * K }, rnd);
     const x = Float32Array.from({ length: 3 * K }, rnd);
-    const q = quantizeInt4(w, N, K, 32);
+    const q = quantizeInt4(w, N, K, block);
     const data = new ExternalDataWriter(join(dir, 'w.data'), 'w.data');
     const g = new GraphBuilder('int4', data);
     g.input('x', 'float32', [3, K]);
-    const bw = g.initializer('w', 'uint8', [N, K / 32, 16], q.packed);
-    const s = g.initializer('s', 'float32', [N * (K / 32)], bytesOf(q.scales));
-    const zp = g.initializer('zp', 'uint8', [N * Math.ceil(K / 32 / 2)], q.zeroPoints);
-    g.op('MatMulNBits', ['x', bw, s, zp], { K: A.i(K), N: A.i(N), bits: A.i(4), block_size: A.i(32) }, 'y', 'com.microsoft');
+    const bw = g.initializer('w', 'uint8', [N, K / block, block / 2], q.packed);
+    const s = g.initializer('s', 'float32', [N * (K / block)], bytesOf(q.scales));
+    const zp = g.initializer('zp', 'uint8', [N * Math.ceil(K / block / 2)], q.zeroPoints);
+    g.op('MatMulNBits', ['x', bw, s, zp], { K: A.i(K), N: A.i(N), bits: A.i(4), block_size: A.i(block) }, 'y', 'com.microsoft');
     g.output('y', 'float32', [3, N]);
     data.close();
     writeFileSync(join(dir, 'm.onnx'), g.toBytes());
     const session = await ort.InferenceSession.create(join(dir, 'm.onnx'));
     const out = await session.run({ x: new ort.Tensor('float32', x, [3, K]) });
-    const deq = dequantizeInt4(q, N, K, 32);
+    const deq = dequantizeInt4(q, N, K, block);
     const expected = new Float32Array(3 * N);
     for (let r = 0; r < 3; r++) for (let n = 0; n < N; n++) {
       let acc = 0;

@@ -11,28 +11,36 @@ export type BuildDtype = 'fp32' | 'fp16' | 'int4';
 /**
  * How an int4 build stores lm_head and what its MatMulNBits compute in.
  * - `lmHead`: 'f16' (a Gemm on the f16 matrix, which onnxruntime's CPU provider widens to f32
- *   at load), or MatMulNBits with 8-bit or 4-bit blocks of 32 ('int8', 'int4').
+ *   at load), or MatMulNBits with 8-bit or 4-bit blocks ('int8', 'int4').
  * - `accuracyLevel`: MatMulNBits' accuracy_level: 0 (compute in the input's type) or 4 (the
- *   CPU kernels quantise the activations to int8 per block of 32 and use integer dot products).
- * - `embeddings`: the token embedding table as f16 (a Gather), or 8-bit / 4-bit blocks of 32
+ *   CPU kernels quantise the activations to int8 per block and use integer dot products).
+ * - `embeddings`: the token embedding table as f16 (a Gather), or 8-bit / 4-bit blocks
  *   read by com.microsoft GatherBlockQuantized, which widens only the gathered rows.
+ * - `blockSize`: weights per quantisation block (32, 64 or 128), for every quantised tensor. Each
+ *   block carries a scale in the compute type and a zero point, so larger blocks read fewer bytes
+ *   per weight at some cost in quality: with f32 scales 4-bit blocks take 5.1 bits per weight at
+ *   32, 4.6 at 64 (llama.cpp's Q4_0: 4.5) and 4.3 at 128.
  * Defaults (docs/run-llama-vision.md has the measurements): with f32 compute (the CPU build)
  * an 8-bit lm_head, accuracy level 4 and 8-bit embeddings (a tied table shares the lm_head's bytes); with f16 compute (the
  * CUDA build) an f16 lm_head, level 0 and f16 embeddings. LOOKOUT_INT4_LM_HEAD (f16|int8|int4),
- * LOOKOUT_INT4_ACCURACY_LEVEL (0|4) and LOOKOUT_INT4_EMBEDDINGS (f16|int8|int4) override them
- * for a build. An 8-bit lm_head needs level 4 to be fast: onnxruntime 1.30's CPU kernel
+ * LOOKOUT_INT4_ACCURACY_LEVEL (0|4), LOOKOUT_INT4_EMBEDDINGS (f16|int8|int4) and
+ * LOOKOUT_INT4_BLOCK_SIZE (32|64|128) override them for a build. An 8-bit lm_head needs level 4
+ * to be fast: onnxruntime 1.30's CPU kernel
  * for 8-bit blocks at level 0 was 30x slower than the f16 Gemm.
  */
 export interface Int4Settings {
   lmHead: 'f16' | 'int8' | 'int4';
   accuracyLevel: 0 | 4;
   embeddings: 'f16' | 'int8' | 'int4';
+  blockSize: 32 | 64 | 128;
 }
 
 export const INT4_DEFAULTS: Record<'f32' | 'f16', Int4Settings> = {
-  f32: { lmHead: 'int8', accuracyLevel: 4, embeddings: 'int8' },
-  f16: { lmHead: 'f16', accuracyLevel: 0, embeddings: 'f16' },
+  f32: { lmHead: 'int8', accuracyLevel: 4, embeddings: 'int8', blockSize: 32 },
+  f16: { lmHead: 'f16', accuracyLevel: 0, embeddings: 'f16', blockSize: 32 },
 };
+
+export const INT4_BLOCK_SIZES = [32, 64, 128] as const;
 
 const STORAGE = ['f16', 'int8', 'int4'] as const;
 
@@ -52,6 +60,11 @@ export function int4Settings(compute: 'f32' | 'f16', env: NodeJS.ProcessEnv = pr
   if (emb !== undefined && emb !== '') {
     if (!(STORAGE as readonly string[]).includes(emb)) throw new OnnxError('ONNX_BAD_CONFIG', `LOOKOUT_INT4_EMBEDDINGS must be f16, int8 or int4; got "${emb}"`);
     s.embeddings = emb as Int4Settings['embeddings'];
+  }
+  const block = env.LOOKOUT_INT4_BLOCK_SIZE;
+  if (block !== undefined && block !== '') {
+    if (!(INT4_BLOCK_SIZES as readonly number[]).includes(Number(block))) throw new OnnxError('ONNX_BAD_CONFIG', `LOOKOUT_INT4_BLOCK_SIZE must be 32, 64 or 128; got "${block}"`);
+    s.blockSize = Number(block) as Int4Settings['blockSize'];
   }
   return s;
 }
@@ -154,25 +167,26 @@ export class WeightWriter {
    * Looks up token embeddings: rows of the table for `ids`, in the graph's compute type. fp32
    * builds Gather from the f32 table; fp16 and int4 builds from an f16 table (with f32 compute a
    * Cast follows, so only the gathered rows are widened); int4 builds whose settings say so from
-   * 8-bit or 4-bit blocks of 32 along each row (GatherBlockQuantized dequantises only those rows).
+   * 8-bit or 4-bit blocks along each row (GatherBlockQuantized dequantises only those rows).
    */
   async embed(g: GraphBuilder, name: string, ids: string): Promise<string> {
     const [rows, width] = this.shape(name);
     const storage = this.dtype === 'int4' ? this.int4Settings(g).embeddings : this.dtype === 'fp16' ? 'f16' : 'fp32';
-    if ((storage === 'int8' || storage === 'int4') && width % 32 === 0) {
+    const block = this.dtype === 'int4' ? this.int4Settings(g).blockSize : 32;
+    if ((storage === 'int8' || storage === 'int4') && width % block === 0) {
       const bits = storage === 'int4' ? 4 : 8;
       const key = `${name}.q${bits}`;
       // Written once (an 8-bit tied lm_head shares them); the graph reads them only as rows.
-      if (!this.written.has(key)) this.written.set(key, await this.quantize(name, g.floatElem, bits));
+      if (!this.written.has(key)) this.written.set(key, await this.quantize(name, g.floatElem, bits, block));
       // The same bytes as MatMulNBits' [N, blocks, block bytes] layout, seen as rows: [N, width *
       // bits / 8] data, [N, blocks] scales, [N, zero point bytes] zero points.
-      const blocks = width / 32;
+      const blocks = width / block;
       const asRows = (suffix: string, dims: number[]) =>
         this.use(g, `${key}${suffix}.rows`, async () => ({ ...this.written.get(`${key}${suffix}`)!, dims }));
       const data = await asRows('', [rows, (width * bits) / 8]);
       const scales = await asRows('.scales', [rows, blocks]);
       const zeroPoints = await asRows('.zero_points', [rows, bits === 4 ? Math.ceil(blocks / 2) : blocks]);
-      return g.op('GatherBlockQuantized', [data, ids, scales, zeroPoints], { bits: A.i(bits), block_size: A.i(32), gather_axis: A.i(0), quantize_axis: A.i(1) }, undefined, 'com.microsoft');
+      return g.op('GatherBlockQuantized', [data, ids, scales, zeroPoints], { bits: A.i(bits), block_size: A.i(block), gather_axis: A.i(0), quantize_axis: A.i(1) }, undefined, 'com.microsoft');
     }
     if (storage === 'fp32') return g.op('Gather', [await this.use(g, name, () => this.stream(name, 'float32')), ids], { axis: A.i(0) });
     const h = g.op('Gather', [await this.use(g, `${name}.f16`, () => this.stream(name, 'float16')), ids], { axis: A.i(0) });
@@ -212,17 +226,18 @@ export class WeightWriter {
     let kind: 'fp32' | 'fp16' | 'int4' | 'int8' = this.dtype;
     if (opts.atMost === 'fp16' && this.dtype === 'int4') kind = int4.lmHead === 'f16' ? 'fp16' : int4.lmHead;
     let y: string;
-    if ((kind === 'int4' || kind === 'int8') && inF % 32 === 0) {
+    const block = int4.blockSize;
+    if ((kind === 'int4' || kind === 'int8') && inF % block === 0) {
       const bits = kind === 'int4' ? 4 : 8;
       const key = `${name}.q${bits}`;
       // Scales are in the compute type (MatMulNBits takes them as T, like its input).
-      const packed = await this.use(g, key, () => this.quantize(name, g.floatElem, bits));
+      const packed = await this.use(g, key, () => this.quantize(name, g.floatElem, bits, block));
       const written = async () => {
         throw new OnnxError('ONNX_BAD_TENSOR', `quantisation parameters of "${name}" were not written`);
       };
       const scales = await this.use(g, `${key}.scales`, written);
       const zeroPoints = await this.use(g, `${key}.zero_points`, written);
-      const attrs = { K: A.i(inF), N: A.i(out), bits: A.i(bits), block_size: A.i(32), ...(int4.accuracyLevel ? { accuracy_level: A.i(int4.accuracyLevel) } : {}) };
+      const attrs = { K: A.i(inF), N: A.i(out), bits: A.i(bits), block_size: A.i(block), ...(int4.accuracyLevel ? { accuracy_level: A.i(int4.accuracyLevel) } : {}) };
       y = g.op('MatMulNBits', [x, packed, scales, zeroPoints], attrs, undefined, 'com.microsoft');
     } else if (kind !== 'fp32') {
       const w = await this.use(g, `${name}.f16`, () => this.stream(name, 'float16'));
@@ -237,9 +252,9 @@ export class WeightWriter {
   }
 
   /** Quantises row blocks as they stream; scales follow the packed weights in the data file. */
-  private async quantize(name: string, scaleElem: 'float32' | 'float16', bits: 4 | 8 = 4): Promise<Written> {
+  private async quantize(name: string, scaleElem: 'float32' | 'float16', bits: 4 | 8, block: number): Promise<Written> {
     const [out, inF] = this.shape(name);
-    const blocks = inF / 32;
+    const blocks = inF / block;
     const zpBytes = bits === 4 ? Math.ceil(blocks / 2) : blocks;
     const scales = new Float32Array(out * blocks);
     const zeroPoints = new Uint8Array(out * zpBytes);
@@ -247,7 +262,7 @@ export class WeightWriter {
     this.data.begin();
     for await (const rows of f32Rows(this.src, name, inF)) {
       const n = rows.length / inF;
-      const q = bits === 4 ? quantizeInt4(rows, n, inF, 32) : quantizeInt8(rows, n, inF, 32);
+      const q = bits === 4 ? quantizeInt4(rows, n, inF, block) : quantizeInt8(rows, n, inF, block);
       this.data.piece(q.packed);
       scales.set(q.scales, row * blocks);
       zeroPoints.set(q.zeroPoints, row * zpBytes);
@@ -262,7 +277,7 @@ export class WeightWriter {
     this.data.begin();
     this.data.piece(zeroPoints);
     this.written.set(`${name}.q${bits}.zero_points`, { elem: 'uint8', dims: [out * zpBytes], at: this.data.end() });
-    return { elem: 'uint8', dims: [out, blocks, 32 * bits / 8], at };
+    return { elem: 'uint8', dims: [out, blocks, (block * bits) / 8], at };
   }
 }
 

@@ -7,6 +7,7 @@ const DTYPES: BuildDtype[] = ['fp32', 'fp16', 'int4'];
 const usage = `Usage:
   lookout build <model-dir> [--dtype fp32|fp16|int4] [--compute f32|f16] [--out <dir>] [--quiet]
                 [--lm-head f16|int8|int4] [--accuracy-level 0|4] [--embeddings f16|int8|int4]
+                [--block-size 32|64|128]
 
 Writes ONNX graphs for a Hugging Face checkpoint directory (config.json + *.safetensors):
 Llama 3.2 Vision / Llama Guard 3 Vision (MllamaForConditionalGeneration) get vision.onnx and
@@ -14,7 +15,7 @@ decoder.onnx, Llama 3.x / Llama Guard 3 1B/8B (LlamaForCausalLM) get decoder.onn
 into one external-data file (weights.onnx.data); memory stays bounded by the largest tensor.
 
 --dtype <d>   fp32 (default; matches transformers), fp16 (f16 weights, activations and KV cache; the CUDA build),
-              int4 (MatMulNBits 4-bit blocks of 32 for linear layers; lm_head as --lm-head says)
+              int4 (MatMulNBits 4-bit blocks for linear layers; lm_head as --lm-head says)
 --compute <c> Activations and KV cache: f16 (default for fp16) or f32 (default for fp32, int4).
               For CUDA build fp16, or int4 with --compute f16: onnxruntime's CUDA
               GroupQueryAttention runs only in f16, so f32 graphs would run it on the CPU.
@@ -24,8 +25,11 @@ into one external-data file (weights.onnx.data); memory stays bounded by the lar
               int4 builds: MatMulNBits accuracy_level, 0 (compute in the input type) or 4
               (int8 activations; default with f32 compute)
 --embeddings <s>
-              int4 builds: the token embedding table as f16, or 8-bit or 4-bit blocks of 32
-              (GatherBlockQuantized; default int4 with f32 compute, f16 with f16 compute)
+              int4 builds: the token embedding table as f16, or 8-bit or 4-bit blocks
+              (GatherBlockQuantized; default int8 with f32 compute, f16 with f16 compute)
+--block-size <n>
+              int4 builds: weights per quantisation block, 32 (default), 64 or 128; larger
+              blocks are smaller and faster to read, at some cost in quality
 --out <dir>   Output directory (default <model-dir>/onnx-<dtype>, where OnnxEngine.load looks)
 --plain       Plain ONNX ops only (no GroupQueryAttention / SimplifiedLayerNormalization)
 --quiet       No progress bar
@@ -38,7 +42,7 @@ const command: CliCommand = {
   async run(argv, io) {
     const { values, positionals } = parseCliArgs(
       argv,
-      { dtype: { type: 'string', default: 'fp32' }, compute: { type: 'string' }, out: { type: 'string' }, 'lm-head': { type: 'string' }, 'accuracy-level': { type: 'string' }, embeddings: { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
+      { dtype: { type: 'string', default: 'fp32' }, compute: { type: 'string' }, out: { type: 'string' }, 'lm-head': { type: 'string' }, 'accuracy-level': { type: 'string' }, embeddings: { type: 'string' }, 'block-size': { type: 'string' }, plain: { type: 'boolean', default: false }, quiet: { type: 'boolean', default: false } },
       true,
     );
     if (positionals.length !== 1) throw new CliUsageError(`expected exactly one <model-dir>, got ${positionals.length}`);
@@ -53,11 +57,16 @@ const command: CliCommand = {
     if (level !== undefined && level !== '0' && level !== '4') throw new CliUsageError(`--accuracy-level "${level}" is not accepted; use 0 or 4`);
     const embeddings = values.embeddings;
     if (embeddings !== undefined && embeddings !== 'f16' && embeddings !== 'int8' && embeddings !== 'int4') throw new CliUsageError(`--embeddings "${embeddings}" is not accepted; use f16, int8 or int4`);
-    if ((lmHead !== undefined || level !== undefined || embeddings !== undefined) && dtype !== 'int4') throw new CliUsageError('--lm-head, --accuracy-level and --embeddings apply to --dtype int4 only');
+    const blockSize = values['block-size'];
+    if (blockSize !== undefined && blockSize !== '32' && blockSize !== '64' && blockSize !== '128') throw new CliUsageError(`--block-size "${blockSize}" is not accepted; use 32, 64 or 128`);
+    if ((lmHead !== undefined || level !== undefined || embeddings !== undefined || blockSize !== undefined) && dtype !== 'int4') {
+      throw new CliUsageError('--lm-head, --accuracy-level, --embeddings and --block-size apply to --dtype int4 only');
+    }
     const int4 = {
       ...(lmHead ? { lmHead: lmHead as 'f16' | 'int8' | 'int4' } : {}),
       ...(level ? { accuracyLevel: Number(level) as 0 | 4 } : {}),
       ...(embeddings ? { embeddings: embeddings as 'f16' | 'int8' | 'int4' } : {}),
+      ...(blockSize ? { blockSize: Number(blockSize) as 32 | 64 | 128 } : {}),
     };
 
     const showBar = !values.quiet;
