@@ -1,11 +1,13 @@
 // Lookout against llama.cpp (node-llama-cpp, CPU) on the same weights: one checkpoint from the
 // tiny-checkpoint writer (default: the Llama 3.2 1B shape, random weights), built as Lookout's
-// ONNX (fp32, int4) and written as GGUF (F32, Q8_0, Q4_0) by the runtime's GGUF writer. Each
+// ONNX (fp32, int4, and int4 with a 4-bit lm_head and embeddings: Q4_0's bits everywhere) and
+// written as GGUF (F32, Q8_0, Q4_0) by the runtime's GGUF writer. Each
 // engine runs in its own child process (so peak RSS is its own), interleaved, with the same
 // thread count, batch 1, the same prompt ids and greedy decoding:
 //   prefill tokens/s, decode tokens/s and ms/token, peak RSS, load time; ratios Lookout / llama.cpp.
 // Options (after `--`): --size 1b|small, --prompt N (512), --tokens N (128), --threads N (2),
-// --rounds N (1), --chunk N (16, Lookout's tokens per in-graph decode run), --dir D (work
+// --rounds N (1), --chunk N (16, Lookout's tokens per in-graph decode run), --int4-block N (32,
+// the int4 builds' weights per quantisation block: 32, 64 or 128), --dir D (work
 // directory; the checkpoint there is reused), --json (print one JSON object instead of rows).
 import { existsSync, mkdirSync, rmSync, statSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,11 @@ const SIZES: Record<string, Omit<TinyCheckpointOptions, 'arch'>> = {
   small: { hidden: 512, layers: 4, heads: 8, kvHeads: 2, intermediate: 2048, tieWordEmbeddings: true },
 };
 
+function int4Block(value: string): 32 | 64 | 128 {
+  if (value !== '32' && value !== '64' && value !== '128') throw new BenchOptionError(`--int4-block must be 32, 64 or 128; got "${value}"`);
+  return Number(value) as 32 | 64 | 128;
+}
+
 function options() {
   const values = suiteOptions({
     size: { type: 'string', default: '1b' },
@@ -31,6 +38,7 @@ function options() {
     threads: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '1' },
     chunk: { type: 'string', default: '16' },
+    'int4-block': { type: 'string', default: '32' },
     dir: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
@@ -48,6 +56,7 @@ function options() {
     threads: int('threads', 1),
     rounds: int('rounds', 1),
     chunk: int('chunk', 1),
+    int4Block: int4Block(String(values['int4-block'])),
     dir: typeof values.dir === 'string' ? values.dir : path.join(tmpdir(), `lookout-bench-llamacpp-${size}`),
     json: values.json === true,
   };
@@ -90,7 +99,8 @@ const bench: Bench = async (report) => {
   const model = path.join(o.dir, 'checkpoint');
   const sizes = { arch: 'llama' as const, seed: 1, ...SIZES[o.size] };
   const marker = path.join(model, 'bench-sizes.json');
-  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== JSON.stringify(sizes)) {
+  const newCheckpoint = !existsSync(marker) || readFileSync(marker, 'utf8') !== JSON.stringify(sizes);
+  if (newCheckpoint) {
     rmSync(model, { recursive: true, force: true });
     let t = performance.now();
     log(`writing the ${o.size} checkpoint (f32) to ${model} ...`);
@@ -98,11 +108,20 @@ const bench: Bench = async (report) => {
     writeFileSync(marker, JSON.stringify(sizes));
     log(`  ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
-  const onnx: Record<'fp32' | 'int4', string> = { fp32: path.join(o.dir, 'onnx-fp32'), int4: path.join(o.dir, 'onnx-int4') };
-  for (const dtype of ['fp32', 'int4'] as const) {
+  // int4 is the default int4 build (8-bit lm_head and embeddings); int4-head4 stores those in
+  // 4-bit blocks too, the bits llama.cpp's Q4_0 file has, for an equal-bits comparison.
+  const b = o.int4Block === 32 ? '' : `-b${o.int4Block}`;
+  const builds = {
+    fp32: { dtype: 'fp32', outDir: path.join(o.dir, 'onnx-fp32') },
+    int4: { dtype: 'int4', outDir: path.join(o.dir, `onnx-int4${b}`), int4: { blockSize: o.int4Block } },
+    'int4-head4': { dtype: 'int4', outDir: path.join(o.dir, `onnx-int4-head4${b}`), int4: { lmHead: 'int4', embeddings: 'int4', blockSize: o.int4Block } },
+  } as const;
+  const onnx = Object.fromEntries(Object.entries(builds).map(([k, b]) => [k, b.outDir])) as Record<keyof typeof builds, string>;
+  for (const [name, build] of Object.entries(builds)) {
     const t = performance.now();
-    await buildModel(model, { dtype, outDir: onnx[dtype] });
-    log(`built ONNX ${dtype}: ${(dirBytes(onnx[dtype]) / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    // The builds of an unchanged checkpoint are reused (the 1B shape takes minutes to build).
+    await buildModel(model, { ...build, reuseExisting: !newCheckpoint });
+    log(`built ONNX ${name}: ${(dirBytes(build.outDir) / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   const gguf: Record<'F32' | 'Q8_0' | 'Q4_0', string> = { F32: '', Q8_0: '', Q4_0: '' };
   for (const type of ['F32', 'Q8_0', 'Q4_0'] as GgmlType[] as Array<'F32' | 'Q8_0' | 'Q4_0'>) {
@@ -122,11 +141,12 @@ const bench: Bench = async (report) => {
     // The fp32 build with onnxruntime's weight prepacking on (off by default on CPU): what the
     // default gives up in decode speed for half the memory and a fast load.
     { key: 'lookout-fp32-prepacked', engine: 'lookout', path: onnx.fp32, prepack: true },
+    { key: 'lookout-int4-head4', engine: 'lookout', path: onnx['int4-head4'] },
   ];
   const results = new Map<string, ChildResult[]>();
   for (let r = 0; r < o.rounds; r++) {
     // Interleaved; odd rounds run each pair the other way round.
-    const order = r % 2 ? [1, 0, 3, 2, 4, 5] : [0, 1, 2, 3, 4, 5];
+    const order = r % 2 ? [1, 0, 3, 2, 4, 5, 6] : [0, 1, 2, 3, 4, 5, 6];
     for (const i of order) {
       const run = runs[i];
       const res = await runChild({ engine: run.engine, path: run.path, prompt, tokens: o.tokens, threads: o.threads, chunk: o.chunk, prepack: run.prepack });
@@ -154,8 +174,9 @@ const bench: Bench = async (report) => {
     { label: 'int4 vs Q4_0', ours: 'lookout-int4', theirs: 'llamacpp-Q4_0' },
     { label: 'int4 vs Q8_0', ours: 'lookout-int4', theirs: 'llamacpp-Q8_0' },
     { label: 'fp32 prepacked vs F32', ours: 'lookout-fp32-prepacked', theirs: 'llamacpp-F32' },
+    { label: 'int4 (4-bit head) vs Q4_0', ours: 'lookout-int4-head4', theirs: 'llamacpp-Q4_0' },
   ];
-  const shape = `${o.size}, ${o.prompt}-token prompt, ${o.tokens} greedy tokens, ${o.threads} threads`;
+  const shape = `${o.size}, ${o.prompt}-token prompt, ${o.tokens} greedy tokens, ${o.threads} threads, int4 blocks of ${o.int4Block}`;
   for (const p of pairs) {
     const a = T[p.ours];
     const b = T[p.theirs];
@@ -175,6 +196,7 @@ const bench: Bench = async (report) => {
       tokens: o.tokens,
       threads: o.threads,
       rounds: o.rounds,
+      int4Block: o.int4Block,
       decodeRatioInt4: ratio('lookout-int4', 'llamacpp-Q4_0', 'decodeTps'),
       prefillRatioInt4: ratio('lookout-int4', 'llamacpp-Q4_0', 'prefillTps'),
       decodeRatioFp32: ratio('lookout-fp32', 'llamacpp-F32', 'decodeTps'),
@@ -186,6 +208,9 @@ const bench: Bench = async (report) => {
       decodeRatioInt4VsQ8_0: ratio('lookout-int4', 'llamacpp-Q8_0', 'decodeTps'),
       decodeRatioFp32Prepacked: ratio('lookout-fp32-prepacked', 'llamacpp-F32', 'decodeTps'),
       rssRatioFp32Prepacked: ratio('lookout-fp32-prepacked', 'llamacpp-F32', 'peakRssMB'),
+      decodeRatioInt4Head4: ratio('lookout-int4-head4', 'llamacpp-Q4_0', 'decodeTps'),
+      prefillRatioInt4Head4: ratio('lookout-int4-head4', 'llamacpp-Q4_0', 'prefillTps'),
+      rssRatioInt4Head4: ratio('lookout-int4-head4', 'llamacpp-Q4_0', 'peakRssMB'),
       fp32RssOverWeights: T['lookout-fp32'].peakRssMB / (dirBytes(onnx.fp32) / 1e6),
       greedyFp32FirstDifference: agree,
       engines: Object.fromEntries(Object.entries(T).map(([k, v]) => [k, { ...v, tokenIds: undefined }])),
