@@ -27,6 +27,7 @@ export {
   RequestQueue,
   WorkerEngine,
   type ChatProtocol,
+  type ConstrainedDecodeStats,
   type EngineFactorySpec,
   type ExecutionProvider,
   type GeneratedToken,

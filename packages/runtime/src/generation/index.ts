@@ -21,6 +21,7 @@ export {
   type GeneratedToken,
   type GenerationFinishReason,
 } from './generate.js';
+export type { ConstrainedDecodeStats } from './decode-plan.js';
 export { DEFAULT_DECODE_CHUNK, inGraphSampling, type InGraphSampling, type MultiStepDecodeSession } from './chunked-decode.js';
 export { RequestQueue, type RequestQueueStats } from './concurrency/request-queue.js';
 export { WorkerEngine, type OnnxWorkerOptions } from './worker/worker-engine.js';

@@ -29,6 +29,7 @@ export interface OnnxWorkerOptions {
   prefixCacheBytes?: number;
   prefillChunkTokens?: number;
   prefillScoreBytes?: number;
+  prepackWeights?: boolean;
 }
 
 export class WorkerEngine implements SamplingEngine {
