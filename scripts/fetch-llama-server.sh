@@ -11,7 +11,7 @@
 # absolute /usr/lib/... path it was built with, so the launcher names one of the unpacked
 # backends in GGML_BACKEND_PATH, the best one this CPU runs.
 #
-# The test packages/runtime/src/served/llama-server.test.ts uses DIR/llama-server (or
+# The test test/llama-server.test.ts uses DIR/llama-server (or
 # $LLAMA_SERVER). Exits non-zero, with a message, when the mirror cannot be reached.
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian), DEBIAN_SUITE (default sid),
 # FETCH_WITH_CURL=1 (read the Packages index with curl even where apt-get exists).

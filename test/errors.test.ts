@@ -7,6 +7,7 @@ import * as core from '@lookout/core';
 import * as aiSdk from '@lookout/core/ai-sdk';
 import * as langchain from '@lookout/core/langchain';
 import * as mcp from '@lookout/core/mcp';
+import * as openaiAgents from '@lookout/core/openai-agents';
 import * as serve from '@lookout/core/serve';
 import * as guards from '@lookout/guards';
 import * as runtime from '@lookout/runtime';
@@ -116,6 +117,11 @@ const entries: Array<[string, Record<string, unknown>, Samples]> = [
     },
   ],
   ['@lookout/core/ai-sdk', aiSdk, { AiSdkGuardError: () => new aiSdk.AiSdkGuardError('ai-sdk-invalid-options', 'bad options') }],
+  [
+    '@lookout/core/openai-agents',
+    openaiAgents,
+    { OpenAIAgentsAdapterError: () => new openaiAgents.OpenAIAgentsAdapterError('openai-agents-unsupported', 'hosted tools are not served') },
+  ],
 ];
 
 describe('errors under LookoutError', () => {

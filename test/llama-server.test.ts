@@ -3,9 +3,8 @@
 // .cache/llama-server (or any binary named by LLAMA_SERVER), serving a GGUF that the runtime's
 // GGUF writer makes from a tiny generated Llama 3 checkpoint (random weights, the real Llama 3
 // vocabulary). Skipped, with a message, where no binary is found.
-//
-// The Llama Guard part imports @lookout/guards, against the package direction (guards depends
-// on runtime): a test-only import, for the one place where both meet a real engine.
+// It lives in test/ because it meets both packages: the runtime's served model and GGUF writer,
+// and the guards' LlamaGuard.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,15 +13,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LlamaGuard } from '@lookout/guards';
+import {
+  LlamaTokenizer,
+  OpenAICompatibleModel,
+  ServedAbortError,
+  writeLlamaGguf,
+  writeTinyCheckpoint,
+  type ModelEvent,
+  type ModelRequest,
+  type OpenAICompatibleModelOptions,
+  type PromptSegment,
+} from '@lookout/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeLlamaGguf } from '../gguf/index.js';
-import type { ModelEvent, ModelRequest, PromptSegment } from '../model/types.js';
-import { LlamaTokenizer } from '../tokenizer/index.js';
-import { writeTinyCheckpoint } from '../tiny/index.js';
-import { ServedAbortError } from './errors.js';
-import { OpenAICompatibleModel, type OpenAICompatibleModelOptions } from './openai-compatible-model.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BINARY = process.env.LLAMA_SERVER || path.join(REPO, '.cache/llama-server/llama-server');
 const hasServer = existsSync(BINARY);
 if (!hasServer) {
