@@ -7,7 +7,8 @@
 //   prefill tokens/s, decode tokens/s and ms/token, peak RSS, load time; ratios Lookout / llama.cpp.
 // Options (after `--`): --size 1b|small, --prompt N (512), --tokens N (128), --threads N (2),
 // --rounds N (1), --chunk N (16, Lookout's tokens per in-graph decode run), --int4-block N (32,
-// the int4 builds' weights per quantisation block: 32, 64 or 128), --dir D (work
+// the int4 builds' weights per quantisation block: 32, 64 or 128), --engines K,K (only these
+// runs, e.g. lookout-int4,llamacpp-Q4_0; ratios of absent pairs are left out), --dir D (work
 // directory; the checkpoint there is reused), --json (print one JSON object instead of rows).
 import { existsSync, mkdirSync, rmSync, statSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,7 @@ function options() {
     rounds: { type: 'string', default: '1' },
     chunk: { type: 'string', default: '16' },
     'int4-block': { type: 'string', default: '32' },
+    engines: { type: 'string' },
     dir: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
@@ -57,6 +59,7 @@ function options() {
     rounds: int('rounds', 1),
     chunk: int('chunk', 1),
     int4Block: int4Block(String(values['int4-block'])),
+    engines: typeof values.engines === 'string' ? values.engines.split(',').map((e) => e.trim()).filter(Boolean) : undefined,
     dir: typeof values.dir === 'string' ? values.dir : path.join(tmpdir(), `lookout-bench-llamacpp-${size}`),
     json: values.json === true,
   };
@@ -117,22 +120,10 @@ const bench: Bench = async (report) => {
     'int4-head4': { dtype: 'int4', outDir: path.join(o.dir, `onnx-int4-head4${b}`), int4: { lmHead: 'int4', embeddings: 'int4', blockSize: o.int4Block } },
   } as const;
   const onnx = Object.fromEntries(Object.entries(builds).map(([k, b]) => [k, b.outDir])) as Record<keyof typeof builds, string>;
-  for (const [name, build] of Object.entries(builds)) {
-    const t = performance.now();
-    // The builds of an unchanged checkpoint are reused (the 1B shape takes minutes to build).
-    await buildModel(model, { ...build, reuseExisting: !newCheckpoint });
-    log(`built ONNX ${name}: ${(dirBytes(build.outDir) / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  }
-  const gguf: Record<'F32' | 'Q8_0' | 'Q4_0', string> = { F32: '', Q8_0: '', Q4_0: '' };
-  for (const type of ['F32', 'Q8_0', 'Q4_0'] as GgmlType[] as Array<'F32' | 'Q8_0' | 'Q4_0'>) {
-    const t = performance.now();
-    gguf[type] = path.join(o.dir, `model-${type}.gguf`);
-    const { bytes } = await writeLlamaGguf(model, gguf[type], { type });
-    log(`wrote GGUF ${type}: ${(bytes / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  }
+  const gguf = { F32: path.join(o.dir, 'model-F32.gguf'), Q8_0: path.join(o.dir, 'model-Q8_0.gguf'), Q4_0: path.join(o.dir, 'model-Q4_0.gguf') };
 
   const prompt = promptIds(o.prompt);
-  const runs: Array<{ key: string; engine: ChildJob['engine']; path: string; prepack?: boolean }> = [
+  const allRuns: Array<{ key: string; engine: ChildJob['engine']; path: string; prepack?: boolean }> = [
     { key: 'lookout-fp32', engine: 'lookout', path: onnx.fp32 },
     { key: 'llamacpp-F32', engine: 'llamacpp', path: gguf.F32 },
     { key: 'lookout-int4', engine: 'lookout', path: onnx.int4 },
@@ -143,12 +134,30 @@ const bench: Bench = async (report) => {
     { key: 'lookout-fp32-prepacked', engine: 'lookout', path: onnx.fp32, prepack: true },
     { key: 'lookout-int4-head4', engine: 'lookout', path: onnx['int4-head4'] },
   ];
+  const unknown = o.engines?.filter((k) => !allRuns.some((r) => r.key === k)) ?? [];
+  if (unknown.length) throw new BenchOptionError(`--engines: unknown ${unknown.join(', ')}; runs are ${allRuns.map((r) => r.key).join(', ')}`);
+  const runs = o.engines ? allRuns.filter((r) => o.engines!.includes(r.key)) : allRuns;
+  // Only what the chosen runs read is built and written.
+  const used = new Set(runs.map((r) => r.path));
+  for (const [name, build] of Object.entries(builds)) {
+    if (!used.has(build.outDir)) continue;
+    const t = performance.now();
+    // The builds of an unchanged checkpoint are reused (the 1B shape takes minutes to build).
+    await buildModel(model, { ...build, reuseExisting: !newCheckpoint });
+    log(`built ONNX ${name}: ${(dirBytes(build.outDir) / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  for (const type of ['F32', 'Q8_0', 'Q4_0'] as const satisfies readonly GgmlType[]) {
+    if (!used.has(gguf[type])) continue;
+    const t = performance.now();
+    const { bytes } = await writeLlamaGguf(model, gguf[type], { type });
+    log(`wrote GGUF ${type}: ${(bytes / 1e6).toFixed(0)} MB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+
   const results = new Map<string, ChildResult[]>();
   for (let r = 0; r < o.rounds; r++) {
-    // Interleaved; odd rounds run each pair the other way round.
-    const order = r % 2 ? [1, 0, 3, 2, 4, 5, 6] : [0, 1, 2, 3, 4, 5, 6];
-    for (const i of order) {
-      const run = runs[i];
+    // Interleaved; odd rounds run the list backwards.
+    const order = r % 2 ? [...runs].reverse() : runs;
+    for (const run of order) {
       const res = await runChild({ engine: run.engine, path: run.path, prompt, tokens: o.tokens, threads: o.threads, chunk: o.chunk, prepack: run.prepack });
       log(`${run.key} round ${r + 1}: prefill ${res.prefillMs.toFixed(0)} ms, decode ${(res.decodeMs / res.decodeSteps).toFixed(1)} ms/token, peak RSS ${(res.peakRss / 1e6).toFixed(0)} MB, load ${res.loadMs.toFixed(0)} ms`);
       results.set(run.key, [...(results.get(run.key) ?? []), res]);
@@ -177,7 +186,7 @@ const bench: Bench = async (report) => {
     { label: 'int4 (4-bit head) vs Q4_0', ours: 'lookout-int4-head4', theirs: 'llamacpp-Q4_0' },
   ];
   const shape = `${o.size}, ${o.prompt}-token prompt, ${o.tokens} greedy tokens, ${o.threads} threads, int4 blocks of ${o.int4Block}`;
-  for (const p of pairs) {
+  for (const p of pairs.filter((x) => T[x.ours] && T[x.theirs])) {
     const a = T[p.ours];
     const b = T[p.theirs];
     report({ name: `prefill tokens/s, Lookout ${p.label}`, value: a.prefillTps, unit: 'tok/s', baseline: { name: `llama.cpp ${p.theirs.split('-')[1]}`, value: b.prefillTps }, note: shape });
@@ -186,10 +195,10 @@ const bench: Bench = async (report) => {
     report({ name: `load time, Lookout ${p.label}`, value: a.loadMs, unit: 'ms', baseline: { name: `llama.cpp ${p.theirs.split('-')[1]}`, value: b.loadMs } });
   }
   const same = (x: number[], y: number[]) => x.findIndex((v, i) => v !== y[i]);
-  const agree = same(T['lookout-fp32'].tokenIds, T['llamacpp-F32'].tokenIds);
-  log(`greedy tokens, Lookout fp32 vs llama.cpp F32: ${agree < 0 ? `all ${o.tokens} identical` : `first difference at token ${agree}`}`);
+  const agree = T['lookout-fp32'] && T['llamacpp-F32'] ? same(T['lookout-fp32'].tokenIds, T['llamacpp-F32'].tokenIds) : undefined;
+  if (agree !== undefined) log(`greedy tokens, Lookout fp32 vs llama.cpp F32: ${agree < 0 ? `all ${o.tokens} identical` : `first difference at token ${agree}`}`);
   if (o.json) {
-    const ratio = (a: string, b: string, f: keyof Tally) => (T[a][f] as number) / (T[b][f] as number);
+    const ratio = (a: string, b: string, f: keyof Tally) => (T[a] && T[b] ? (T[a][f] as number) / (T[b][f] as number) : undefined);
     const out = {
       size: o.size,
       prompt: o.prompt,
@@ -211,7 +220,7 @@ const bench: Bench = async (report) => {
       decodeRatioInt4Head4: ratio('lookout-int4-head4', 'llamacpp-Q4_0', 'decodeTps'),
       prefillRatioInt4Head4: ratio('lookout-int4-head4', 'llamacpp-Q4_0', 'prefillTps'),
       rssRatioInt4Head4: ratio('lookout-int4-head4', 'llamacpp-Q4_0', 'peakRssMB'),
-      fp32RssOverWeights: T['lookout-fp32'].peakRssMB / (dirBytes(onnx.fp32) / 1e6),
+      fp32RssOverWeights: T['lookout-fp32'] ? T['lookout-fp32'].peakRssMB / (dirBytes(onnx.fp32) / 1e6) : undefined,
       greedyFp32FirstDifference: agree,
       engines: Object.fromEntries(Object.entries(T).map(([k, v]) => [k, { ...v, tokenIds: undefined }])),
     };

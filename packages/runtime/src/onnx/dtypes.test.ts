@@ -53,10 +53,11 @@ describe('fp16 and int4 builds against fp32 and HF', () => {
     await writeTransformed(CASE, fp16Seen, (name, _s, v) => (isLinear(name) || isInt8InQuantBuilds(name) ? half(v) : v));
     int4Seen = temp('lookout-int4-seen-');
     await writeTransformed(CASE, int4Seen, (name, shape, v) => {
+      const block = 32;
       if (isInt8InQuantBuilds(name) && shape[1] % 32 !== 0) return half(v);
-      if (isInt8InQuantBuilds(name)) return dequantizeInt8(quantizeInt8(v, shape[0], shape[1], 32), shape[0], shape[1], 32);
+      if (isInt8InQuantBuilds(name)) return dequantizeInt8(quantizeInt8(v, shape[0], shape[1], block), shape[0], shape[1], block);
       if (isLinear(name) && shape[1] % 32 === 0) {
-        return dequantizeInt4(quantizeInt4(v, shape[0], shape[1], 32), shape[0], shape[1], 32);
+        return dequantizeInt4(quantizeInt4(v, shape[0], shape[1], block), shape[0], shape[1], block);
       }
       return v;
     });

@@ -16,17 +16,20 @@ export type BuildDtype = 'fp32' | 'fp16' | 'int4';
  *   CPU kernels quantise the activations to int8 per block and use integer dot products).
  * - `embeddings`: the token embedding table as f16 (a Gather), or 8-bit / 4-bit blocks
  *   read by com.microsoft GatherBlockQuantized, which widens only the gathered rows.
- * - `blockSize`: weights per quantisation block (32, 64 or 128), for every quantised tensor. Each
- *   block carries a scale in the compute type and a zero point, so larger blocks read fewer bytes
- *   per weight at some cost in quality: with f32 scales 4-bit blocks take 5.1 bits per weight at
- *   32, 4.6 at 64 (llama.cpp's Q4_0: 4.5) and 4.3 at 128.
+ * - `blockSize`: weights per quantisation block (32, 64 or 128) of every quantised tensor whose
+ *   input width it divides (others use 32). Each block carries a scale in the compute type and a
+ *   zero point, so larger blocks read fewer bytes per weight at some cost in quality: with f32
+ *   scales 4-bit blocks take 5.1 bits per weight at 32, 4.6 at 64 (llama.cpp's Q4_0: 4.5) and
+ *   4.3 at 128.
  * Defaults (docs/run-llama-vision.md has the measurements): with f32 compute (the CPU build)
- * an 8-bit lm_head, accuracy level 4 and 8-bit embeddings (a tied table shares the lm_head's bytes); with f16 compute (the
- * CUDA build) an f16 lm_head, level 0 and f16 embeddings. LOOKOUT_INT4_LM_HEAD (f16|int8|int4),
+ * an 8-bit lm_head, accuracy level 4, 8-bit embeddings (a tied table shares the lm_head's bytes)
+ * and blocks of 32 (64 is faster, but on the trained fixture its greedy text leaves fp32's at a
+ * choice more than 1 logit apart, which the int4 bar does not allow); with f16 compute (the
+ * CUDA build) an f16 lm_head, level 0, f16 embeddings and blocks of 32. LOOKOUT_INT4_LM_HEAD (f16|int8|int4),
  * LOOKOUT_INT4_ACCURACY_LEVEL (0|4), LOOKOUT_INT4_EMBEDDINGS (f16|int8|int4) and
  * LOOKOUT_INT4_BLOCK_SIZE (32|64|128) override them for a build. An 8-bit lm_head needs level 4
- * to be fast: onnxruntime 1.30's CPU kernel
- * for 8-bit blocks at level 0 was 30x slower than the f16 Gemm.
+ * to be fast: onnxruntime 1.30's CPU kernel for 8-bit blocks at level 0 was 30x slower than the
+ * f16 Gemm.
  */
 export interface Int4Settings {
   lmHead: 'f16' | 'int8' | 'int4';
@@ -41,6 +44,11 @@ export const INT4_DEFAULTS: Record<'f32' | 'f16', Int4Settings> = {
 };
 
 export const INT4_BLOCK_SIZES = [32, 64, 128] as const;
+
+/** The block size for a tensor of input width `width`: the setting's, or 32 where that does not divide it. */
+function blockFor(width: number, setting: Int4Settings['blockSize']): number {
+  return width % setting === 0 ? setting : 32;
+}
 
 const STORAGE = ['f16', 'int8', 'int4'] as const;
 
@@ -172,7 +180,7 @@ export class WeightWriter {
   async embed(g: GraphBuilder, name: string, ids: string): Promise<string> {
     const [rows, width] = this.shape(name);
     const storage = this.dtype === 'int4' ? this.int4Settings(g).embeddings : this.dtype === 'fp16' ? 'f16' : 'fp32';
-    const block = this.dtype === 'int4' ? this.int4Settings(g).blockSize : 32;
+    const block = this.dtype === 'int4' ? blockFor(width, this.int4Settings(g).blockSize) : 32;
     if ((storage === 'int8' || storage === 'int4') && width % block === 0) {
       const bits = storage === 'int4' ? 4 : 8;
       const key = `${name}.q${bits}`;
@@ -226,7 +234,7 @@ export class WeightWriter {
     let kind: 'fp32' | 'fp16' | 'int4' | 'int8' = this.dtype;
     if (opts.atMost === 'fp16' && this.dtype === 'int4') kind = int4.lmHead === 'f16' ? 'fp16' : int4.lmHead;
     let y: string;
-    const block = int4.blockSize;
+    const block = blockFor(inF, int4.blockSize);
     if ((kind === 'int4' || kind === 'int8') && inF % block === 0) {
       const bits = kind === 'int4' ? 4 : 8;
       const key = `${name}.q${bits}`;

@@ -37,7 +37,7 @@ describe('lookout build', () => {
     try {
       const c = io();
       expect(await runCli(['build', CASE, '--dtype', 'int4', '--compute', 'f16', '--out', out, '--quiet'], c.io)).toBe(0);
-      expect(c.out()).toMatch(/built mllama \(int4, f16 compute, lm_head f16, accuracy level 0, embeddings f16\)/);
+      expect(c.out()).toMatch(/built mllama \(int4, f16 compute, lm_head f16, accuracy level 0, embeddings f16, blocks of 32\)/);
       expect(JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8')).computeType).toBe('float16');
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -50,13 +50,13 @@ describe('lookout build', () => {
     expect(odd.err()).toMatch(/--compute "bf16" is not accepted; use f32 or f16/);
   }, 60_000);
 
-  it('takes the int4 lm_head, accuracy level and embeddings as flags, and refuses them for other dtypes', async () => {
+  it('takes the int4 lm_head, accuracy level, embeddings and block size as flags, and refuses them for other dtypes', async () => {
     const out = mkdtempSync(join(tmpdir(), 'lookout-cli-build-'));
     try {
       const c = io();
-      expect(await runCli(['build', CASE, '--dtype', 'int4', '--lm-head', 'int4', '--accuracy-level', '0', '--embeddings', 'int4', '--out', out, '--quiet'], c.io)).toBe(0);
-      expect(c.out()).toMatch(/built mllama \(int4, f32 compute, lm_head int4, accuracy level 0, embeddings int4\)/);
-      expect(JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8')).int4).toEqual({ lmHead: 'int4', accuracyLevel: 0, embeddings: 'int4' });
+      expect(await runCli(['build', CASE, '--dtype', 'int4', '--lm-head', 'int4', '--accuracy-level', '0', '--embeddings', 'int4', '--block-size', '64', '--out', out, '--quiet'], c.io)).toBe(0);
+      expect(c.out()).toMatch(/built mllama \(int4, f32 compute, lm_head int4, accuracy level 0, embeddings int4, blocks of 64\)/);
+      expect(JSON.parse(readFileSync(join(out, 'lookout-onnx.json'), 'utf8')).int4).toEqual({ lmHead: 'int4', accuracyLevel: 0, embeddings: 'int4', blockSize: 64 });
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -69,6 +69,9 @@ describe('lookout build', () => {
     const emb = io();
     expect(await runCli(['build', CASE, '--dtype', 'int4', '--embeddings', 'int2'], emb.io)).toBe(2);
     expect(emb.err()).toMatch(/--embeddings "int2" is not accepted; use f16, int8 or int4/);
+    const block = io();
+    expect(await runCli(['build', CASE, '--dtype', 'int4', '--block-size', '48'], block.io)).toBe(2);
+    expect(block.err()).toMatch(/--block-size "48" is not accepted; use 32, 64 or 128/);
   }, 60_000);
 
   it('names the directory when it is not a model directory', async () => {

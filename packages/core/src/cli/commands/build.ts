@@ -91,7 +91,7 @@ const command: CliCommand = {
       const secs = (performance.now() - t0) / 1000;
       const m = result.manifest;
       io.stdout.write(
-        `built ${m.spec.arch} (${m.dtype}, ${m.computeType === 'float16' ? 'f16' : 'f32'} compute${m.int4 ? `, lm_head ${m.int4.lmHead}, accuracy level ${m.int4.accuracyLevel}, embeddings ${m.int4.embeddings}` : ''}) in ${secs.toFixed(1)} s: ${[m.vision, m.decoder].filter(Boolean).join(', ')} + ${m.data} ` +
+        `built ${m.spec.arch} (${m.dtype}, ${m.computeType === 'float16' ? 'f16' : 'f32'} compute${m.int4 ? `, lm_head ${m.int4.lmHead}, accuracy level ${m.int4.accuracyLevel}, embeddings ${m.int4.embeddings}, blocks of ${m.int4.blockSize ?? 32}` : ''}) in ${secs.toFixed(1)} s: ${[m.vision, m.decoder].filter(Boolean).join(', ')} + ${m.data} ` +
           `(${(result.bytesWritten / 1e6).toFixed(1)} MB, ${result.tensors} tensors) -> ${result.outDir}\n`,
       );
       return 0;
