@@ -25,6 +25,7 @@ import {
   type GenerationResult,
   type SamplingSettings,
 } from '@lookout/runtime';
+import { STRUCTURE_ONLY_SCHEMA } from '@lookout/runtime/testing';
 import type { Bench } from './report.js';
 import { BenchOptionError, suiteOptions } from './suite-support.js';
 
@@ -67,26 +68,9 @@ const REPLY = {
   additionalProperties: false,
 };
 
-/** (b) Structure only (enums, integers, booleans, arrays of objects): random weights' tokens are nearly always refused. */
-const SETTINGS = {
-  type: 'object',
-  properties: {
-    mode: { enum: ['auto', 'manual', 'off'] },
-    level: { type: 'integer' },
-    flags: { type: 'array', items: { type: 'boolean' } },
-    slots: {
-      type: 'array',
-      items: { type: 'object', properties: { day: { enum: ['mon', 'tue', 'wed', 'thu', 'fri'] }, hour: { type: 'integer' }, on: { type: 'boolean' } }, required: ['day', 'hour', 'on'], additionalProperties: false },
-    },
-    ratio: { type: ['number', 'null'] },
-  },
-  required: ['mode', 'level', 'flags', 'slots', 'ratio'],
-  additionalProperties: false,
-};
-
 const SCHEMAS = [
   { key: 'free-text field', schema: REPLY },
-  { key: 'structure only', schema: SETTINGS },
+  { key: 'structure only', schema: STRUCTURE_ONLY_SCHEMA },
   { key: 'function schema', schema: CREATE_TICKET },
 ];
 

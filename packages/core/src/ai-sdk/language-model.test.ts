@@ -1,11 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { generateObject, generateText, Output, stepCountIs, streamText, tool, wrapLanguageModel } from 'ai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PiiGuard } from '@lookout/guards';
-import { OnnxModel, writeTinyCheckpoint } from '@lookout/runtime';
+import { useTinyOnnxModel } from '@lookout/runtime/testing';
 import { ScriptedModel, callTool, say } from '../testing/index.js';
 import { guardMiddleware, lookoutLanguageModel } from './index.js';
 
@@ -135,20 +132,10 @@ describe('lookoutLanguageModel: JSON replies and tool choice', () => {
 });
 
 describe('lookoutLanguageModel on the tiny in-process model (random weights)', () => {
-  let dir: string;
-  let tiny: OnnxModel;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'ai-sdk-tiny-'));
-    await writeTinyCheckpoint(dir, { arch: 'mllama', seed: 7 });
-    tiny = await OnnxModel.load(dir);
-  }, 180_000);
-  afterAll(async () => {
-    await tiny?.dispose();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const tiny = useTinyOnnxModel({ arch: 'mllama', seed: 7 });
 
   it('generateObject and Output.object give objects valid against the schema (decoding is constrained)', async () => {
-    const model = lookoutLanguageModel(tiny);
+    const model = lookoutLanguageModel(tiny());
     for (const seed of [1, 2]) {
       const { object } = await generateObject({ model, schema: Ticket, prompt: 'My mug arrived broken.', maxOutputTokens: 120, temperature: 1, seed });
       expect(Ticket.safeParse(object).success).toBe(true);
@@ -159,7 +146,7 @@ describe('lookoutLanguageModel on the tiny in-process model (random weights)', (
 
   it('a named tool choice gives a call of that tool with arguments valid against its schema', async () => {
     const { toolCalls } = await generateText({
-      model: lookoutLanguageModel(tiny),
+      model: lookoutLanguageModel(tiny()),
       tools: { refund: tool({ description: 'Refund an order', inputSchema: z.object({ orderId: z.string(), amount: z.number() }) }) },
       toolChoice: { type: 'tool', toolName: 'refund' },
       prompt: 'Refund A-1',

@@ -2,12 +2,10 @@
 // response_format, stop, tracing metadata) over a scripted model, and valid objects from all
 // three withStructuredOutput methods over the tiny in-process Mllama, whose weights are random:
 // only decode-time constraints can make its output valid.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { OnnxModel, writeTinyCheckpoint, type ModelRequest } from '@lookout/runtime';
+import type { ModelRequest } from '@lookout/runtime';
+import { useTinyOnnxModel } from '@lookout/runtime/testing';
 import { ScriptedModel, callTool, say } from '../testing/index.js';
 import { ChatLookout } from './chat-lookout.js';
 import { StructuredOutputError } from './errors.js';
@@ -72,25 +70,15 @@ describe('ChatLookout: what reaches the model', () => {
 });
 
 describe('ChatLookout over the tiny in-process model: structured output holds with random weights', () => {
-  let dir: string;
-  let model: OnnxModel;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'chat-lookout-structured-'));
-    await writeTinyCheckpoint(dir, { arch: 'mllama', seed: 11 });
-    model = await OnnxModel.load(dir);
-  });
-  afterAll(async () => {
-    await model?.dispose();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const tiny = useTinyOnnxModel({ arch: 'mllama', seed: 11 });
 
   it('claims forced tools and structured output in its profile', () => {
-    expect(new ChatLookout({ model }).profile).toMatchObject({ toolChoice: true, structuredOutput: true });
+    expect(new ChatLookout({ model: tiny() }).profile).toMatchObject({ toolChoice: true, structuredOutput: true });
   });
 
   for (const method of ['jsonSchema', 'functionCalling', 'jsonMode'] as const) {
     it(`method ${method} returns a value valid against the schema`, async () => {
-      const chat = new ChatLookout({ model, sampling: { maxTokens: 64, temperature: 0.8, seed: 3 } });
+      const chat = new ChatLookout({ model: tiny(), sampling: { maxTokens: 64, temperature: 0.8, seed: 3 } });
       const schema = method === 'jsonMode' ? z.record(z.string(), z.unknown()) : REPORT;
       const value = await chat.withStructuredOutput(schema, { method, name: 'report' }).invoke('Report the damage to my mug.');
       expect(schema.safeParse(value).success).toBe(true);

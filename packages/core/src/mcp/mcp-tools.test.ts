@@ -38,6 +38,15 @@ function recordingGuard(seen: GuardSubject[]): Guard {
   };
 }
 
+/** A client connected to `server` in this process over a linked in-memory transport pair. */
+async function connectInMemory(server: { connect(transport: InMemoryTransport): Promise<void> }): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: 'test', version: '1' });
+  await client.connect(clientSide);
+  return client;
+}
+
 /** An SDK server in this process, with a poisoned tool and a record of every call it received. */
 function inTestServer() {
   const calls: Array<{ name: string; arguments: unknown }> = [];
@@ -85,13 +94,7 @@ function inTestServer() {
       extra = true;
       await server.sendToolListChanged();
     },
-    async connectClient(): Promise<Client> {
-      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      await server.connect(serverSide);
-      const client = new Client({ name: 'test', version: '1' });
-      await client.connect(clientSide);
-      return client;
-    },
+    connectClient: () => connectInMemory(server),
   };
 }
 
@@ -258,13 +261,7 @@ describe('tool descriptions through the tool-result guards', () => {
         later = true;
         await server.sendToolListChanged();
       },
-      async connectClient(): Promise<Client> {
-        const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-        await server.connect(serverSide);
-        const client = new Client({ name: 'test', version: '1' });
-        await client.connect(clientSide);
-        return client;
-      },
+      connectClient: () => connectInMemory(server),
     };
   }
 

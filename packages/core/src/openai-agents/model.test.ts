@@ -2,14 +2,11 @@
 // tool round trips, streaming, outputType (constrained), tool choice, handoffs, images, guardrails,
 // the provider; on a ScriptedModel and on the tiny in-process Mllama (random weights: only
 // structure is asserted there, valid against the schema where decoding is constrained).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Agent, handoff, InputGuardrailTripwireTriggered, run, Runner, tool, type ModelRequest as AgentsRequest } from '@openai/agents-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PatternGuard } from '@lookout/guards';
-import { OnnxModel, writeTinyCheckpoint } from '@lookout/runtime';
+import { useTinyOnnxModel } from '@lookout/runtime/testing';
 import { ScriptedModel, callTool, say } from '../testing/index.js';
 import { inputGuardrail, lookoutAgentsModel, LookoutModelProvider, OpenAIAgentsAdapterError } from './index.js';
 import { toLookoutRequest } from './model.js';
@@ -139,20 +136,10 @@ describe('lookoutAgentsModel: a Lookout model as an Agents SDK Model (scripted)'
 });
 
 describe('lookoutAgentsModel on the tiny in-process model (random weights)', () => {
-  let dir: string;
-  let tiny: OnnxModel;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'agents-tiny-'));
-    await writeTinyCheckpoint(dir, { arch: 'mllama', seed: 7 });
-    tiny = await OnnxModel.load(dir);
-  }, 180_000);
-  afterAll(async () => {
-    await tiny?.dispose();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const tiny = useTinyOnnxModel({ arch: 'mllama', seed: 7 });
 
   it('outputType gives a final output valid against the schema, whole and streamed', async () => {
-    const agent = new Agent({ name: 'triage', model: lookoutAgentsModel(tiny), outputType: Ticket, modelSettings: { maxTokens: 120 } });
+    const agent = new Agent({ name: 'triage', model: lookoutAgentsModel(tiny()), outputType: Ticket, modelSettings: { maxTokens: 120 } });
     const result = await run(agent, 'My mug arrived broken.');
     expect(Ticket.safeParse(result.finalOutput).success).toBe(true);
     const streamed = await run(agent, 'Late parcel.', { stream: true });
@@ -167,7 +154,7 @@ describe('lookoutAgentsModel on the tiny in-process model (random weights)', () 
     const calls: unknown[] = [];
     const agent = new Agent({
       name: 'orders',
-      model: lookoutAgentsModel(tiny),
+      model: lookoutAgentsModel(tiny()),
       tools: [orderTool(calls)],
       modelSettings: { toolChoice: 'get_order', maxTokens: 120 },
       toolUseBehavior: 'stop_on_first_tool',

@@ -18,26 +18,13 @@ import { LlamaTokenizer } from '../tokenizer/index.js';
 import type { ForwardEngine } from '../model/engine.js';
 import { generate } from './generate.js';
 import { WorkerEngine } from './worker/worker-engine.js';
+import { STRUCTURE_ONLY_SCHEMA } from '../testing/constraint-schemas.js';
 
 /** Two free-text strings: random weights write long runs of allowed tokens inside them. */
 const NOTE = {
   type: 'object',
   properties: { title: { type: 'string' }, body: { type: 'string' } },
   required: ['title', 'body'],
-  additionalProperties: false,
-};
-
-/** No free text: enums, integers, booleans, arrays of them; the model's own tokens are nearly always refused. */
-const SETTINGS = {
-  type: 'object',
-  properties: {
-    mode: { enum: ['auto', 'manual', 'off'] },
-    level: { type: 'integer' },
-    flags: { type: 'array', items: { type: 'boolean' } },
-    slots: { type: 'array', items: { type: 'object', properties: { day: { enum: ['mon', 'tue', 'wed'] }, hour: { type: 'integer' }, on: { type: 'boolean' } }, required: ['day', 'hour', 'on'], additionalProperties: false } },
-    extra: { type: ['number', 'null'] },
-  },
-  required: ['mode', 'level', 'flags', 'slots', 'extra'],
   additionalProperties: false,
 };
 
@@ -61,7 +48,7 @@ const REFUND_TOOL = {
 
 const CASES: Array<{ name: string; spec: ConstraintSpec; schema?: object; maxTokens: number }> = [
   { name: 'free-text strings', spec: { responseFormat: { type: 'json_schema', schema: NOTE } }, schema: NOTE, maxTokens: 160 },
-  { name: 'structure only', spec: { responseFormat: { type: 'json_schema', schema: SETTINGS } }, schema: SETTINGS, maxTokens: 120 },
+  { name: 'structure only', spec: { responseFormat: { type: 'json_schema', schema: STRUCTURE_ONLY_SCHEMA } }, schema: STRUCTURE_ONLY_SCHEMA, maxTokens: 120 },
   { name: 'mixed order', spec: { responseFormat: { type: 'json_schema', schema: ORDER } }, schema: ORDER, maxTokens: 140 },
   { name: 'forced tool call', spec: { tools: [REFUND_TOOL], toolChoice: { name: 'refund' } }, maxTokens: 90 },
   { name: 'json_object', spec: { responseFormat: { type: 'json_object' } }, maxTokens: 60 },

@@ -2,15 +2,11 @@
 // random weights prefer, the reply is valid JSON of the schema (greedy and sampled, several
 // seeds), a forced tool call is a call of that tool with valid arguments, and a budget too small
 // for the value ends with 'length'.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Ajv } from 'ajv';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UnsupportedSchemaError } from '../constraints/errors.js';
 import type { ModelEvent, ModelRequest, ToolSpec } from '../model/types.js';
-import { writeTinyCheckpoint } from '../tiny/index.js';
-import { OnnxModel } from './model/onnx-model.js';
+import { useTinyOnnxModel } from '../testing/index.js';
 import { generate } from './generate.js';
 import { compileConstraint } from '../constraints/request-grammar.js';
 import { LlamaTokenizer } from '../tokenizer/index.js';
@@ -49,23 +45,11 @@ const TOOLS: ToolSpec[] = [
   },
 ];
 
-let dir: string;
-let model: OnnxModel;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'constrained-'));
-  await writeTinyCheckpoint(dir, { arch: 'llama', seed: 11 });
-  model = await OnnxModel.load(dir);
-}, 180_000);
-
-afterAll(async () => {
-  await model?.dispose();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const tiny = useTinyOnnxModel({ arch: 'llama', seed: 11 });
 
 async function collect(request: ModelRequest): Promise<{ text: string; events: ModelEvent[]; finish: Extract<ModelEvent, { type: 'finish' }> }> {
   const events: ModelEvent[] = [];
-  for await (const e of model.stream(request)) events.push(e);
+  for await (const e of tiny().stream(request)) events.push(e);
   const text = events.flatMap((e) => (e.type === 'text-delta' ? [e.text] : [])).join('');
   return { text, events, finish: events.at(-1) as Extract<ModelEvent, { type: 'finish' }> };
 }
@@ -135,25 +119,25 @@ describe('constrained decoding on the tiny checkpoint', () => {
   }, 60_000);
 
   it('toolChoice none does not offer the tools', async () => {
-    const withNone = await model.prepare(ask({ tools: TOOLS, toolChoice: 'none' }));
-    const without = await model.prepare(ask({}));
+    const withNone = await tiny().prepare(ask({ tools: TOOLS, toolChoice: 'none' }));
+    const without = await tiny().prepare(ask({}));
     expect(withNone.promptTokens).toBe(without.promptTokens);
   });
 
   it('an unsupported schema fails in prepare with a typed error', async () => {
-    const error = await model.prepare(ask({ responseFormat: { type: 'json_schema', schema: { type: 'string', format: 'email' } } })).catch((e) => e);
+    const error = await tiny().prepare(ask({ responseFormat: { type: 'json_schema', schema: { type: 'string', format: 'email' } } })).catch((e) => e);
     expect(error).toBeInstanceOf(UnsupportedSchemaError);
     expect(error.code).toBe('CONSTRAINT_UNSUPPORTED_SCHEMA');
     expect(error.keyword).toBe('format');
   });
 
   it('generate() under a constraint decodes in chunks where it can, one step per token with decodeChunk 1', async () => {
-    const tokenizer = await LlamaTokenizer.fromDirectory(dir);
+    const tokenizer = await LlamaTokenizer.fromDirectory(tiny.dir());
     const grammar = compileConstraint({ responseFormat: { type: 'json_schema', schema: ORDER } }, tokenizer)!;
     const eos = [tokenizer.specialIds.eot!];
     const inputIds = tokenizer.encode('<|begin_of_text|>Order:', { allowSpecial: true });
     for (const decodeChunk of [16, 1]) {
-      const result = await generate(model.engine, tokenizer, { inputIds, eosIds: eos, maxTokens: 160, decodeChunk, sampling: { temperature: 1, topK: 40, seed: 8 }, constraint: grammar.start(eos) });
+      const result = await generate(tiny().engine, tokenizer, { inputIds, eosIds: eos, maxTokens: 160, decodeChunk, sampling: { temperature: 1, topK: 40, seed: 8 }, constraint: grammar.start(eos) });
       if (decodeChunk === 1) expect(result.decodeChunks).toBe(0);
       else expect(result.decodeChunks).toBeGreaterThan(0);
       expect(result.finishReason).toBe('eos');

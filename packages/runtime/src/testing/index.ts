@@ -31,3 +31,5 @@ export {
 } from './checkpoints.js';
 export { referenceDecoder, referenceVision, type Weights } from './reference-forward.js';
 export { withTempDir, rawSafetensors } from './safetensors-helpers.js';
+export { useTinyOnnxModel, type TinyOnnxModel } from './tiny-onnx-model.js';
+export { STRUCTURE_ONLY_SCHEMA } from './constraint-schemas.js';

@@ -10,6 +10,7 @@ import type { IdLogprob } from '../../sampling/logprobs.js';
 import { AsyncQueue } from '../../async/async-queue.js';
 import { EngineWorkerError, GenerationAbortedError } from '../errors.js';
 import { PendingRequests, firstMessage, isReply, type SerializedError } from '../../worker-support/index.js';
+import type { OnnxEngineOptions } from '../../onnx/engine.js';
 import type { EngineFactorySpec, FromWorker, LogitsReply, ToWorker } from './protocol.js';
 import { runtimeModuleUrl, spawnEngineWorker } from './spawn.js';
 
@@ -20,17 +21,8 @@ interface RunningDecode {
   done: (reply: DecodeDone) => void;
 }
 
-/** OnnxEngine.load's options, passed to the worker as they are. */
-export interface OnnxWorkerOptions {
-  executionProvider?: 'cpu' | 'cuda';
-  dtype?: string;
-  intraOpThreads?: number;
-  prefixCache?: boolean;
-  prefixCacheBytes?: number;
-  prefillChunkTokens?: number;
-  prefillScoreBytes?: number;
-  prepackWeights?: boolean;
-}
+/** OnnxEngine.load's options, passed to the worker as they are (all plain data). */
+export type OnnxWorkerOptions = OnnxEngineOptions;
 
 export class WorkerEngine implements SamplingEngine {
   /** Prefills and steps waiting for their logits; a running decode waits here for an error. */
