@@ -45,6 +45,14 @@ export function lookoutLanguageModel(model: LanguageModel, options: LookoutLangu
           controller.enqueue({ type: 'stream-start', warnings } as StreamPart);
           return;
         }
+        // Text parts open a text block on their first delta.
+        const writeText = (delta: string) => {
+          if (!textOpen) {
+            textOpen = true;
+            controller.enqueue({ type: 'text-start', id: '0' } as StreamPart);
+          }
+          controller.enqueue({ type: 'text-delta', id: '0', delta } as StreamPart);
+        };
         try {
           const { value: event, done } = await iterator.next();
           if (done) {
@@ -55,11 +63,7 @@ export function lookoutLanguageModel(model: LanguageModel, options: LookoutLangu
           }
           switch (event.type) {
             case 'text-delta':
-              if (!textOpen) {
-                textOpen = true;
-                controller.enqueue({ type: 'text-start', id: '0' } as StreamPart);
-              }
-              controller.enqueue({ type: 'text-delta', id: '0', delta: event.text } as StreamPart);
+              writeText(event.text);
               break;
             case 'tool-call':
               calls += 1;
@@ -67,11 +71,7 @@ export function lookoutLanguageModel(model: LanguageModel, options: LookoutLangu
               break;
             case 'tool-call-error':
               // What the model wrote instead of a parseable call reaches the caller as text.
-              if (!textOpen) {
-                textOpen = true;
-                controller.enqueue({ type: 'text-start', id: '0' } as StreamPart);
-              }
-              controller.enqueue({ type: 'text-delta', id: '0', delta: event.raw } as StreamPart);
+              writeText(event.raw);
               break;
             case 'finish':
               if (textOpen) controller.enqueue({ type: 'text-end', id: '0' } as StreamPart);
