@@ -141,6 +141,23 @@ describe('AI SDK (@ai-sdk/openai-compatible) against the scripted model', () => 
     }
   });
 
+  it('aborting streamText (abortSignal) cancels the generation on the server', async () => {
+    const before = scripted.model.aborted;
+    const controller = new AbortController();
+    const result = streamText({ model: provider(scripted.baseURL).chatModel(SCRIPTED), prompt: 'slow', abortSignal: controller.signal, maxRetries: 0, onError: () => {} });
+    let text = '';
+    await (async () => {
+      for await (const delta of result.textStream) {
+        text += delta;
+        if (text) controller.abort();
+      }
+    })().catch(() => undefined);
+    expect(text).toBe('one ');
+    await expect.poll(() => scripted.model.aborted, { timeout: 5000 }).toBe(before + 1);
+    const health = await fetch(scripted.baseURL.replace(/\/v1$/, '/health'));
+    expect(await health.json()).toMatchObject({ active: 0, queued: 0 });
+  });
+
   it('bad input: APICallError with status 400, not retryable, and the server message', async () => {
     const model = provider(scripted.baseURL).chatModel(SCRIPTED);
     const err = await generateText({ model, prompt: 'hi', temperature: 7, maxRetries: 2 }).catch((e: unknown) => e);

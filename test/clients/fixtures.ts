@@ -28,10 +28,12 @@ export const USAGE: Usage = { inputTokens: 21, outputTokens: 5 };
 export const finish = (usage: Usage = USAGE): ScriptItem => ({ type: 'finish', usage });
 
 /**
- * The scripted answer when none of a suite's own rules apply: the user's images counted and
- * measured, else a greeting streamed in pieces of `chunk` characters.
+ * The scripted answer when none of a suite's own rules apply: to "slow", eight words 40 ms apart
+ * (for abort tests: the first delta is "one "); else the user's images counted and measured,
+ * else a greeting streamed in pieces of `chunk` characters.
  */
 export function plainAnswer(request: ModelRequest, chunk?: number): ScriptItem[] {
+  if (lastText(request) === 'slow') return say('one two three four five six seven eight', { chunk: 4, delayMs: 40 });
   const images = userImages(request);
   if (images.length) return [...say(`I see ${images.length} image of ${images[0].length} bytes.`), finish()];
   return [...say('Hello from Lookout.', { chunk }), finish()];

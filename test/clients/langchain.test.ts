@@ -123,6 +123,21 @@ describe('LangChain ChatOpenAI against the scripted model', () => {
     }
   });
 
+  it('aborting a stream (signal) cancels the generation on the server', async () => {
+    const before = scripted.model.aborted;
+    const controller = new AbortController();
+    let text = '';
+    const error = await (async () => {
+      for await (const chunk of await chat(scripted.baseURL, SCRIPTED).stream('slow', { signal: controller.signal })) {
+        text += String(chunk.content);
+        if (text) controller.abort();
+      }
+    })().catch((e: unknown) => e);
+    expect(text).toBe('one ');
+    expect(String((error as Error | undefined)?.message ?? error)).toMatch(/abort/i);
+    await expect.poll(() => scripted.model.aborted, { timeout: 5000 }).toBe(before + 1);
+  });
+
   it('a bad request surfaces as a 400 error with the server message', async () => {
     const err = await chat(scripted.baseURL, SCRIPTED, { temperature: 5 }).invoke('hi').catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 400 });

@@ -1,12 +1,13 @@
 // The OpenAI Agents SDK (@openai/agents) on its Chat Completions model, pointed at `lookout
-// serve`: a run that calls a tool and answers from its result (streamed and not), and a run
-// with a zod outputType (structured output).
+// serve`: a run that calls a tool and answers from its result (streamed and not), a forced tool
+// choice, a zod outputType (structured output), an image input, an aborted streamed run and a
+// bad request.
 import { Agent, OpenAIChatCompletionsModel, OpenAIProvider, run, setTracingDisabled, tool, type Model } from '@openai/agents';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { callTool, say } from '@lookout/core/testing';
-import { API_KEY, SCRIPTED, TINY, afterToolResult, closeServers, finish, plainAnswer, startScripted, startTiny, type ScriptedServer, type TinyServer } from './fixtures.js';
+import { API_KEY, PNG_BYTES, PNG_DATA_URL, SCRIPTED, TINY, afterToolResult, closeServers, finish, plainAnswer, startScripted, startTiny, type ScriptedServer, type TinyServer } from './fixtures.js';
 
 setTracingDisabled(true);
 
@@ -102,6 +103,47 @@ describe('Agents SDK (OpenAIChatCompletionsModel) against the scripted model', (
       strict: true,
       schema: { type: 'object', required: ['category', 'summary', 'quantity', 'urgent'], additionalProperties: false },
     });
+  });
+});
+
+describe('Agents SDK against the scripted model: forced tools, images, abort, errors', () => {
+  it('modelSettings.toolChoice naming a tool reaches the model as a forced choice', async () => {
+    const agent = new Agent({ name: 'support', model: await providerModel(scripted.baseURL, SCRIPTED), tools: [lookupOrder], modelSettings: { toolChoice: 'lookup_order' } });
+    const result = await run(agent, 'Where is order A-17?');
+    expect(result.finalOutput).toBe('Order A-17 has shipped.');
+    const forced = scripted.model.requests.find((r) => r.toolChoice !== undefined && typeof r.toolChoice === 'object');
+    expect(forced?.toolChoice).toEqual({ name: 'lookup_order' });
+  });
+
+  it('an input_image (data URL) reaches the model as the image bytes', async () => {
+    const agent = new Agent({ name: 'vision', model: await providerModel(scripted.baseURL, SCRIPTED) });
+    const result = await run(agent, [{ role: 'user', content: [{ type: 'input_text', text: 'What is this?' }, { type: 'input_image', image: PNG_DATA_URL }] }]);
+    expect(result.finalOutput).toBe(`I see 1 image of ${PNG_BYTES.length} bytes.`);
+  });
+
+  it('aborting a streamed run (signal) cancels the generation on the server', async () => {
+    const before = scripted.model.aborted;
+    const controller = new AbortController();
+    const agent = new Agent({ name: 'talker', model: await providerModel(scripted.baseURL, SCRIPTED) });
+    const result = await run(agent, 'slow', { stream: true, signal: controller.signal });
+    let text = '';
+    await (async () => {
+      for await (const delta of result.toTextStream()) {
+        text += delta;
+        if (text) controller.abort();
+      }
+    })().catch(() => undefined);
+    expect(text).toBe('one ');
+    await expect.poll(() => scripted.model.aborted, { timeout: 5000 }).toBe(before + 1);
+  });
+
+  it("a bad request surfaces as the openai client's 400 error with the server message", async () => {
+    const agent = new Agent({ name: 'hot', model: await providerModel(scripted.baseURL, SCRIPTED), modelSettings: { temperature: 5 } });
+    const error = await run(agent, 'hi').catch((e: unknown) => e);
+    // The SDK's own copy of the openai client throws it: its BadRequestError, status 400.
+    expect((error as Error).constructor.name).toBe('BadRequestError');
+    expect(error).toMatchObject({ status: 400 });
+    expect((error as Error).message).toMatch(/temperature:/);
   });
 });
 
