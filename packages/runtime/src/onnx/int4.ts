@@ -4,7 +4,9 @@
  * - B [N, K/block, block/2] uint8, element 2j of a block in the low nibble, 2j+1 in the high one;
  * - scales [N * K/block] f32;
  * - zero points [N * ceil((K/block)/2)] uint8, two 4-bit points per byte (low nibble first).
- * Each block's range is widened to include 0, so zeros stay exact. Dequantised: (q - zp) * scale.
+ * Each block's range is widened to include 0, so zeros stay exact, then narrowed by the factor
+ * (of 1, 0.95, ..., 0.7) whose rounding error is least (see clippedBlockScale). Dequantised:
+ * (q - zp) * scale.
  */
 export interface Int4Blocks {
   packed: Uint8Array;
@@ -21,7 +23,7 @@ export function quantizeInt4(w: Float32Array, n: number, k: number, block: numbe
   for (let row = 0; row < n; row++) {
     for (let b = 0; b < blocks; b++) {
       const base = row * k + b * block;
-      const { scale, zp } = blockScale(w, base, block, 15);
+      const { scale, zp } = clippedBlockScale(w, base, block, 15);
       scales[row * blocks + b] = scale;
       zeroPoints[row * zpBytes + (b >> 1)] |= zp << ((b & 1) * 4);
       const out = (row * blocks + b) * (block / 2);
@@ -102,4 +104,36 @@ function blockScale(w: Float32Array, base: number, block: number, levels: number
   }
   const scale = Math.fround(hi > lo ? (hi - lo) / levels : 1);
   return { scale, zp: Math.min(levels, Math.max(0, Math.round(-lo / scale))) };
+}
+
+
+/**
+ * 4-bit blocks have 16 levels: a block's one or two outlying weights would stretch the step for
+ * all the others. The range [lo, hi] (0 included) is shrunk by each factor of CLIP_FACTORS and
+ * the one with the least squared rounding error over the block is kept; the outliers clip to the
+ * end levels. Zeros stay exact (the shrunk range still holds 0). On the trained fixture this took
+ * the int4 build's KL against fp32 from 0.041 to 0.033 (docs/run-llama-vision.md).
+ */
+const CLIP_FACTORS = [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
+
+function clippedBlockScale(w: Float32Array, base: number, block: number, levels: number): { scale: number; zp: number } {
+  let lo = 0;
+  let hi = 0;
+  for (let j = 0; j < block; j++) {
+    lo = Math.min(lo, w[base + j]);
+    hi = Math.max(hi, w[base + j]);
+  }
+  let best = { scale: 1, zp: 0, err: Infinity };
+  for (const t of CLIP_FACTORS) {
+    const scale = Math.fround(hi > lo ? ((hi - lo) * t) / levels : 1);
+    const zp = Math.min(levels, Math.max(0, Math.round((-lo * t) / scale)));
+    let err = 0;
+    for (let j = 0; j < block; j++) {
+      const x = w[base + j];
+      const d = (Math.min(levels, Math.max(0, Math.round(x / scale) + zp)) - zp) * scale - x;
+      err += d * d;
+    }
+    if (err < best.err) best = { scale, zp, err };
+  }
+  return best;
 }
