@@ -2,7 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool as McpToolInfo } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, ResourceListChangedNotificationSchema, ToolListChangedNotificationSchema, type Tool as McpToolInfo } from '@modelcontextprotocol/sdk/types.js';
 import { VerdictCache, type Verdict } from '@lookout/guards';
 import { defineJsonSchemaTool, ToolDefinitionError, ToolError, type AnyTool, type ToolContext } from '@lookout/tools';
 import { resolveGuards, type GuardSetting, type ResolvedGuard } from '../guarding/config.js';
@@ -11,6 +11,7 @@ import { runStage } from '../guarding/run-stage.js';
 import { endSpan, startSpan } from '../tracing/spans.js';
 import { convertResult, type McpCallResult } from './content.js';
 import { McpAdapterError } from './errors.js';
+import { listAllResources, readResourceInfo, readResourceResult } from './resources.js';
 
 /** A server started as a child process and spoken to over stdio. */
 export interface McpStdioServer {
@@ -82,6 +83,14 @@ export interface McpToolsOptions {
   guardTimeoutMs?: number;
   /** Called for each tool whose description a guard flagged, and which is therefore not offered (once per tool and description). */
   onToolFlagged?: (event: McpToolFlagged) => void;
+  /**
+   * Offer the server's resources through one more tool, `<prefix>__read_resource`, whose `uri`
+   * accepts only the listed resources' URIs (the first 100). What it reads passes the tool-result
+   * guards like any tool result; the list is read again on `resources/list_changed`. `allow`,
+   * `deny`, `needsApproval` and `descriptionGuards` apply to it under the name `read_resource`.
+   * Ignored for a server without the resources capability. Default false.
+   */
+  resources?: boolean;
 }
 
 /** A server tool that `descriptionGuards` kept from the model. */
@@ -131,13 +140,29 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
   let closed = false;
   const screen = descriptionScreen(server, options);
   const watch = new ConnectionWatch(client, server);
+  // The read_resource tool descriptions made by load(), told apart from a server tool of that name.
+  const resourceReaders = new WeakSet<McpToolInfo>();
 
   const load = async (): Promise<McpTool[]> => {
     let listed: McpToolInfo[];
+    const timeout = options.connectTimeoutMs ?? 30_000;
     try {
-      listed = await listAll(client, options.connectTimeoutMs ?? 30_000);
+      // A server without the tools capability (resources only) has no tool list to read.
+      listed = client.getServerCapabilities()?.tools ? await listAll(client, timeout) : [];
     } catch (error) {
       throw new McpAdapterError('mcp-list-failed', `Listing the tools of MCP server "${server}" failed: ${(error as Error).message}`, { cause: error });
+    }
+    if (options.resources && client.getServerCapabilities()?.resources) {
+      try {
+        const resources = await listAllResources(client, timeout);
+        if (resources.length) {
+          const info = readResourceInfo(resources);
+          resourceReaders.add(info);
+          listed.push(info);
+        }
+      } catch (error) {
+        throw new McpAdapterError('mcp-list-failed', `Listing the resources of MCP server "${server}" failed: ${(error as Error).message}`, { cause: error });
+      }
     }
     const next: McpTool[] = [];
     const nextSkipped: Array<{ name: string; reason: string }> = [];
@@ -157,7 +182,7 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
         continue;
       }
       try {
-        const tool = toLookoutTool(client, server, prefix, info, options, watch);
+        const tool = toLookoutTool(client, server, prefix, info, options, watch, resourceReaders.has(info));
         if (next.some((t) => t.name === tool.name)) {
           nextSkipped.push({ name: info.name, reason: `its name "${tool.name}" is taken by another tool of the server` });
           continue;
@@ -187,7 +212,7 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
     throw error;
   }
 
-  client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+  const onListChanged = async () => {
     if (closed) return;
     try {
       await refresh();
@@ -195,7 +220,9 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
     } catch (error) {
       options.onError?.(error);
     }
-  });
+  };
+  client.setNotificationHandler(ToolListChangedNotificationSchema, onListChanged);
+  if (options.resources) client.setNotificationHandler(ResourceListChangedNotificationSchema, onListChanged);
 
   return {
     server,
@@ -207,6 +234,7 @@ export async function mcpTools(source: McpServerSource, options: McpToolsOptions
       closed = true;
       watch.stop();
       client.removeNotificationHandler(ToolListChangedNotificationSchema.shape.method.value);
+      if (options.resources) client.removeNotificationHandler(ResourceListChangedNotificationSchema.shape.method.value);
       if (owned) await client.close();
     },
   };
@@ -225,6 +253,7 @@ function checkOptions(options: McpToolsOptions): void {
     bad((error as Error).message.replace(/^guards\./, '').replace(/\.$/, ''));
   }
   if (options.images !== undefined && options.images !== 'guard' && options.images !== 'drop') bad(`images must be 'guard' or 'drop', got ${JSON.stringify(options.images)}`);
+  if (options.resources !== undefined && typeof options.resources !== 'boolean') bad(`resources must be true or false, got ${JSON.stringify(options.resources)}`);
   for (const key of ['allow', 'deny'] as const) {
     const list = options[key];
     if (list !== undefined && (!Array.isArray(list) || list.some((n) => typeof n !== 'string'))) bad(`${key} must be an array of tool names`);
@@ -285,7 +314,7 @@ function sanitize(name: string): string {
   return /^[A-Za-z_]/.test(clean) ? clean : `_${clean}`;
 }
 
-function toLookoutTool(client: Client, server: string, prefix: string, info: McpToolInfo, options: McpToolsOptions, watch: ConnectionWatch): McpTool {
+function toLookoutTool(client: Client, server: string, prefix: string, info: McpToolInfo, options: McpToolsOptions, watch: ConnectionWatch, readsResources: boolean): McpTool {
   const name = prefix ? `${prefix}__${sanitize(info.name)}` : sanitize(info.name);
   const description: McpToolDescription = { server, name: info.name, ...(info.annotations ? { annotations: info.annotations } : {}) };
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -304,7 +333,10 @@ function toLookoutTool(client: Client, server: string, prefix: string, info: Mcp
     const call = watch.begin(ctx.signal);
     try {
       // Its own timer is set later so the runner's timeout is the one that answers.
-      result = (await client.callTool({ name: info.name, arguments: args }, undefined, { signal: call.signal, timeout: timeoutMs + 1_000 })) as McpCallResult;
+      const request = { signal: call.signal, timeout: timeoutMs + 1_000 };
+      result = readsResources
+        ? await readResourceResult(client, String(args.uri), request)
+        : ((await client.callTool({ name: info.name, arguments: args }, undefined, request)) as McpCallResult);
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
       if (call.lost) {
