@@ -18,7 +18,7 @@ export function postgresForTests(prefix: string): PostgresForTests {
   const cleanup: Array<() => Promise<unknown>> = [];
   beforeAll(async () => {
     server = await startTestServer();
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     for (const c of cleanup.reverse()) await c().catch(() => {});
     await server?.stop();

@@ -18,7 +18,7 @@ const dirs: string[] = [];
 beforeAll(async () => {
   server = await startTestServer();
   url = await server.createDatabase('shop');
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });

@@ -22,7 +22,7 @@ const closers: Array<() => Promise<void>> = [];
 beforeAll(async () => {
   server = await startTestServer();
   url = await server.createDatabase('lookout');
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   for (const close of closers) await close().catch(() => {});

@@ -31,7 +31,27 @@ function freePort(): Promise<number> {
   });
 }
 
+/** How long one attempt to initialise and start a server may take before it is abandoned. */
+const START_ATTEMPT_MS = 50_000;
+
+/**
+ * Starts a server; an attempt that has not come up within START_ATTEMPT_MS (a start that never
+ * reports ready, as seen once with several test files starting servers at the same moment) is
+ * stopped and the next one gets a fresh directory and port. Three attempts at most.
+ */
 export async function startTestServer(): Promise<TestServer> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOnce();
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw new Error(`The test PostgreSQL server did not start in 3 attempts: ${(lastError as Error)?.message ?? String(lastError)}`, { cause: lastError });
+}
+
+async function startOnce(): Promise<TestServer> {
   const root = await mkdtemp(path.join(tmpdir(), 'lookout-pg-'));
   const asRoot = userInfo().uid === 0;
   // PostgreSQL refuses to run as root; the embedded server then runs as a "postgres" user, which
@@ -50,8 +70,24 @@ export async function startTestServer(): Promise<TestServer> {
     onLog: () => {},
     onError: () => {},
   });
-  await server.initialise();
-  await server.start();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      (async () => {
+        await server.initialise();
+        await server.start();
+      })(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not ready within ${START_ATTEMPT_MS / 1000} s on port ${port}`)), START_ATTEMPT_MS);
+      }),
+    ]);
+  } catch (error) {
+    await server.stop().catch(() => {});
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   const url = (database = 'postgres') => `postgres://postgres:${password}@127.0.0.1:${port}/${database}`;
   return {
     url,
