@@ -96,12 +96,7 @@ export function dequantizeInt8(q: Int4Blocks, n: number, k: number, block: numbe
  * for 8).
  */
 function blockScale(w: Float32Array, base: number, block: number, levels: number): { scale: number; zp: number } {
-  let lo = 0;
-  let hi = 0;
-  for (let j = 0; j < block; j++) {
-    lo = Math.min(lo, w[base + j]);
-    hi = Math.max(hi, w[base + j]);
-  }
+  const { lo, hi } = blockRange(w, base, block);
   const scale = Math.fround(hi > lo ? (hi - lo) / levels : 1);
   return { scale, zp: Math.min(levels, Math.max(0, Math.round(-lo / scale))) };
 }
@@ -117,12 +112,7 @@ function blockScale(w: Float32Array, base: number, block: number, levels: number
 const CLIP_FACTORS = [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
 
 function clippedBlockScale(w: Float32Array, base: number, block: number, levels: number): { scale: number; zp: number } {
-  let lo = 0;
-  let hi = 0;
-  for (let j = 0; j < block; j++) {
-    lo = Math.min(lo, w[base + j]);
-    hi = Math.max(hi, w[base + j]);
-  }
+  const { lo, hi } = blockRange(w, base, block);
   let best = { scale: 1, zp: 0, err: Infinity };
   for (const t of CLIP_FACTORS) {
     const scale = Math.fround(hi > lo ? ((hi - lo) * t) / levels : 1);
@@ -136,4 +126,15 @@ function clippedBlockScale(w: Float32Array, base: number, block: number, levels:
     if (err < best.err) best = { scale, zp, err };
   }
   return best;
+}
+
+/** The block's least and greatest weight, widened to include 0. */
+function blockRange(w: Float32Array, base: number, block: number): { lo: number; hi: number } {
+  let lo = 0;
+  let hi = 0;
+  for (let j = 0; j < block; j++) {
+    lo = Math.min(lo, w[base + j]);
+    hi = Math.max(hi, w[base + j]);
+  }
+  return { lo, hi };
 }
