@@ -1,6 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Resource, Tool as McpToolInfo } from '@modelcontextprotocol/sdk/types.js';
 import type { McpCallResult } from './content.js';
+import { allPages } from './pages.js';
 
 /** The server-side name of the tool that reads a server's resources (`<prefix>__read_resource`). */
 export const READ_RESOURCE = 'read_resource';
@@ -9,15 +10,11 @@ export const READ_RESOURCE = 'read_resource';
 export const MAX_OFFERED_RESOURCES = 100;
 
 /** Every resource the server lists, page by page. */
-export async function listAllResources(client: Client, timeout: number): Promise<Resource[]> {
-  const all: Resource[] = [];
-  let cursor: string | undefined;
-  do {
+export function listAllResources(client: Client, timeout: number): Promise<Resource[]> {
+  return allPages(async (cursor) => {
     const page = await client.listResources(cursor ? { cursor } : undefined, { timeout });
-    all.push(...page.resources);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return all;
+    return { items: page.resources, nextCursor: page.nextCursor };
+  });
 }
 
 /**

@@ -11,6 +11,7 @@ import { runStage } from '../guarding/run-stage.js';
 import { endSpan, startSpan } from '../tracing/spans.js';
 import { convertResult, type McpCallResult } from './content.js';
 import { McpAdapterError } from './errors.js';
+import { allPages } from './pages.js';
 import { listAllResources, readResourceInfo, readResourceResult } from './resources.js';
 
 /** A server started as a child process and spoken to over stdio. */
@@ -297,15 +298,11 @@ function isTransport(value: unknown): value is Transport {
   return typeof t?.start === 'function' && typeof t.send === 'function' && typeof t.close === 'function';
 }
 
-async function listAll(client: Client, timeout: number): Promise<McpToolInfo[]> {
-  const all: McpToolInfo[] = [];
-  let cursor: string | undefined;
-  do {
+function listAll(client: Client, timeout: number): Promise<McpToolInfo[]> {
+  return allPages(async (cursor) => {
     const page = await client.listTools(cursor ? { cursor } : undefined, { timeout });
-    all.push(...page.tools);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return all;
+    return { items: page.tools, nextCursor: page.nextCursor };
+  });
 }
 
 /** A name the Llama tool format accepts: letters, digits, "_" and "-". */

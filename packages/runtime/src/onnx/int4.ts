@@ -101,7 +101,6 @@ function blockScale(w: Float32Array, base: number, block: number, levels: number
   return { scale, zp: Math.min(levels, Math.max(0, Math.round(-lo / scale))) };
 }
 
-
 /**
  * 4-bit blocks have 16 levels: a block's one or two outlying weights would stretch the step for
  * all the others. The range [lo, hi] (0 included) is shrunk by each factor of CLIP_FACTORS and

@@ -25,8 +25,8 @@ export type BuildDtype = 'fp32' | 'fp16' | 'int4';
  * an 8-bit lm_head, accuracy level 4, 8-bit embeddings (a tied table shares the lm_head's bytes)
  * and blocks of 32 (64 is faster, but on the trained fixture its greedy text leaves fp32's at a
  * choice more than 1 logit apart, which the int4 bar does not allow); with f16 compute (the
- * CUDA build) an f16 lm_head, level 0, f16 embeddings and blocks of 32. LOOKOUT_INT4_LM_HEAD (f16|int8|int4),
- * LOOKOUT_INT4_ACCURACY_LEVEL (0|4), LOOKOUT_INT4_EMBEDDINGS (f16|int8|int4) and
+ * CUDA build) an f16 lm_head, level 0, f16 embeddings and blocks of 32.
+ * LOOKOUT_INT4_LM_HEAD (f16|int8|int4), LOOKOUT_INT4_ACCURACY_LEVEL (0|4), LOOKOUT_INT4_EMBEDDINGS (f16|int8|int4) and
  * LOOKOUT_INT4_BLOCK_SIZE (32|64|128) override them for a build. An 8-bit lm_head needs level 4
  * to be fast: onnxruntime 1.30's CPU kernel for 8-bit blocks at level 0 was 30x slower than the
  * f16 Gemm.
