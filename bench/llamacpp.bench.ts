@@ -113,13 +113,13 @@ const bench: Bench = async (report) => {
   }
   // int4 is the default int4 build (8-bit lm_head and embeddings); int4-head4 stores those in
   // 4-bit blocks too, the bits llama.cpp's Q4_0 file has, for an equal-bits comparison.
-  const b = o.int4Block === 32 ? '' : `-b${o.int4Block}`;
+  const blockSuffix = o.int4Block === 32 ? '' : `-b${o.int4Block}`;
   const builds = {
     fp32: { dtype: 'fp32', outDir: path.join(o.dir, 'onnx-fp32') },
-    int4: { dtype: 'int4', outDir: path.join(o.dir, `onnx-int4${b}`), int4: { blockSize: o.int4Block } },
-    'int4-head4': { dtype: 'int4', outDir: path.join(o.dir, `onnx-int4-head4${b}`), int4: { lmHead: 'int4', embeddings: 'int4', blockSize: o.int4Block } },
+    int4: { dtype: 'int4', outDir: path.join(o.dir, `onnx-int4${blockSuffix}`), int4: { blockSize: o.int4Block } },
+    'int4-head4': { dtype: 'int4', outDir: path.join(o.dir, `onnx-int4-head4${blockSuffix}`), int4: { lmHead: 'int4', embeddings: 'int4', blockSize: o.int4Block } },
   } as const;
-  const onnx = Object.fromEntries(Object.entries(builds).map(([k, b]) => [k, b.outDir])) as Record<keyof typeof builds, string>;
+  const onnx = Object.fromEntries(Object.entries(builds).map(([key, build]) => [key, build.outDir])) as Record<keyof typeof builds, string>;
   const gguf = { F32: path.join(o.dir, 'model-F32.gguf'), Q8_0: path.join(o.dir, 'model-Q8_0.gguf'), Q4_0: path.join(o.dir, 'model-Q4_0.gguf') };
 
   const prompt = promptIds(o.prompt);
