@@ -90,7 +90,15 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
     body.bound.add(DecoderIO.crossValue(i));
   }
   body.declareOutputs = false;
-  await buildDecoderGraph(body, spec, w, { fused: opts.fused });
+  // The body's self-attention reads the cache the run started with where the decoder part left
+  // it and carries only the loop's own positions (see splitCache), so no iteration copies it.
+  const startKey = (i: number) => LoopIO.stepPresent(DecoderIO.presentKey(i));
+  const startValue = (i: number) => LoopIO.stepPresent(DecoderIO.presentValue(i));
+  for (const i of selfLayers) {
+    body.bound.add(startKey(i));
+    body.bound.add(startValue(i));
+  }
+  await buildDecoderGraph(body, spec, w, { fused: opts.fused, splitCache: { key: startKey, value: startValue } });
   body.scope = 'greedy';
   const uNext = body.op('Gather', [uniforms, body.op('Add', ['loop.iter', body.constI64([1], [])])], { axis: A.i(0) });
   const seenNext = body.op('Concat', ['loop.seen', body.op('Reshape', ['loop.token', body.constI64([1])])], { axis: A.i(0) });
@@ -148,13 +156,20 @@ export async function addGreedyLoop(outer: GraphBuilder, data: ExternalDataWrite
   );
 
   outer.scope = 'greedy';
+  // The loop's own cache starts empty ([1, kvh, 0, hd]); the run's present is the start cache
+  // followed by it, joined once per run.
+  const empty = (x: string) => slice(outer, x, 2, 0, 0);
+  const loopKey = (i: number) => `loop_fed.${i}.key`;
+  const loopValue = (i: number) => `loop_fed.${i}.value`;
   outer.opN(
     'Loop',
-    [steps, condTrue, firstToken, firstPos, lastLogits, ...selfLayers.flatMap((i) => [LoopIO.stepPresent(DecoderIO.presentKey(i)), LoopIO.stepPresent(DecoderIO.presentValue(i))]), seenIds],
-    ['greedy_next_token', 'greedy_next_position', LoopIO.logits, ...selfLayers.flatMap((i) => [DecoderIO.presentKey(i), DecoderIO.presentValue(i)]), 'greedy_seen', LoopIO.tokens, LoopIO.tokenLogprobs, LoopIO.topLogprobs, LoopIO.topIds],
+    [steps, condTrue, firstToken, firstPos, lastLogits, ...selfLayers.flatMap((i) => [empty(startKey(i)), empty(startValue(i))]), seenIds],
+    ['greedy_next_token', 'greedy_next_position', LoopIO.logits, ...selfLayers.flatMap((i) => [loopKey(i), loopValue(i)]), 'greedy_seen', LoopIO.tokens, LoopIO.tokenLogprobs, LoopIO.topLogprobs, LoopIO.topIds],
     { body: A.g(body) },
   );
   for (const i of selfLayers) {
+    outer.op('Concat', [startKey(i), loopKey(i)], { axis: A.i(2) }, DecoderIO.presentKey(i));
+    outer.op('Concat', [startValue(i), loopValue(i)], { axis: A.i(2) }, DecoderIO.presentValue(i));
     outer.output(DecoderIO.presentKey(i), F, kvDims);
     outer.output(DecoderIO.presentValue(i), F, kvDims);
   }

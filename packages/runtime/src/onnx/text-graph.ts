@@ -4,7 +4,7 @@ import type { WeightWriter } from './weights.js';
 import { ropeCaches, ropeInvFreq } from './rope.js';
 import { f32ToF16Bits } from '../weights/index.js';
 import { bytesOf as bytesOfView } from './weights.js';
-import { groupedAttention, mergeHeads, reshape, rmsNorm, silu, slice, splitHeads, tanh, unsqueeze } from './nn.js';
+import { groupedAttention, mergeHeads, reshape, rmsNorm, silu, slice, splitCacheAttention, splitHeads, tanh, unsqueeze } from './nn.js';
 
 /**
  * Graph I/O names of the decoder. Self-attention layers take and return a KV cache; each
@@ -34,6 +34,13 @@ export interface DecoderGraphOptions {
    * caches) for self-attention and SimplifiedLayerNormalization for RMSNorm.
    */
   fused?: boolean;
+  /**
+   * For the decode loop's body (one token per iteration): self-attention reads its cache in two
+   * parts, the KV the run started with (these outer-scope values, read in place) and the loop's
+   * own tokens (the carried past/present), so an iteration appends one position to a small cache
+   * instead of copying the whole one (GroupQueryAttention writes a new present of past + 1).
+   */
+  splitCache?: { key: (layer: number) => string; value: (layer: number) => string };
 }
 
 /**
@@ -116,7 +123,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   // onnxruntime's CPU kernel needs head_size % 16 == 0 (real checkpoints: 128); smaller heads
   // (the tiny test models use 8) fall back to the plain-op attention below.
   let gqa: { seqlensK: string; total: string; cos: string; sin: string } | undefined;
-  if (opts.fused && headDim % 16 === 0) {
+  if (opts.fused && headDim % 16 === 0 && !opts.splitCache) {
     const pastLen = g.op('Gather', [g.op('Shape', [g.io(DecoderIO.pastKey(firstSelf))]), g.constI64([2], [])], { axis: A.i(0) });
     const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.constI64([1], [])], { axis: A.i(0) });
     const total = g.op('Cast', [g.op('Add', [pastLen, seqLen])], { to: A.i(6) });
@@ -188,7 +195,9 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       const vAll = g.op('Concat', [pastV, v], { axis: A.i(2) }, g.io(DecoderIO.presentValue(i)));
       g.output(kAll, F, [1, numKvHeads, 'total_sequence_length', headDim]);
       g.output(vAll, F, [1, numKvHeads, 'total_sequence_length', headDim]);
-      const att = groupedAttention(g, q, kAll, vAll, selfMask, attnDims);
+      const att = opts.splitCache
+        ? splitCacheAttention(g, q, [{ k: opts.splitCache.key(i), v: opts.splitCache.value(i) }, { k: kAll, v: vAll }], attnDims)
+        : groupedAttention(g, q, kAll, vAll, selfMask, attnDims);
       h = g.op('Add', [h, await w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`)]);
       h = g.op('Add', [h, await mlp(norm(h, await w.param(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
     }
