@@ -50,9 +50,17 @@ export interface BuildOptions {
   int4?: Partial<Int4Settings>;
 }
 
+/**
+ * Revision of the graphs a build writes, for reuse: a build of an older revision still loads and
+ * runs, but `reuseExisting` rebuilds it. 2: the decode loop reads a split cache (decode-loop.ts).
+ */
+export const GRAPH_REVISION = 2;
+
 /** What a build wrote; saved as lookout-onnx.json next to the graphs. */
 export interface BuildManifest {
   format: 1;
+  /** GRAPH_REVISION of the builder that wrote it (absent: 1). */
+  graphRevision?: number;
   dtype: BuildDtype;
   spec: ModelSpec;
   decoder: string;
@@ -166,6 +174,7 @@ function readFinishedBuild(outDir: string, wanted: BuildSettings): BuildManifest
   }
   const same =
     manifest.format === 1 &&
+    (manifest.graphRevision ?? 1) === GRAPH_REVISION &&
     manifest.dtype === wanted.dtype &&
     manifest.fused === wanted.fused &&
     manifest.greedyLoop === wanted.greedyLoop &&
@@ -210,6 +219,7 @@ async function buildLocked(outDir: string, spec: ModelSpec, src: SafetensorsInde
     writeAtomic(join(outDir, 'decoder.onnx'), dg.toBytes());
     const manifest: BuildManifest = {
       format: 1,
+      graphRevision: GRAPH_REVISION,
       dtype,
       spec,
       decoder: 'decoder.onnx',

@@ -1,11 +1,11 @@
 // int4 builds take their lm_head and embedding storage and MatMulNBits accuracy level as build options,
 // record them in the manifest, and a reused build must have been made with the same ones.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTinyCheckpoint } from '../tiny/index.js';
-import { buildModel } from './build.js';
+import { buildModel, GRAPH_REVISION, MANIFEST_FILE } from './build.js';
 import { OnnxEngine } from './engine.js';
 import { dequantizeInt4, dequantizeInt8, quantizeInt4, quantizeInt8 } from './int4.js';
 import { maxAbsDiff } from './verify.js';
@@ -29,6 +29,18 @@ describe('int4 build settings', () => {
     const { manifest } = await buildModel(dir, { dtype: 'int4', outDir: out });
     expect(manifest.int4).toEqual({ lmHead: 'int8', accuracyLevel: 4, embeddings: 'int8', blockSize: 32 });
     expect(hasAccuracyLevel(await readFile(join(out, manifest.decoder)))).toBe(true);
+  });
+
+  it('rebuilds, instead of reusing, a build whose graphs are of an older revision', async () => {
+    const out = join(dir, 'onnx-int4-revision');
+    const first = await buildModel(dir, { dtype: 'int4', outDir: out });
+    expect(first.manifest.graphRevision).toBe(GRAPH_REVISION);
+    expect((await buildModel(dir, { dtype: 'int4', outDir: out, reuseExisting: true })).reused).toBe(true);
+    const { graphRevision: _, ...older } = first.manifest;
+    await writeFile(join(out, MANIFEST_FILE), JSON.stringify(older));
+    const again = await buildModel(dir, { dtype: 'int4', outDir: out, reuseExisting: true });
+    expect(again.reused).toBeUndefined();
+    expect(again.manifest.graphRevision).toBe(GRAPH_REVISION);
   });
 
   it('takes other settings as options, and reuses a build only when they match', async () => {
