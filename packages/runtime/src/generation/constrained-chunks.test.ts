@@ -3,7 +3,7 @@
 // whose free-text strings give long accepted runs, one where nearly every model token is refused,
 // a mixed one and a forced tool call, on this thread and through the engine worker; sampled
 // output is valid and reproducible from its seed; a top-p cut and sampling without a top-k cut
-// keep the per-token path; a session rewound after a chunk gives the logits of one fed token by
+// keep the per-token path; a session rewound after a chunk gives the logits (to float rounding) of one fed token by
 // token.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { writeTinyCheckpoint } from '../tiny/index.js';
 import { LlamaTokenizer } from '../tokenizer/index.js';
 import type { ForwardEngine } from '../model/engine.js';
 import { generate } from './generate.js';
+import { argmax } from '../sampling/index.js';
 import { WorkerEngine } from './worker/worker-engine.js';
 import { STRUCTURE_ONLY_SCHEMA } from '../testing/constraint-schemas.js';
 
@@ -200,7 +201,12 @@ describe('chunked constrained decoding (tiny checkpoint, in-graph loop)', () => 
     const afterRewind = await a.step(ids[3]);
     for (let i = 0; i < 3; i++) await b.step(ids[i]);
     const fresh = await b.step(ids[3]);
-    expect(Array.from(afterRewind)).toEqual(Array.from(fresh));
+    // The loop attends over its split cache (decode-loop.ts) while a step attends over one
+    // cache: the same sums in another order, so equal to float rounding, with the same choice.
+    let worst = 0;
+    for (let i = 0; i < fresh.length; i++) worst = Math.max(worst, Math.abs(afterRewind[i] - fresh[i]));
+    expect(worst).toBeLessThan(1e-4);
+    expect(argmax(afterRewind)).toBe(argmax(fresh));
     a.dispose();
     b.dispose();
   }, 60_000);
