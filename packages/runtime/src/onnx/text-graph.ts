@@ -86,10 +86,18 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     return posCosSin;
   };
 
-  // Causal additive mask [1, 1, T, past+T]: query i (at past+i) sees keys j <= past+i.
+  // The first self-attention layer's past key is declared here (its shape gives the past length);
+  // keeping the declaration in this place keeps the graph's input order.
   const firstSelf = [...Array(spec.numLayers).keys()].find((i) => !cross.has(i)) ?? 0;
-  const selfMask = (() => {
-    const past = g.input(g.io(DecoderIO.pastKey(firstSelf)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
+  const past = g.input(g.io(DecoderIO.pastKey(firstSelf)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
+
+  // Causal additive mask [1, 1, T, past+T]: query i (at past+i) sees keys j <= past+i. Only the
+  // plain-op attention over one joined cache reads it (GroupQueryAttention masks inside, and the
+  // split-cache loop body feeds one token), so it is made on first use: unused ops would still
+  // run on every call.
+  let causalMask: string | undefined;
+  const selfMask = (): string => {
+    if (causalMask) return causalMask;
     const pastLen = g.op('Gather', [g.op('Shape', [past]), g.constI64([2], [])], { axis: A.i(0) });
     const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.constI64([1], [])], { axis: A.i(0) });
     const total = g.op('Add', [pastLen, seqLen]);
@@ -98,8 +106,9 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
     const kPos = g.op('Range', [g.constI64([0], []), total, one]);
     const future = g.op('Greater', [unsqueeze(g, kPos, [0]), unsqueeze(g, qPos, [1])]);
     const bias = g.op('Where', [future, g.constF([g.floatMin], []), g.constF([0], [])]);
-    return unsqueeze(g, bias, [0, 1]);
-  })();
+    causalMask = unsqueeze(g, bias, [0, 1]);
+    return causalMask;
+  };
 
   // RMSNorm: plain ops (exactly HF's order) or the fused contrib op.
   const norm = (x: string, weight: string): string =>
@@ -124,7 +133,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   // (the tiny test models use 8) fall back to the plain-op attention below.
   let gqa: { seqlensK: string; total: string; cos: string; sin: string } | undefined;
   if (opts.fused && headDim % 16 === 0 && !opts.splitCache) {
-    const pastLen = g.op('Gather', [g.op('Shape', [g.io(DecoderIO.pastKey(firstSelf))]), g.constI64([2], [])], { axis: A.i(0) });
+    const pastLen = g.op('Gather', [g.op('Shape', [past]), g.constI64([2], [])], { axis: A.i(0) });
     const seqLen = g.op('Gather', [g.op('Shape', [ids]), g.constI64([1], [])], { axis: A.i(0) });
     const total = g.op('Cast', [g.op('Add', [pastLen, seqLen])], { to: A.i(6) });
     const seqlensK = g.op('Reshape', [g.op('Sub', [total, g.rootInitializer('gqa_one_i32', 'int32', [], () => new Uint8Array(new Int32Array([1]).buffer))]), g.constI64([1])]);
@@ -167,7 +176,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       const masked = g.op('Mul', [rowMask, m]);
       h = g.op('Add', [h, g.op('Mul', [tanh(g, await w.param(g, `${lp}.cross_attn_mlp_gate`)), masked])]);
     } else {
-      const pastK = i === firstSelf ? g.io(DecoderIO.pastKey(i)) : g.input(g.io(DecoderIO.pastKey(i)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
+      const pastK = i === firstSelf ? past : g.input(g.io(DecoderIO.pastKey(i)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
       const pastV = g.input(g.io(DecoderIO.pastValue(i)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
       const a = `${lp}.self_attn`;
       const x = norm(h, await w.param(g, `${lp}.input_layernorm.weight`));
@@ -197,7 +206,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       g.output(vAll, F, [1, numKvHeads, 'total_sequence_length', headDim]);
       const att = opts.splitCache
         ? splitCacheAttention(g, q, [{ k: opts.splitCache.key(i), v: opts.splitCache.value(i) }, { k: kAll, v: vAll }], attnDims)
-        : groupedAttention(g, q, kAll, vAll, selfMask, attnDims);
+        : groupedAttention(g, q, kAll, vAll, selfMask(), attnDims);
       h = g.op('Add', [h, await w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`)]);
       h = g.op('Add', [h, await mlp(norm(h, await w.param(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
     }
