@@ -54,8 +54,9 @@ export interface BuildOptions {
  * Revision of the graphs a build writes, for reuse: a build of an older revision still loads and
  * runs, but `reuseExisting` rebuilds it. 2: the decode loop reads a split cache (decode-loop.ts).
  * 3: the causal mask is built only where plain-op attention reads it (not every decode iteration).
+ * 4: int4 builds store q/k/v and gate/up as one 4-bit matrix each (WeightWriter.linears).
  */
-export const GRAPH_REVISION = 3;
+export const GRAPH_REVISION = 4;
 
 /** What a build wrote; saved as lookout-onnx.json next to the graphs. */
 export interface BuildManifest {

@@ -153,8 +153,7 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   };
 
   const mlp = async (x: string, lp: string): Promise<string> => {
-    const gate = await w.linear(g, x, `${lp}.mlp.gate_proj.weight`);
-    const up = await w.linear(g, x, `${lp}.mlp.up_proj.weight`);
+    const [gate, up] = await w.linears(g, x, [`${lp}.mlp.gate_proj.weight`, `${lp}.mlp.up_proj.weight`]);
     return await w.linear(g, g.op('Mul', [silu(g, gate), up]), `${lp}.mlp.down_proj.weight`);
   };
   const optBias = (name: string): string | undefined => (w.has(name) ? name : undefined);
@@ -180,11 +179,14 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       const pastV = g.input(g.io(DecoderIO.pastValue(i)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
       const a = `${lp}.self_attn`;
       const x = norm(h, await w.param(g, `${lp}.input_layernorm.weight`));
+      const [qLin, kLin, vLin] = await w.linears(
+        g,
+        x,
+        ['q', 'k', 'v'].map((n) => `${a}.${n}_proj.weight`),
+        ['q', 'k', 'v'].map((n) => optBias(`${a}.${n}_proj.bias`)),
+      );
       if (gqa) {
-        const q = await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`));
-        const k = await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`));
-        const v = await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`));
-        const [att] = g.opN('GroupQueryAttention', [q, k, v, pastK, pastV, gqa.seqlensK, gqa.total, gqa.cos, gqa.sin], [g.freshName('gqa_out'), g.io(DecoderIO.presentKey(i)), g.io(DecoderIO.presentValue(i))], {
+        const [att] = g.opN('GroupQueryAttention', [qLin, kLin, vLin, pastK, pastV, gqa.seqlensK, gqa.total, gqa.cos, gqa.sin], [g.freshName('gqa_out'), g.io(DecoderIO.presentKey(i)), g.io(DecoderIO.presentValue(i))], {
           num_heads: A.i(numHeads),
           kv_num_heads: A.i(numKvHeads),
           do_rotary: A.i(1),
@@ -197,9 +199,9 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
         if (opts.hiddenStates && i < spec.numLayers - 1) g.toF32(h, g.io(DecoderIO.hidden(i + 1)));
         continue;
       }
-      const q = rope(splitHeads(g, await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`)), numHeads, headDim));
-      const k = rope(splitHeads(g, await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`)), numKvHeads, headDim));
-      const v = splitHeads(g, await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`)), numKvHeads, headDim);
+      const q = rope(splitHeads(g, qLin, numHeads, headDim));
+      const k = rope(splitHeads(g, kLin, numKvHeads, headDim));
+      const v = splitHeads(g, vLin, numKvHeads, headDim);
       const kAll = g.op('Concat', [pastK, k], { axis: A.i(2) }, g.io(DecoderIO.presentKey(i)));
       const vAll = g.op('Concat', [pastV, v], { axis: A.i(2) }, g.io(DecoderIO.presentValue(i)));
       g.output(kAll, F, [1, numKvHeads, 'total_sequence_length', headDim]);
