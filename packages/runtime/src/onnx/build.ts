@@ -55,8 +55,9 @@ export interface BuildOptions {
  * runs, but `reuseExisting` rebuilds it. 2: the decode loop reads a split cache (decode-loop.ts).
  * 3: the causal mask is built only where plain-op attention reads it (not every decode iteration).
  * 4: int4 builds store q/k/v and gate/up as one 4-bit matrix each (WeightWriter.linears).
+ * 5: the decode loop's body splits and merges heads by reshapes and reads K transposed in the MatMul.
  */
-export const GRAPH_REVISION = 4;
+export const GRAPH_REVISION = 5;
 
 /** What a build wrote; saved as lookout-onnx.json next to the graphs. */
 export interface BuildManifest {

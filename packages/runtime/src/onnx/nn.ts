@@ -91,10 +91,10 @@ export function groupedAttention(
 /**
  * Attention of one query position over a KV cache held in several parts (concatenated along the
  * sequence, in order), without concatenating them: scores per part, one softmax over all of
- * them, then the parts' weighted values summed. K is read where it lies: the scores come out as
- * K · qᵀ ([S, heads per KV head], then transposed, which is small) instead of q · Kᵀ, which would
- * transpose (copy) K. No mask: the query is the latest position and sees every key.
- * q [1, nh, 1, d]; each part's k and v [1, nkv, S_part, d]. Plain ops only.
+ * them, then the parts' weighted values summed. Each part's K is read where it lies: the scores
+ * are q · Kᵀ with the transpose on K's last two axes, which onnxruntime folds into the MatMul
+ * (FusedMatMul with transB) rather than copying K. No mask: the query is the latest position and
+ * sees every key. q [1, nh, 1, d]; each part's k and v [1, nkv, S_part, d]. Plain ops only.
  */
 export function splitCacheAttention(
   g: GraphBuilder,
@@ -103,9 +103,9 @@ export function splitCacheAttention(
   dims: { numHeads: number; numKvHeads: number; headDim: number },
 ): string {
   const { numHeads, numKvHeads, headDim } = dims;
-  // The query rows grouped under their KV head, as columns: [1, nkv, d, nh/nkv].
-  const qCols = transpose(g, reshape(g, q, [0, numKvHeads, numHeads / numKvHeads, headDim]), [0, 1, 3, 2]);
-  const scores = parts.map((p) => transpose(g, g.op('MatMul', [p.k, qCols]), [0, 1, 3, 2]));
+  // One position: the query rows grouped under their KV head are a reshape, [1, nkv, nh/nkv, d].
+  const qRows = reshape(g, q, [0, numKvHeads, numHeads / numKvHeads, headDim]);
+  const scores = parts.map((p) => g.op('MatMul', [qRows, transpose(g, p.k, [0, 1, 3, 2])]));
   const scaled = g.op('Div', [g.op('Concat', scores, { axis: A.i(-1) }), g.constF([Math.sqrt(headDim)], [])]);
   const probs = g.fromF32(g.op('Softmax', [g.toF32(scaled)], { axis: A.i(-1) }));
   const lengths = g.op('Concat', parts.map((p) => g.op('Shape', [p.k], { start: A.i(2), end: A.i(3) })), { axis: A.i(0) });

@@ -199,9 +199,12 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
         if (opts.hiddenStates && i < spec.numLayers - 1) g.toF32(h, g.io(DecoderIO.hidden(i + 1)));
         continue;
       }
-      const q = rope(splitHeads(g, qLin, numHeads, headDim));
-      const k = rope(splitHeads(g, kLin, numKvHeads, headDim));
-      const v = splitHeads(g, vLin, numKvHeads, headDim);
+      // The loop body feeds one token: [1, 1, n·d] and [1, n, 1, d] are the same bytes in the same
+      // order there, so heads split and merge by reshapes instead of transposes (copies).
+      const heads = (x: string, n: number) => (opts.splitCache ? reshape(g, x, [0, n, 1, headDim]) : splitHeads(g, x, n, headDim));
+      const q = rope(heads(qLin, numHeads));
+      const k = rope(heads(kLin, numKvHeads));
+      const v = heads(vLin, numKvHeads);
       const kAll = g.op('Concat', [pastK, k], { axis: A.i(2) }, g.io(DecoderIO.presentKey(i)));
       const vAll = g.op('Concat', [pastV, v], { axis: A.i(2) }, g.io(DecoderIO.presentValue(i)));
       g.output(kAll, F, [1, numKvHeads, 'total_sequence_length', headDim]);
@@ -209,7 +212,8 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       const att = opts.splitCache
         ? splitCacheAttention(g, q, [{ k: opts.splitCache.key(i), v: opts.splitCache.value(i) }, { k: kAll, v: vAll }], attnDims)
         : groupedAttention(g, q, kAll, vAll, selfMask(), attnDims);
-      h = g.op('Add', [h, await w.linear(g, mergeHeads(g, att, numHeads, headDim), `${a}.o_proj.weight`)]);
+      const merged = opts.splitCache ? reshape(g, att, [0, 1, numHeads * headDim]) : mergeHeads(g, att, numHeads, headDim);
+      h = g.op('Add', [h, await w.linear(g, merged, `${a}.o_proj.weight`)]);
       h = g.op('Add', [h, await mlp(norm(h, await w.param(g, `${lp}.post_attention_layernorm.weight`)), lp)]);
     }
     if (opts.hiddenStates && i < spec.numLayers - 1) g.toF32(h, g.io(DecoderIO.hidden(i + 1)));
