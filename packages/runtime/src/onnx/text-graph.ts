@@ -153,7 +153,8 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
   };
 
   const mlp = async (x: string, lp: string): Promise<string> => {
-    const [gate, up] = await w.linears(g, x, [`${lp}.mlp.gate_proj.weight`, `${lp}.mlp.up_proj.weight`]);
+    const gate = await w.linear(g, x, `${lp}.mlp.gate_proj.weight`);
+    const up = await w.linear(g, x, `${lp}.mlp.up_proj.weight`);
     return await w.linear(g, g.op('Mul', [silu(g, gate), up]), `${lp}.mlp.down_proj.weight`);
   };
   const optBias = (name: string): string | undefined => (w.has(name) ? name : undefined);
@@ -179,14 +180,11 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       const pastV = g.input(g.io(DecoderIO.pastValue(i)), F, [1, numKvHeads, 'past_sequence_length', headDim]);
       const a = `${lp}.self_attn`;
       const x = norm(h, await w.param(g, `${lp}.input_layernorm.weight`));
-      const [qLin, kLin, vLin] = await w.linears(
-        g,
-        x,
-        ['q', 'k', 'v'].map((n) => `${a}.${n}_proj.weight`),
-        ['q', 'k', 'v'].map((n) => optBias(`${a}.${n}_proj.bias`)),
-      );
       if (gqa) {
-        const [att] = g.opN('GroupQueryAttention', [qLin, kLin, vLin, pastK, pastV, gqa.seqlensK, gqa.total, gqa.cos, gqa.sin], [g.freshName('gqa_out'), g.io(DecoderIO.presentKey(i)), g.io(DecoderIO.presentValue(i))], {
+        const q = await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`));
+        const k = await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`));
+        const v = await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`));
+        const [att] = g.opN('GroupQueryAttention', [q, k, v, pastK, pastV, gqa.seqlensK, gqa.total, gqa.cos, gqa.sin], [g.freshName('gqa_out'), g.io(DecoderIO.presentKey(i)), g.io(DecoderIO.presentValue(i))], {
           num_heads: A.i(numHeads),
           kv_num_heads: A.i(numKvHeads),
           do_rotary: A.i(1),
@@ -202,9 +200,9 @@ export async function buildDecoderGraph(g: GraphBuilder, spec: TextSpec, w: Weig
       // The loop body feeds one token: [1, 1, n·d] and [1, n, 1, d] are the same bytes in the same
       // order there, so heads split and merge by reshapes instead of transposes (copies).
       const heads = (x: string, n: number) => (opts.splitCache ? reshape(g, x, [0, n, 1, headDim]) : splitHeads(g, x, n, headDim));
-      const q = rope(heads(qLin, numHeads));
-      const k = rope(heads(kLin, numKvHeads));
-      const v = heads(vLin, numKvHeads);
+      const q = rope(heads(await w.linear(g, x, `${a}.q_proj.weight`, optBias(`${a}.q_proj.bias`)), numHeads));
+      const k = rope(heads(await w.linear(g, x, `${a}.k_proj.weight`, optBias(`${a}.k_proj.bias`)), numKvHeads));
+      const v = heads(await w.linear(g, x, `${a}.v_proj.weight`, optBias(`${a}.v_proj.bias`)), numKvHeads);
       const kAll = g.op('Concat', [pastK, k], { axis: A.i(2) }, g.io(DecoderIO.presentKey(i)));
       const vAll = g.op('Concat', [pastV, v], { axis: A.i(2) }, g.io(DecoderIO.presentValue(i)));
       g.output(kAll, F, [1, numKvHeads, 'total_sequence_length', headDim]);

@@ -185,7 +185,7 @@ export class WeightWriter {
       const bits = storage === 'int4' ? 4 : 8;
       const key = `${name}.q${bits}`;
       // Written once (an 8-bit tied lm_head shares them); the graph reads them only as rows.
-      if (!this.written.has(key)) this.written.set(key, await this.quantize([name], key, g.floatElem, bits, block));
+      if (!this.written.has(key)) this.written.set(key, await this.quantize(name, g.floatElem, bits, block));
       // The same bytes as MatMulNBits' [N, blocks, block bytes] layout, seen as rows: [N, width *
       // bits / 8] data, [N, blocks] scales, [N, zero point bytes] zero points.
       const blocks = width / block;
@@ -236,7 +236,17 @@ export class WeightWriter {
     let y: string;
     const block = blockFor(inF, int4.blockSize);
     if ((kind === 'int4' || kind === 'int8') && inF % block === 0) {
-      y = await this.matMulNBits(g, x, [name], kind === 'int4' ? 4 : 8, block);
+      const bits = kind === 'int4' ? 4 : 8;
+      const key = `${name}.q${bits}`;
+      // Scales are in the compute type (MatMulNBits takes them as T, like its input).
+      const packed = await this.use(g, key, () => this.quantize(name, g.floatElem, bits, block));
+      const written = async () => {
+        throw new OnnxError('ONNX_BAD_TENSOR', `quantisation parameters of "${name}" were not written`);
+      };
+      const scales = await this.use(g, `${key}.scales`, written);
+      const zeroPoints = await this.use(g, `${key}.zero_points`, written);
+      const attrs = { K: A.i(inF), N: A.i(out), bits: A.i(bits), block_size: A.i(block), ...(int4.accuracyLevel ? { accuracy_level: A.i(int4.accuracyLevel) } : {}) };
+      y = g.op('MatMulNBits', [x, packed, scales, zeroPoints], attrs, undefined, 'com.microsoft');
     } else if (kind !== 'fp32') {
       const w = await this.use(g, `${name}.f16`, () => this.stream(name, 'float16'));
       const usable = g.floatElem === 'float16' ? w : this.derived(g, `${name}.f16.as_f32`, (root) => root.op('Cast', [w], { to: A.i(1) }, `${name}.f16.as_f32`));
@@ -249,82 +259,32 @@ export class WeightWriter {
     return y;
   }
 
-  /**
-   * x @ W^T for several weights of one input (q/k/v, gate/up), one output each. In int4 builds the
-   * weights' 4-bit rows are stored one after another and multiplied by one MatMulNBits, then
-   * split: one pass over the input (its int8 blocks quantised once, not per weight) and one kernel
-   * call instead of several. Each row keeps its own blocks, so the numbers are those of separate
-   * calls. Other builds (and weights of different widths) run one linear each.
-   */
-  async linears(g: GraphBuilder, x: string, names: string[], biases: Array<string | undefined> = []): Promise<string[]> {
-    const inF = this.shape(names[0])[1];
-    const block = blockFor(inF, this.int4Settings(g).blockSize);
-    const fusable = this.dtype === 'int4' && names.length > 1 && inF % block === 0 && names.every((n) => this.shape(n)[1] === inF);
-    const ys: string[] = [];
-    // One weight at a time: tensors stream into the single data file in order.
-    if (!fusable) {
-      for (const [i, name] of names.entries()) ys.push(await this.linear(g, x, name, biases[i]));
-      return ys;
-    }
-    const y = await this.matMulNBits(g, x, names, 4, block);
-    const parts = g.opN('Split', [y, g.constI64(names.map((n) => this.shape(n)[0]))], names.length, { axis: A.i(-1) });
-    for (const [i, part] of parts.entries()) {
-      const bias = biases[i];
-      ys.push(bias ? g.op('Add', [part, await this.param(g, bias)]) : part);
-    }
-    return ys;
-  }
-
-  /** MatMulNBits over the rows of `names` (one weight, or several stored as one), written once. */
-  private async matMulNBits(g: GraphBuilder, x: string, names: string[], bits: 4 | 8, block: number): Promise<string> {
-    const int4 = this.int4Settings(g);
-    const inF = this.shape(names[0])[1];
-    const out = names.reduce((n, name) => n + this.shape(name)[0], 0);
-    const key = `${names.join('+')}.q${bits}`;
-    // Scales are in the compute type (MatMulNBits takes them as T, like its input).
-    const packed = await this.use(g, key, () => this.quantize(names, key, g.floatElem, bits, block));
-    const written = async () => {
-      throw new OnnxError('ONNX_BAD_TENSOR', `quantisation parameters of "${key}" were not written`);
-    };
-    const scales = await this.use(g, `${key}.scales`, written);
-    const zeroPoints = await this.use(g, `${key}.zero_points`, written);
-    const attrs = { K: A.i(inF), N: A.i(out), bits: A.i(bits), block_size: A.i(block), ...(int4.accuracyLevel ? { accuracy_level: A.i(int4.accuracyLevel) } : {}) };
-    return g.op('MatMulNBits', [x, packed, scales, zeroPoints], attrs, undefined, 'com.microsoft');
-  }
-
-  /**
-   * Quantises row blocks as they stream; scales follow the packed weights in the data file. Several
-   * weights of the same input width are written one after another as the rows of one matrix
-   * (`key` names it; its scales and zero points are `${key}.scales` / `${key}.zero_points`).
-   */
-  private async quantize(names: string[], key: string, scaleElem: 'float32' | 'float16', bits: 4 | 8, block: number): Promise<Written> {
-    const inF = this.shape(names[0])[1];
-    const out = names.reduce((n, name) => n + this.shape(name)[0], 0);
+  /** Quantises row blocks as they stream; scales follow the packed weights in the data file. */
+  private async quantize(name: string, scaleElem: 'float32' | 'float16', bits: 4 | 8, block: number): Promise<Written> {
+    const [out, inF] = this.shape(name);
     const blocks = inF / block;
     const zpBytes = bits === 4 ? Math.ceil(blocks / 2) : blocks;
     const scales = new Float32Array(out * blocks);
     const zeroPoints = new Uint8Array(out * zpBytes);
     let row = 0;
     this.data.begin();
-    for (const name of names) {
-      for await (const rows of f32Rows(this.src, name, inF)) {
-        const n = rows.length / inF;
-        const q = bits === 4 ? quantizeInt4(rows, n, inF, block) : quantizeInt8(rows, n, inF, block);
-        this.data.piece(q.packed);
-        scales.set(q.scales, row * blocks);
-        zeroPoints.set(q.zeroPoints, row * zpBytes);
-        row += n;
-      }
-      this.done(name);
+    for await (const rows of f32Rows(this.src, name, inF)) {
+      const n = rows.length / inF;
+      const q = bits === 4 ? quantizeInt4(rows, n, inF, block) : quantizeInt8(rows, n, inF, block);
+      this.data.piece(q.packed);
+      scales.set(q.scales, row * blocks);
+      zeroPoints.set(q.zeroPoints, row * zpBytes);
+      row += n;
     }
     const at = this.data.end();
+    this.done(name);
     // Scales and zero points are small (1/8 and 1/64 of the f32 weight); they follow the blocks.
     this.data.begin();
     this.data.piece(encode(scales, scaleElem));
-    this.written.set(`${key}.scales`, { elem: scaleElem, dims: [out * blocks], at: this.data.end() });
+    this.written.set(`${name}.q${bits}.scales`, { elem: scaleElem, dims: [out * blocks], at: this.data.end() });
     this.data.begin();
     this.data.piece(zeroPoints);
-    this.written.set(`${key}.zero_points`, { elem: 'uint8', dims: [out * zpBytes], at: this.data.end() });
+    this.written.set(`${name}.q${bits}.zero_points`, { elem: 'uint8', dims: [out * zpBytes], at: this.data.end() });
     return { elem: 'uint8', dims: [out, blocks, (block * bits) / 8], at };
   }
 }
